@@ -1,0 +1,622 @@
+//! Configuration: `mpetl.toml` overlaid by `MPETL_*` environment variables.
+//!
+//! An environment variable names a key path with `__` between levels:
+//! `MPETL_DATA_DIR=/srv/mpetl` sets `data_dir`, `MPETL_ACCOUNTS__MAIN__WB__TOKEN=…` sets
+//! `accounts.main.wb.token`. Secrets (WB token, Ozon Api-Key) come from the environment or from a
+//! file named by `token_file` / `api_key_file`; they are never printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+use crate::dataset::Marketplace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read config file {path}: {source}. Fix: create it (the repository ships an example mpetl.toml) or pass --config <file>"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {origin} is not valid: {message}")]
+    Parse { origin: String, message: String },
+    #[error("config key `{key}` = {value:?} is not valid: {fix}")]
+    Invalid {
+        key: String,
+        value: String,
+        fix: String,
+    },
+    #[error("cannot read the secret file for `{key}` ({path}): {source}")]
+    SecretFile {
+        key: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Missing(String),
+}
+
+fn invalid(key: impl Into<String>, value: impl ToString, fix: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.to_string(),
+        fix: fix.into(),
+    }
+}
+
+/// Numbers may come from TOML or, as text, from the environment.
+fn de_num<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr + TryFrom<i64>,
+    <T as std::str::FromStr>::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        I(i64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::I(i) => {
+            T::try_from(i).map_err(|_| serde::de::Error::custom(format!("{i} is out of range")))
+        }
+        N::S(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("'{s}': {e}"))),
+    }
+}
+
+fn de_opt_string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        I(i64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::I(i) => i.to_string(),
+        V::S(s) => s,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    timezone: Option<String>,
+    #[serde(default)]
+    endpoints: RawEndpoints,
+    #[serde(default)]
+    fetch: FetchConfig,
+    #[serde(default)]
+    accounts: BTreeMap<String, RawAccount>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoints {
+    wb_statistics: Option<String>,
+    ozon: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    name: Option<String>,
+    wb: Option<RawWb>,
+    ozon: Option<RawOzon>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWb {
+    token: Option<SecretString>,
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOzon {
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    client_id: Option<String>,
+    api_key: Option<SecretString>,
+    api_key_file: Option<PathBuf>,
+}
+
+/// How mpetl talks to the marketplaces. Every field has a production default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Postings per Ozon page (the API allows 1–100).
+    #[serde(deserialize_with = "de_num")]
+    pub ozon_page_limit: u32,
+    /// Longest FBS window sent in one request; longer windows are split, and a window the API
+    /// still calls `PERIOD_IS_TOO_LONG` is halved.
+    #[serde(deserialize_with = "de_num")]
+    pub fbs_max_window_days: u32,
+    /// WB's row cap per statistics page, used to tell a finished stream from a stuck one.
+    #[serde(deserialize_with = "de_num")]
+    pub wb_page_cap: u32,
+    /// Per-request timeout.
+    #[serde(deserialize_with = "de_num")]
+    pub http_timeout_secs: u64,
+    /// WB refreshes statistics every 30 minutes: a stream synced more recently is not re-read.
+    #[serde(deserialize_with = "de_num")]
+    pub wb_stats_refresh_minutes: u64,
+    /// A window chunk that touches the last `settle_days` stays cached this long.
+    #[serde(deserialize_with = "de_num")]
+    pub open_chunk_ttl_hours: u64,
+    /// Postings keep changing status for weeks: a month counts as closed (cached for good) only
+    /// once it ended this many days before it was fetched.
+    #[serde(deserialize_with = "de_num")]
+    pub settle_days: u32,
+    /// Divides every rate-limit period. 1 for the real APIs; the sandbox demo uses more so that a
+    /// 1/min limit passes in milliseconds.
+    #[serde(deserialize_with = "de_num")]
+    pub time_scale: u32,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            ozon_page_limit: 100,
+            fbs_max_window_days: 30,
+            wb_page_cap: 80_000,
+            http_timeout_secs: 60,
+            wb_stats_refresh_minutes: 30,
+            open_chunk_ttl_hours: 24,
+            settle_days: 30,
+            time_scale: 1,
+        }
+    }
+}
+
+impl FetchConfig {
+    pub fn http_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_timeout_secs)
+    }
+
+    /// The longest window one posting-list request may span.
+    pub fn window_days(&self, ds: crate::dataset::Dataset) -> u32 {
+        match ds {
+            crate::dataset::Dataset::OzonFbs => self.fbs_max_window_days,
+            _ => 365,
+        }
+    }
+}
+
+/// Base URLs, so the same clients talk to the real APIs or to the sandbox.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub wb_statistics: String,
+    pub ozon: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WbCredentials {
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OzonCredentials {
+    pub client_id: Option<String>,
+    pub api_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub wb: Option<WbCredentials>,
+    pub ozon: Option<OzonCredentials>,
+}
+
+impl Account {
+    pub fn has(&self, mp: Marketplace) -> bool {
+        match mp {
+            Marketplace::Wb => self.wb.is_some(),
+            Marketplace::Ozon => self.ozon.is_some(),
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub timezone: Tz,
+    pub endpoints: Endpoints,
+    pub fetch: FetchConfig,
+    pub accounts: Vec<Account>,
+}
+
+const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
+
+impl Config {
+    /// Reads `path` and overlays the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_and_env(&text, &path.display().to_string(), std::env::vars())
+    }
+
+    /// Parses TOML text, overlays `MPETL_*` pairs from `env`, validates.
+    pub fn from_toml_and_env(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: format!("file {origin}"),
+            message: e.to_string(),
+        })?;
+        let mut overlaid = Vec::new();
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("MPETL_") else {
+                continue;
+            };
+            if RESERVED_ENV.contains(&name.as_str()) || rest.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut table, &path, value).map_err(|m| ConfigError::Parse {
+                origin: format!("environment variable {name}"),
+                message: m,
+            })?;
+            overlaid.push(name);
+        }
+        let raw: RawConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: if overlaid.is_empty() {
+                        format!("file {origin}")
+                    } else {
+                        format!(
+                            "file {origin} with environment overrides {}",
+                            overlaid.join(", ")
+                        )
+                    },
+                    message: e.message().to_string(),
+                })?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        let tz_text = raw.timezone.unwrap_or_else(|| "Europe/Moscow".into());
+        let timezone: Tz = tz_text.parse().map_err(|_| {
+            invalid(
+                "timezone",
+                &tz_text,
+                "use an IANA zone name such as Europe/Moscow or Asia/Yekaterinburg",
+            )
+        })?;
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "data_dir",
+                "",
+                "name a directory, e.g. data_dir = \"data\"",
+            ));
+        }
+        let endpoints = Endpoints {
+            wb_statistics: base_url(
+                "endpoints.wb_statistics",
+                raw.endpoints.wb_statistics,
+                "https://statistics-api.wildberries.ru",
+            )?,
+            ozon: base_url(
+                "endpoints.ozon",
+                raw.endpoints.ozon,
+                "https://api-seller.ozon.ru",
+            )?,
+        };
+        let f = &raw.fetch;
+        if !(1..=100).contains(&f.ozon_page_limit) {
+            return Err(invalid(
+                "fetch.ozon_page_limit",
+                f.ozon_page_limit,
+                "Ozon accepts 1 to 100 postings per page; use 100",
+            ));
+        }
+        if !(1..=365).contains(&f.fbs_max_window_days) {
+            return Err(invalid(
+                "fetch.fbs_max_window_days",
+                f.fbs_max_window_days,
+                "use 1 to 365 days (30 is what Ozon accepts)",
+            ));
+        }
+        if f.time_scale == 0 {
+            return Err(invalid("fetch.time_scale", 0, "use 1 for the real APIs"));
+        }
+        if f.wb_page_cap == 0 {
+            return Err(invalid("fetch.wb_page_cap", 0, "use WB's cap, 80000"));
+        }
+        if raw.accounts.is_empty() {
+            return Err(ConfigError::Missing(
+                "config has no seller account: add a section such as [accounts.main] with [accounts.main.wb] and/or [accounts.main.ozon]".into(),
+            ));
+        }
+        let mut accounts = Vec::new();
+        for (id, a) in raw.accounts {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            {
+                return Err(invalid(
+                    format!("accounts.{id}"),
+                    &id,
+                    "account ids use lowercase letters, digits, '_' and '-' (they name lake partitions and env variables)",
+                ));
+            }
+            let wb = match a.wb {
+                None => None,
+                Some(w) => Some(WbCredentials {
+                    token: secret(&format!("accounts.{id}.wb.token"), w.token, w.token_file)?,
+                }),
+            };
+            let ozon = match a.ozon {
+                None => None,
+                Some(o) => {
+                    if let Some(c) = &o.client_id
+                        && (c.is_empty() || !c.chars().all(|ch| ch.is_ascii_digit()))
+                    {
+                        return Err(invalid(
+                            format!("accounts.{id}.ozon.client_id"),
+                            c,
+                            "Ozon's Client-Id is a number: copy it from Seller → Settings → API keys",
+                        ));
+                    }
+                    Some(OzonCredentials {
+                        client_id: o.client_id,
+                        api_key: secret(
+                            &format!("accounts.{id}.ozon.api_key"),
+                            o.api_key,
+                            o.api_key_file,
+                        )?,
+                    })
+                }
+            };
+            if wb.is_none() && ozon.is_none() {
+                return Err(invalid(
+                    format!("accounts.{id}"),
+                    "{}",
+                    "give the account a [wb] or an [ozon] section (or both)",
+                ));
+            }
+            accounts.push(Account {
+                name: a.name.unwrap_or_else(|| id.clone()),
+                id,
+                wb,
+                ozon,
+            });
+        }
+        Ok(Config {
+            data_dir,
+            timezone,
+            endpoints,
+            fetch: raw.fetch,
+            accounts,
+        })
+    }
+
+    pub fn account(&self, id: &str) -> Result<&Account, ConfigError> {
+        self.accounts.iter().find(|a| a.id == id).ok_or_else(|| {
+            let known: Vec<&str> = self.accounts.iter().map(|a| a.id.as_str()).collect();
+            invalid(
+                "--account",
+                id,
+                format!("the config has accounts: {}", known.join(", ")),
+            )
+        })
+    }
+
+    pub fn lake_dir(&self) -> PathBuf {
+        self.data_dir.join("lake")
+    }
+    pub fn marts_dir(&self) -> PathBuf {
+        self.data_dir.join("marts")
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.data_dir.join("state")
+    }
+}
+
+/// The env variable that sets a key, for error messages.
+pub fn env_name(key: &str) -> String {
+    format!("MPETL_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// Checks that an account has the credentials a source needs, with a fix naming the env var.
+pub fn require_credentials(account: &Account, mp: Marketplace) -> Result<(), ConfigError> {
+    let id = &account.id;
+    let missing = |key: String, what: &str| {
+        ConfigError::Missing(format!(
+            "account '{id}': {what} is not set. Fix: export {}=<value>, or set `{key}_file` in the config to a file holding it",
+            env_name(&key)
+        ))
+    };
+    match mp {
+        Marketplace::Wb => {
+            let w = account.wb.as_ref().ok_or_else(|| {
+                ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.wb] section"))
+            })?;
+            if w.token.is_none() {
+                return Err(missing(
+                    format!("accounts.{id}.wb.token"),
+                    "the WB API token (Personal token with Statistics, Promotion and Finance)",
+                ));
+            }
+        }
+        Marketplace::Ozon => {
+            let o = account.ozon.as_ref().ok_or_else(|| {
+                ConfigError::Missing(format!(
+                    "account '{id}' has no [accounts.{id}.ozon] section"
+                ))
+            })?;
+            if o.client_id.is_none() {
+                return Err(ConfigError::Missing(format!(
+                    "account '{id}': the Ozon Client-Id is not set. Fix: set accounts.{id}.ozon.client_id or export {}",
+                    env_name(&format!("accounts.{id}.ozon.client_id"))
+                )));
+            }
+            if o.api_key.is_none() {
+                return Err(missing(
+                    format!("accounts.{id}.ozon.api_key"),
+                    "the Ozon Api-Key",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn base_url(key: &str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let v = value.unwrap_or_else(|| default.to_string());
+    let trimmed = v.trim().trim_end_matches('/').to_string();
+    match reqwest::Url::parse(&trimmed) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            Ok(trimmed)
+        }
+        _ => Err(invalid(
+            key,
+            v,
+            format!("use an http(s) base URL such as {default}"),
+        )),
+    }
+}
+
+fn secret(
+    key: &str,
+    inline: Option<SecretString>,
+    file: Option<PathBuf>,
+) -> Result<Option<SecretString>, ConfigError> {
+    if inline.is_some() {
+        return Ok(inline);
+    }
+    let Some(path) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+        key: key.into(),
+        path: path.clone(),
+        source,
+    })?;
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ConfigError::Missing(format!(
+            "the secret file {} for `{key}` is empty",
+            path.display()
+        )));
+    }
+    Ok(Some(SecretString::from(t.to_string())))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut cur = table;
+    for p in parents {
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is a value in the config file, not a section"))?;
+    }
+    cur.insert(last.clone(), toml::Value::String(value));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const BASE: &str = r#"
+        data_dir = "d"
+        [accounts.main.wb]
+        [accounts.main.ozon]
+        client_id = 123
+    "#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overlays_file_and_secrets_stay_hidden() {
+        let c = Config::from_toml_and_env(
+            BASE,
+            "t",
+            env(&[
+                ("MPETL_ACCOUNTS__MAIN__WB__TOKEN", "tok-123"),
+                ("MPETL_FETCH__TIME_SCALE", "60"),
+                ("MPETL_TIMEZONE", "Asia/Yekaterinburg"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.fetch.time_scale, 60);
+        assert_eq!(c.timezone, chrono_tz::Asia::Yekaterinburg);
+        let tok = c.accounts[0].wb.as_ref().unwrap().token.as_ref().unwrap();
+        assert_eq!(tok.expose_secret(), "tok-123");
+        assert!(
+            !format!("{c:?}").contains("tok-123"),
+            "Debug must not print secrets"
+        );
+        assert_eq!(
+            c.accounts[0].ozon.as_ref().unwrap().client_id.as_deref(),
+            Some("123")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_fix() {
+        let e = Config::from_toml_and_env(BASE, "t", env(&[("MPETL_TIMEZONE", "Europe/Moskow")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("timezone") && e.contains("Europe/Moskow") && e.contains("IANA"),
+            "{e}"
+        );
+        let e = Config::from_toml_and_env(
+            &format!("{BASE}\n[fetch]\nozon_page_limit = 500\n"),
+            "t",
+            vec![],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("fetch.ozon_page_limit") && e.contains("500"),
+            "{e}"
+        );
+        let e = Config::from_toml_and_env("timezon = \"x\"\n[accounts.a.wb]\n", "t", vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timezon"), "{e}");
+        let e = Config::from_toml_and_env("[accounts.Main.wb]\n", "t", vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("accounts.Main"), "{e}");
+    }
+
+    #[test]
+    fn missing_token_says_which_env_var() {
+        let c = Config::from_toml_and_env(BASE, "t", vec![]).unwrap();
+        let e = require_credentials(&c.accounts[0], Marketplace::Wb)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MPETL_ACCOUNTS__MAIN__WB__TOKEN"), "{e}");
+    }
+}

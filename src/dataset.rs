@@ -1,0 +1,110 @@
+//! The datasets mpetl keeps in the lake: name, marketplace, primary key, version and event time.
+
+use std::fmt;
+
+/// A marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Marketplace {
+    Wb,
+    Ozon,
+}
+
+impl Marketplace {
+    pub fn code(self) -> &'static str {
+        match self {
+            Marketplace::Wb => "wb",
+            Marketplace::Ozon => "ozon",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Marketplace::Wb => "Wildberries",
+            Marketplace::Ozon => "Ozon",
+        }
+    }
+}
+
+impl std::str::FromStr for Marketplace {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "wb" | "wildberries" => Ok(Marketplace::Wb),
+            "ozon" => Ok(Marketplace::Ozon),
+            other => Err(format!("unknown source '{other}': use wb or ozon")),
+        }
+    }
+}
+
+/// A lake dataset. DESIGN §3 lists the endpoint, key and event date of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dataset {
+    WbOrders,
+    WbSales,
+    OzonFbo,
+    OzonFbs,
+}
+
+impl Dataset {
+    pub const ALL: [Dataset; 4] = [
+        Dataset::WbOrders,
+        Dataset::WbSales,
+        Dataset::OzonFbo,
+        Dataset::OzonFbs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::WbOrders => "wb_orders",
+            Dataset::WbSales => "wb_sales",
+            Dataset::OzonFbo => "ozon_fbo",
+            Dataset::OzonFbs => "ozon_fbs",
+        }
+    }
+
+    pub fn marketplace(self) -> Marketplace {
+        match self {
+            Dataset::WbOrders | Dataset::WbSales => Marketplace::Wb,
+            Dataset::OzonFbo | Dataset::OzonFbs => Marketplace::Ozon,
+        }
+    }
+
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Dataset::WbOrders => "GET /api/v1/supplier/orders",
+            Dataset::WbSales => "GET /api/v1/supplier/sales",
+            Dataset::OzonFbo => "POST /v3/posting/fbo/list",
+            Dataset::OzonFbs => "POST /v4/posting/fbs/list",
+        }
+    }
+
+    /// Columns that identify a row; upserts keep one row per key.
+    pub fn primary_key(self) -> &'static [&'static str] {
+        match self {
+            Dataset::WbOrders => &["srid"],
+            Dataset::WbSales => &["sale_id"],
+            Dataset::OzonFbo | Dataset::OzonFbs => &["posting_number", "sku"],
+        }
+    }
+
+    /// Which copy of a key is newer. Ozon postings carry no change stamp, so the later load wins.
+    pub fn version_column(self) -> &'static str {
+        match self {
+            Dataset::WbOrders | Dataset::WbSales => "last_change_date",
+            Dataset::OzonFbo | Dataset::OzonFbs => "_loaded_at",
+        }
+    }
+
+    /// The event time that places a row in a month partition and a metric day.
+    pub fn event_column(self) -> &'static str {
+        match self {
+            Dataset::WbOrders | Dataset::WbSales => "date",
+            Dataset::OzonFbo | Dataset::OzonFbs => "in_process_at",
+        }
+    }
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

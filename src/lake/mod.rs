@@ -1,0 +1,331 @@
+//! The Parquet lake: `data/lake/<dataset>/account=<id>/month=YYYY-MM/part-0.parquet`.
+//!
+//! One file per partition, rewritten whole on upsert and published with temp file + fsync +
+//! rename, so a reader or a crash sees the partition before or after a write, never half of it.
+//! Rows are upserted by primary key: a re-read of the same data rewrites nothing, and a newer
+//! version of a key replaces the older one.
+
+pub mod columns;
+pub mod tables;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::dataset::Dataset;
+
+pub const LINEAGE: [&str; 2] = ["_loaded_at", "_chunk"];
+const SRC: &str = "_src";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake partition {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("lake partition {path}: {source}")]
+    Polars { path: PathBuf, source: PolarsError },
+    #[error(
+        "lake partition {path} was written with another schema ({detail}). Fix: move the dataset directory aside and backfill it again"
+    )]
+    Schema { path: PathBuf, detail: String },
+    #[error("lake dataset {dataset}: {source}")]
+    Scan {
+        dataset: Dataset,
+        source: PolarsError,
+    },
+}
+
+/// What one upsert did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertStats {
+    pub partitions_written: u64,
+    /// Keys that were not in the lake before.
+    pub inserted: u64,
+    /// Incoming rows whose content was new (inserts, updates and superseded versions).
+    pub changed: u64,
+    pub rows_after: u64,
+}
+
+impl std::ops::AddAssign for UpsertStats {
+    fn add_assign(&mut self, o: Self) {
+        self.partitions_written += o.partitions_written;
+        self.inserted += o.inserted;
+        self.changed += o.changed;
+        self.rows_after += o.rows_after;
+    }
+}
+
+/// A lake handle. Clones share the partition locks: chunks of neighbouring windows can hold rows
+/// of the same month (a posting at 00:00 on the 1st), and their read-modify-write upserts of
+/// that partition must not interleave. Other processes are kept out by the state store's lock.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+    locks: Arc<std::sync::Mutex<HashMap<PathBuf, Arc<std::sync::Mutex<()>>>>>,
+}
+
+impl Lake {
+    pub fn new(root: impl Into<PathBuf>) -> Lake {
+        Lake {
+            root: root.into(),
+            locks: Arc::default(),
+        }
+    }
+
+    fn partition_lock(&self, path: &Path) -> Arc<std::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .expect("lake locks")
+            .entry(path.to_path_buf())
+            .or_default()
+            .clone()
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn dataset_dir(&self, ds: Dataset) -> PathBuf {
+        self.root.join(ds.name())
+    }
+
+    pub fn partition_file(&self, ds: Dataset, account: &str, month: &str) -> PathBuf {
+        self.dataset_dir(ds)
+            .join(format!("account={account}"))
+            .join(format!("month={month}"))
+            .join("part-0.parquet")
+    }
+
+    /// Upserts `incoming` (rows of one account and month) into its partition.
+    pub fn upsert(
+        &self,
+        ds: Dataset,
+        account: &str,
+        month: &str,
+        incoming: DataFrame,
+    ) -> Result<UpsertStats, LakeError> {
+        let path = self.partition_file(ds, account, month);
+        let lock = self.partition_lock(&path);
+        let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let pl = |source| LakeError::Polars {
+            path: path.clone(),
+            source,
+        };
+        let old = if path.exists() {
+            Some(read_file(&path)?)
+        } else {
+            None
+        };
+        let old_rows = old.as_ref().map_or(0, DataFrame::height) as u64;
+        let data_cols: Vec<PlSmallStr> = incoming
+            .get_column_names()
+            .into_iter()
+            .filter(|c| !LINEAGE.contains(&c.as_str()))
+            .cloned()
+            .collect();
+        let mut parts = Vec::with_capacity(2);
+        if let Some(o) = old {
+            if o.schema() != incoming.schema() {
+                return Err(LakeError::Schema {
+                    path: path.clone(),
+                    detail: schema_diff(o.schema(), incoming.schema()),
+                });
+            }
+            parts.push(o.lazy().with_column(lit(0i32).alias(SRC)));
+        }
+        parts.push(incoming.lazy().with_column(lit(1i32).alias(SRC)));
+        // Incoming rows identical to stored ones (lineage aside) are dropped first, so a re-read
+        // keeps the stored row and its lineage, and a partition with nothing new is not rewritten.
+        let fresh = concat(parts, UnionArgs::default())
+            .map_err(pl)?
+            .unique_stable(Some(cols(data_cols)), UniqueKeepStrategy::First)
+            .collect()
+            .map_err(pl)?;
+        let changed = fresh
+            .column(SRC)
+            .map_err(pl)?
+            .i32()
+            .map_err(pl)?
+            .iter()
+            .filter(|v| *v == Some(1))
+            .count() as u64;
+        if changed == 0 {
+            return Ok(UpsertStats {
+                rows_after: old_rows,
+                ..Default::default()
+            });
+        }
+        let pk: Vec<PlSmallStr> = ds
+            .primary_key()
+            .iter()
+            .map(|c| PlSmallStr::from(*c))
+            .collect();
+        let mut order: Vec<PlSmallStr> = vec![ds.event_column().into()];
+        order.extend(pk.iter().cloned());
+        // Latest version per key wins; on a tie the incoming row (after the stored one) wins.
+        let mut merged = fresh
+            .lazy()
+            .sort(
+                [ds.version_column()],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .unique_stable(Some(cols(pk)), UniqueKeepStrategy::Last)
+            .sort(
+                order,
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .drop(cols([SRC]))
+            .collect()
+            .map_err(pl)?;
+        let rows_after = merged.height() as u64;
+        let meta = vec![
+            ("mpetl.dataset".to_string(), ds.name().to_string()),
+            (
+                "mpetl.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ];
+        write_parquet_atomically(&path, &mut merged, meta)?;
+        Ok(UpsertStats {
+            partitions_written: 1,
+            inserted: rows_after.saturating_sub(old_rows),
+            changed,
+            rows_after,
+        })
+    }
+
+    /// A lazy scan of every partition of `ds`, with `account` and `month` from the paths, or
+    /// `None` when nothing was loaded yet.
+    pub fn scan(&self, ds: Dataset) -> Result<Option<LazyFrame>, LakeError> {
+        let dir = self.dataset_dir(ds);
+        if !has_parquet(&dir) {
+            return Ok(None);
+        }
+        let hive_schema = Arc::new(Schema::from_iter([
+            Field::new("account".into(), DataType::String),
+            Field::new("month".into(), DataType::String),
+        ]));
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions {
+                enabled: Some(true),
+                hive_start_idx: 0,
+                schema: Some(hive_schema),
+                try_parse_dates: false,
+            },
+            ..Default::default()
+        };
+        let glob = format!("{}/**/*.parquet", dir.display());
+        LazyFrame::scan_parquet(PlRefPath::new(glob), args)
+            .map(Some)
+            .map_err(|source| LakeError::Scan {
+                dataset: ds,
+                source,
+            })
+    }
+
+    /// Every partition file of `ds`, sorted.
+    pub fn partition_files(&self, ds: Dataset) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        collect_parquet(&self.dataset_dir(ds), &mut out);
+        out.sort();
+        out
+    }
+}
+
+pub fn read_file(path: &Path) -> Result<DataFrame, LakeError> {
+    let f = File::open(path).map_err(|source| LakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|source| LakeError::Polars {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `df` to `path` with temp file + fsync + rename + directory fsync: readers and crashes
+/// see the old file or the new one, never a part.
+pub fn write_parquet_atomically(
+    path: &Path,
+    df: &mut DataFrame,
+    meta: Vec<(String, String)>,
+) -> Result<(), LakeError> {
+    let io = |source| LakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().expect("partition file has a directory");
+    std::fs::create_dir_all(dir).map_err(io)?;
+    // A dot name and a .tmp suffix keep half-written files out of every `*.parquet` glob.
+    let name = path.file_name().expect("file name").to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let file = File::create(&tmp).map_err(io)?;
+    let meta = KeyValueMetadata::from_static(meta);
+    ParquetWriter::new(&file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(meta))
+        .finish(df)
+        .map_err(|source| LakeError::Polars {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    // The rename is durable only once the directory entry is.
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(())
+}
+
+fn schema_diff(old: &Schema, new: &Schema) -> String {
+    let mut diffs = Vec::new();
+    for (name, dt) in new.iter() {
+        match old.get(name) {
+            None => diffs.push(format!("new column {name}")),
+            Some(o) if o != dt => diffs.push(format!("{name}: stored {o}, now {dt}")),
+            _ => {}
+        }
+    }
+    for (name, _) in old.iter() {
+        if new.get(name).is_none() {
+            diffs.push(format!("column {name} is gone"));
+        }
+    }
+    if diffs.is_empty() {
+        "column order differs".into()
+    } else {
+        diffs.join(", ")
+    }
+}
+
+fn has_parquet(dir: &Path) -> bool {
+    let mut v = Vec::new();
+    collect_parquet(dir, &mut v);
+    !v.is_empty()
+}
+
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_parquet(&p, out);
+        } else if p.extension().is_some_and(|x| x == "parquet")
+            && !p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! mpetl: marketplace data (Wildberries, Ozon) → Parquet lake → the true period metrics.
+//!
+//! Sources → lake → metrics → notifiers; see DESIGN.md in the shared folder and the README.
+
+pub mod clock;
+pub mod config;
+pub mod dataset;
+pub mod demo;
+pub mod http;
+pub mod lake;
+pub mod metrics;
+pub mod money;
+pub mod notify;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod sandbox;
+pub mod sources;
+pub mod state;

@@ -1,0 +1,143 @@
+//! Exact money: amounts are parsed from the API's text into integer kopecks (scale 2) and never
+//! pass through binary floating point. The lake stores them as Decimal(18,2).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, de};
+
+/// An amount in kopecks (1/100 of a ruble, or of the row's currency).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Kopecks(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("money value '{text}' {why}")]
+pub struct MoneyError {
+    pub text: String,
+    pub why: &'static str,
+}
+
+impl FromStr for Kopecks {
+    type Err = MoneyError;
+
+    /// Accepts "1259", "2279.0000", "-160.5", "1120.55". Rejects anything that is not a plain
+    /// decimal ("1,234.56", " 12.5", "1e3") and amounts with fractions of a kopeck, which a
+    /// silent rounding would turn into wrong totals.
+    fn from_str(text: &str) -> Result<Self, MoneyError> {
+        let err = |why| MoneyError {
+            text: text.to_string(),
+            why,
+        };
+        let d = Decimal::from_str_exact(text).map_err(|_| err("is not a decimal number"))?;
+        let mut scaled = d.normalize();
+        if scaled.scale() > 2 {
+            return Err(err("has fractions of a kopeck"));
+        }
+        scaled.rescale(2);
+        i64::try_from(scaled.mantissa())
+            .map(Kopecks)
+            .map_err(|_| err("is too large"))
+    }
+}
+
+impl Kopecks {
+    pub fn abs(self) -> Kopecks {
+        Kopecks(self.0.abs())
+    }
+}
+
+impl fmt::Display for Kopecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_kopecks(i128::from(self.0)))
+    }
+}
+
+/// "-0.05", "1234.50": exact, no float.
+pub fn format_kopecks(k: i128) -> String {
+    let sign = if k < 0 { "-" } else { "" };
+    let a = k.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Groups thousands with a thin space for people: "1 234 567.89".
+pub fn format_kopecks_human(k: i128) -> String {
+    let plain = format_kopecks(k);
+    let (sign, rest) = plain
+        .strip_prefix('-')
+        .map_or(("", plain.as_str()), |r| ("-", r));
+    let (int, frac) = rest.split_once('.').expect("formatted with a point");
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('\u{202F}');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}{grouped}.{frac}")
+}
+
+/// Deserializes money sent as a JSON string ("376.99") or a JSON number (1120.55).
+///
+/// A number reaches us as the f64 serde_json parsed; its shortest round-trip text is the decimal
+/// the API wrote for any amount with up to 15 significant digits, so no precision is invented.
+pub fn de_money<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s.parse().map_err(de::Error::custom),
+        serde_json::Value::Number(n) => n.to_string().parse().map_err(de::Error::custom),
+        other => Err(de::Error::custom(format!(
+            "expected money as a string or number, got {other}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uneven_decimals_exactly() {
+        assert_eq!("1259".parse::<Kopecks>().unwrap(), Kopecks(125_900));
+        assert_eq!("2279.0000".parse::<Kopecks>().unwrap(), Kopecks(227_900));
+        assert_eq!("1199.000000".parse::<Kopecks>().unwrap(), Kopecks(119_900));
+        assert_eq!("-160.5".parse::<Kopecks>().unwrap(), Kopecks(-16_050));
+        assert_eq!("0.1".parse::<Kopecks>().unwrap(), Kopecks(10));
+    }
+
+    #[test]
+    fn rejects_sub_kopeck_and_garbage() {
+        assert!("0.005".parse::<Kopecks>().is_err());
+        assert!("1,234.56".parse::<Kopecks>().is_err());
+        assert!(" 12.5".parse::<Kopecks>().is_err());
+        assert!("1e3".parse::<Kopecks>().is_err());
+    }
+
+    #[test]
+    fn json_numbers_keep_their_decimals() {
+        #[derive(Deserialize)]
+        struct R {
+            #[serde(deserialize_with = "de_money")]
+            v: Kopecks,
+        }
+        for (text, k) in [
+            ("1120.55", 112_055),
+            ("1568.7", 156_870),
+            ("2490", 249_000),
+            ("0.07", 7),
+            ("\"376.99\"", 37_699),
+        ] {
+            let r: R = serde_json::from_str(&format!("{{\"v\":{text}}}")).unwrap();
+            assert_eq!(r.v, Kopecks(k), "{text}");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_kopecks(-5), "-0.05");
+        assert_eq!(format_kopecks(123_456_789), "1234567.89");
+        assert_eq!(
+            format_kopecks_human(123_456_789),
+            "1\u{202F}234\u{202F}567.89"
+        );
+    }
+}

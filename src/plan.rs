@@ -1,0 +1,303 @@
+//! Stage 1: a period → the chunks each dataset needs, minus those already done.
+//!
+//! WB statistics have no upper time bound (`lastChangeDate >= dateFrom`), so each (account,
+//! dataset) is one *stream* chunk that reads every change since a cursor. Ozon postings are
+//! fetched in calendar-month *window* chunks (UTC, Ozon's clock), aligned so that overlapping
+//! backfills share them.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::clock::{day_start, parse_wb_naive};
+use crate::config::{Account, Config};
+use crate::dataset::{Dataset, Marketplace};
+use crate::state::{ChunkState, StateError, StateStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("--from {from} is after --to {to}. Fix: swap them")]
+    Reversed { from: NaiveDate, to: NaiveDate },
+    #[error("--from {from} is in the future (today is {today} in {tz}). Fix: pick a past day")]
+    Future {
+        from: NaiveDate,
+        today: NaiveDate,
+        tz: Tz,
+    },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Calendar days `from..=to` in the configured time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, PlanError> {
+        if from > to {
+            return Err(PlanError::Reversed { from, to });
+        }
+        Ok(Period { from, to })
+    }
+
+    /// The period as instants: `[start, end)`.
+    pub fn instants(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            day_start(self.from, tz),
+            day_start(self.to + Duration::days(1), tz),
+        )
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+}
+
+/// Parses a CLI date, with a message that says what is expected.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("'{s}' is not a date ({e}); write it as YYYY-MM-DD, e.g. 2026-01-31"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkKind {
+    /// WB statistics: read every change since `date_from` (WB's naive Moscow text).
+    /// `pass_from` is the start of the whole pass, recorded as covered when it completes.
+    Stream {
+        pass_from: String,
+        date_from: String,
+    },
+    /// Ozon postings with `in_process_at` in `since..=to` (one UTC calendar month).
+    Window {
+        month: String,
+        since: DateTime<Utc>,
+        to: DateTime<Utc>,
+        month_end: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub id: String,
+    pub account: String,
+    pub dataset: Dataset,
+    pub kind: ChunkKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedChunk {
+    pub chunk: Chunk,
+    /// Done within its cache lifetime: no request is needed.
+    pub cached: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub chunks: Vec<PlannedChunk>,
+    /// Things the seller should know about the period (e.g. WB's 90-day retention).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn for_marketplace(&self, mp: Marketplace) -> impl Iterator<Item = &PlannedChunk> {
+        self.chunks
+            .iter()
+            .filter(move |c| c.chunk.dataset.marketplace() == mp)
+    }
+}
+
+pub fn stream_key(account: &str, ds: Dataset) -> String {
+    format!("{account}/{}", ds.name())
+}
+
+/// What to plan.
+pub struct PlanRequest<'a> {
+    pub period: Period,
+    pub accounts: Vec<&'a Account>,
+    pub sources: Vec<Marketplace>,
+    /// Ignore cached chunks and fetch everything again.
+    pub refresh: bool,
+    pub now: DateTime<Utc>,
+}
+
+pub fn plan(
+    cfg: &Config,
+    store: &dyn StateStore,
+    req: &PlanRequest<'_>,
+) -> Result<Plan, PlanError> {
+    let mut out = Plan::default();
+    let tz = cfg.timezone;
+    let (start, end) = req.period.instants(tz);
+    let end = end.min(req.now);
+    if start >= req.now {
+        return Err(PlanError::Future {
+            from: req.period.from,
+            today: req.now.with_timezone(&tz).date_naive(),
+            tz,
+        });
+    }
+    for account in &req.accounts {
+        if req.sources.contains(&Marketplace::Wb) && account.wb.is_some() {
+            for ds in [Dataset::WbOrders, Dataset::WbSales] {
+                out.chunks
+                    .push(plan_stream(cfg, store, account, ds, start, req)?);
+            }
+        }
+        if req.sources.contains(&Marketplace::Ozon) && account.ozon.is_some() {
+            for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
+                for (month, since, month_end) in months(start, end) {
+                    let id = format!("{}/{}/{month}", ds.name(), account.id);
+                    let cached = !req.refresh
+                        && store.chunk(&id)?.is_some_and(|r| {
+                            r.state == ChunkState::Done
+                                && (r.closed
+                                    || r.done_at.is_some_and(|d| {
+                                        req.now - d
+                                            < Duration::hours(cfg.fetch.open_chunk_ttl_hours as i64)
+                                    }))
+                        });
+                    let kind = ChunkKind::Window {
+                        month,
+                        since,
+                        to: month_end.min(req.now),
+                        month_end,
+                    };
+                    out.chunks.push(PlannedChunk {
+                        chunk: Chunk {
+                            id,
+                            account: account.id.clone(),
+                            dataset: ds,
+                            kind,
+                        },
+                        cached,
+                    });
+                }
+            }
+        }
+    }
+    let retention = req.now - Duration::days(90);
+    if req.sources.contains(&Marketplace::Wb)
+        && start < retention
+        && req.accounts.iter().any(|a| a.wb.is_some())
+    {
+        out.notes.push(format!(
+            "WB keeps statistics for 90 days: orders and sales before {} come only from what earlier runs saved in the lake",
+            retention.with_timezone(&tz).date_naive()
+        ));
+    }
+    Ok(out)
+}
+
+fn plan_stream(
+    cfg: &Config,
+    store: &dyn StateStore,
+    account: &Account,
+    ds: Dataset,
+    start: DateTime<Utc>,
+    req: &PlanRequest<'_>,
+) -> Result<PlannedChunk, PlanError> {
+    let id = stream_key(&account.id, ds);
+    // WB wants Moscow wall time; the period starts at midnight of the configured zone.
+    let want = start
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let st = if req.refresh {
+        None
+    } else {
+        store.stream(&id)?
+    }
+    .unwrap_or_default();
+    let earlier = |a: &str, b: &str| match (parse_wb_naive(a), parse_wb_naive(b)) {
+        (Some(x), Some(y)) => x < y,
+        _ => true,
+    };
+    let chunk = |pass_from: String, date_from: String| Chunk {
+        id: id.clone(),
+        account: account.id.clone(),
+        dataset: ds,
+        kind: ChunkKind::Stream {
+            pass_from,
+            date_from,
+        },
+    };
+    // An unfinished pass resumes at its cursor, unless this period reaches further back.
+    if let Some(pending) = &st.pending_from
+        && !earlier(&want, pending)
+    {
+        let from = st.cursor.clone().unwrap_or_else(|| pending.clone());
+        return Ok(PlannedChunk {
+            chunk: chunk(pending.clone(), from),
+            cached: false,
+        });
+    }
+    if let Some(covered) = &st.covered_from
+        && !earlier(&want, covered)
+    {
+        let fresh = st.synced_at.is_some_and(|t| {
+            req.now - t < Duration::minutes(cfg.fetch.wb_stats_refresh_minutes as i64)
+        });
+        let from = st.cursor.clone().unwrap_or_else(|| covered.clone());
+        return Ok(PlannedChunk {
+            chunk: chunk(covered.clone(), from),
+            cached: fresh,
+        });
+    }
+    Ok(PlannedChunk {
+        chunk: chunk(want.clone(), want),
+        cached: false,
+    })
+}
+
+/// UTC calendar months overlapping `[start, end)`: (YYYY-MM, month start, next month start).
+fn months(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let first = start.date_naive().with_day(1).expect("day 1");
+    let mut m = first;
+    while m.and_hms_opt(0, 0, 0).expect("midnight").and_utc() < end {
+        let next = if m.month() == 12 {
+            NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
+        }
+        .expect("valid month");
+        out.push((
+            format!("{:04}-{:02}", m.year(), m.month()),
+            m.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+            next.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+        ));
+        m = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_cover_the_moscow_period_in_utc() {
+        // Moscow 2026-03-01 00:00 is 2026-02-28 21:00 UTC: February is needed too.
+        let p = Period::new(
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+        )
+        .unwrap();
+        let (s, e) = p.instants(chrono_tz::Europe::Moscow);
+        let m: Vec<String> = months(s, e).into_iter().map(|x| x.0).collect();
+        assert_eq!(m, ["2026-02", "2026-03"]);
+    }
+
+    #[test]
+    fn reversed_period_is_an_error() {
+        let e = Period::new(
+            NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("swap"));
+    }
+}

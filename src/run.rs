@@ -1,0 +1,548 @@
+//! A run: plan → fetch WB and Ozon (concurrently) → write the lake → metrics.
+//!
+//! Invariants kept here: a chunk's rows are durable in the lake before its cursor moves or it is
+//! marked done; a failed chunk fails the run with the chunk and the marketplace's message, and
+//! the same command resumes it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
+use secrecy::SecretString;
+
+use crate::clock::parse_wb_naive;
+use crate::config::{Config, ConfigError, require_credentials};
+use crate::dataset::{Dataset, Marketplace};
+use crate::http::{self, Buckets};
+use crate::lake::tables::{Lineage, Rows};
+use crate::lake::{Lake, LakeError, UpsertStats};
+use crate::metrics::{self, Grain, MetricsError};
+use crate::notify::{Event, Events, Stage};
+use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, PlannedChunk};
+use crate::sources::ozon::OzonClient;
+use crate::sources::wb::WbClient;
+use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
+use crate::sources::{Ctx, SourceError};
+use crate::state::{ChunkRecord, ChunkState, EmbeddedStore, StateError, StateStore, StreamState};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("{} chunk(s) failed; the lake keeps everything stored before the failure and the same command resumes:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Chunks(Vec<ChunkError>),
+}
+
+/// One failed chunk, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    #[error("chunk {chunk}: {source}")]
+    Source { chunk: String, source: SourceError },
+    #[error("chunk {chunk}: {source}")]
+    Lake { chunk: String, source: LakeError },
+    #[error("chunk {chunk}: {source}")]
+    State { chunk: String, source: StateError },
+}
+
+/// What to backfill.
+#[derive(Debug, Clone)]
+pub struct BackfillRequest {
+    pub period: Period,
+    /// Account ids; all configured accounts when `None`.
+    pub accounts: Option<Vec<String>>,
+    pub sources: Vec<Marketplace>,
+    /// Fetch chunks again even if they are cached.
+    pub refresh: bool,
+    /// Grains of the marts to write after the fetch.
+    pub grains: Vec<Grain>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub chunks_planned: u64,
+    pub chunks_cached: u64,
+    pub requests: u64,
+    pub rows_fetched: u64,
+    pub lake: UpsertStats,
+    pub notes: Vec<String>,
+    pub marts: Vec<std::path::PathBuf>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Default)]
+struct ChunkOutcome {
+    rows: u64,
+    requests: u64,
+    lake: UpsertStats,
+}
+
+/// Runs backfills against one config, lake and state store.
+pub struct Runner {
+    cfg: Config,
+    lake: Lake,
+    store: Arc<dyn StateStore>,
+    http: reqwest::Client,
+    buckets: Arc<Buckets>,
+    events: Events,
+}
+
+impl Runner {
+    /// Opens the embedded state store under the config's data directory.
+    pub fn open(cfg: Config, events: Events) -> Result<Runner, RunError> {
+        let store = Arc::new(EmbeddedStore::open(&cfg.state_dir())?);
+        Ok(Self::with_store(cfg, store, events))
+    }
+
+    pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
+        Runner {
+            lake: Lake::new(cfg.lake_dir()),
+            http: http::client(cfg.fetch.http_timeout()),
+            buckets: Arc::new(Buckets::new(cfg.fetch.time_scale)),
+            cfg,
+            store,
+            events,
+        }
+    }
+
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub async fn backfill(&self, req: &BackfillRequest) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let now = Utc::now();
+        let accounts = match &req.accounts {
+            None => self.cfg.accounts.iter().collect::<Vec<_>>(),
+            Some(ids) => ids
+                .iter()
+                .map(|id| self.cfg.account(id))
+                .collect::<Result<_, _>>()?,
+        };
+        for a in &accounts {
+            for mp in &req.sources {
+                if a.has(*mp) {
+                    require_credentials(a, *mp)?;
+                }
+            }
+        }
+
+        self.events.emit(Event::StageStarted {
+            stage: Stage::Plan,
+            chunks: 1,
+        });
+        let plan = plan::plan(
+            &self.cfg,
+            self.store.as_ref(),
+            &PlanRequest {
+                period: req.period,
+                accounts: accounts.clone(),
+                sources: req.sources.clone(),
+                refresh: req.refresh,
+                now,
+            },
+        )?;
+        for n in &plan.notes {
+            self.events.emit(Event::Note(n.clone()));
+        }
+        self.events.emit(Event::ChunkDone {
+            stage: Stage::Plan,
+            chunk: "plan".into(),
+            rows: plan.chunks.len() as u64,
+            requests: 0,
+        });
+        self.events
+            .emit(Event::StageFinished { stage: Stage::Plan });
+
+        let (wb, ozon) = tokio::join!(
+            self.stage(Stage::Wb, &plan, Marketplace::Wb),
+            self.stage(Stage::Ozon, &plan, Marketplace::Ozon)
+        );
+        let mut report = RunReport {
+            chunks_planned: plan.chunks.len() as u64,
+            chunks_cached: plan.chunks.iter().filter(|c| c.cached).count() as u64,
+            notes: plan.notes.clone(),
+            ..Default::default()
+        };
+        let mut failures = Vec::new();
+        for result in wb.into_iter().chain(ozon) {
+            match result {
+                Ok(o) => {
+                    report.requests += o.requests;
+                    report.rows_fetched += o.rows;
+                    report.lake += o.lake;
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        if !failures.is_empty() {
+            self.events.emit(Event::RunFinished { ok: false });
+            return Err(RunError::Chunks(failures));
+        }
+
+        self.events.emit(Event::StageStarted {
+            stage: Stage::Metrics,
+            chunks: req.grains.len() as u64,
+        });
+        for grain in &req.grains {
+            let (mut sku, mut totals) =
+                self.metrics(&req.period, *grain, req.accounts.as_deref())?;
+            report.marts.extend(metrics::write_marts(
+                &self.cfg.marts_dir(),
+                *grain,
+                &mut sku,
+                &mut totals,
+                &req.period,
+            )?);
+            self.events.emit(Event::ChunkDone {
+                stage: Stage::Metrics,
+                chunk: grain.name().into(),
+                rows: sku.height() as u64,
+                requests: 0,
+            });
+        }
+        self.events.emit(Event::StageFinished {
+            stage: Stage::Metrics,
+        });
+        self.events.emit(Event::RunFinished { ok: true });
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// Per-SKU metrics and totals of `period` at `grain`, from the lake as it is.
+    pub fn metrics(
+        &self,
+        period: &Period,
+        grain: Grain,
+        accounts: Option<&[String]>,
+    ) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
+        let sku = metrics::by_sku(&self.lake, self.cfg.timezone, period, grain, accounts)?;
+        let totals = metrics::totals(&sku)?;
+        Ok((sku, totals))
+    }
+
+    async fn stage(
+        &self,
+        stage: Stage,
+        plan: &plan::Plan,
+        mp: Marketplace,
+    ) -> Vec<Result<ChunkOutcome, ChunkError>> {
+        let chunks: Vec<&PlannedChunk> = plan.for_marketplace(mp).collect();
+        self.events.emit(Event::StageStarted {
+            stage,
+            chunks: chunks.len() as u64,
+        });
+        // Chunks of different buckets run concurrently; each client paces its own bucket, and
+        // the window chunks of one dataset queue on the same limiter.
+        let results = join_all(chunks.into_iter().map(|pc| async move {
+            if pc.cached {
+                self.events.emit(Event::ChunkCached {
+                    stage,
+                    chunk: pc.chunk.id.clone(),
+                });
+                return Ok(ChunkOutcome::default());
+            }
+            let r = self.run_chunk(stage, &pc.chunk).await;
+            match &r {
+                Ok(o) => self.events.emit(Event::ChunkDone {
+                    stage,
+                    chunk: pc.chunk.id.clone(),
+                    rows: o.rows,
+                    requests: o.requests,
+                }),
+                Err(e) => self.events.emit(Event::ChunkFailed {
+                    stage,
+                    chunk: pc.chunk.id.clone(),
+                    error: e.to_string(),
+                }),
+            }
+            r
+        }))
+        .await;
+        self.events.emit(Event::StageFinished { stage });
+        results
+    }
+
+    async fn run_chunk(&self, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
+        let state_err = |source| ChunkError::State {
+            chunk: chunk.id.clone(),
+            source,
+        };
+        let mut rec = self
+            .store
+            .chunk(&chunk.id)
+            .map_err(state_err)?
+            .unwrap_or(ChunkRecord {
+                id: chunk.id.clone(),
+                state: ChunkState::Pending,
+                rows: 0,
+                requests: 0,
+                updated_at: Utc::now(),
+                done_at: None,
+                closed: false,
+                error: None,
+            });
+        rec.state = ChunkState::Running;
+        rec.updated_at = Utc::now();
+        rec.error = None;
+        self.store.put_chunk(&rec).map_err(state_err)?;
+        let result = match &chunk.kind {
+            ChunkKind::Stream {
+                pass_from,
+                date_from,
+            } => self.run_stream(stage, chunk, pass_from, date_from).await,
+            ChunkKind::Window { since, to, .. } => self.run_window(stage, chunk, *since, *to).await,
+        };
+        rec.updated_at = Utc::now();
+        match &result {
+            Ok(o) => {
+                rec.state = ChunkState::Done;
+                rec.rows = o.rows;
+                rec.requests = o.requests;
+                rec.done_at = Some(rec.updated_at);
+                rec.closed = match &chunk.kind {
+                    ChunkKind::Window { month_end, .. } => {
+                        *month_end + Duration::days(i64::from(self.cfg.fetch.settle_days))
+                            <= rec.updated_at
+                    }
+                    ChunkKind::Stream { .. } => false,
+                };
+            }
+            Err(e) => {
+                rec.state = ChunkState::Failed;
+                rec.error = Some(e.to_string());
+            }
+        }
+        self.store.put_chunk(&rec).map_err(state_err)?;
+        result
+    }
+
+    fn wb_client(&self, account: &str) -> WbClient {
+        let a = self.cfg.account(account).expect("planned accounts exist");
+        let token: SecretString =
+            a.wb.as_ref()
+                .and_then(|w| w.token.clone())
+                .expect("credentials checked before planning");
+        WbClient::new(
+            self.http.clone(),
+            &self.cfg.endpoints.wb_statistics,
+            token,
+            account,
+            &self.buckets,
+        )
+    }
+
+    fn ozon_client(&self, account: &str) -> OzonClient {
+        let a = self.cfg.account(account).expect("planned accounts exist");
+        let o = a
+            .ozon
+            .as_ref()
+            .expect("credentials checked before planning");
+        OzonClient::new(
+            self.http.clone(),
+            &self.cfg.endpoints.ozon,
+            o.client_id.as_deref().expect("checked"),
+            o.api_key.clone().expect("checked"),
+            account,
+            self.cfg.fetch.ozon_page_limit,
+            &self.buckets,
+        )
+    }
+
+    /// Reads a WB statistics stream page by page; each page is upserted, then the cursor moves.
+    async fn run_stream(
+        &self,
+        stage: Stage,
+        chunk: &Chunk,
+        pass_from: &str,
+        date_from: &str,
+    ) -> Result<ChunkOutcome, ChunkError> {
+        let client = self.wb_client(&chunk.account);
+        let key = plan::stream_key(&chunk.account, chunk.dataset);
+        let state_err = |source| ChunkError::State {
+            chunk: chunk.id.clone(),
+            source,
+        };
+        let mut st: StreamState = self
+            .store
+            .stream(&key)
+            .map_err(state_err)?
+            .unwrap_or_default();
+        if st.pending_from.as_deref() != Some(pass_from) {
+            st.pending_from = Some(pass_from.to_string());
+        }
+        self.store.put_stream(&key, &st).map_err(state_err)?;
+
+        let mut out = ChunkOutcome::default();
+        let mut from = date_from.to_string();
+        loop {
+            let (rows, last, n) = match chunk.dataset {
+                Dataset::WbOrders => {
+                    page::<OrderItem, WbOrderRow>(&client, chunk, &from, Rows::WbOrders).await?
+                }
+                Dataset::WbSales => {
+                    page::<SaleItem, WbSaleRow>(&client, chunk, &from, Rows::WbSales).await?
+                }
+                _ => unreachable!("streams are WB statistics"),
+            };
+            out.requests += 1;
+            let Some(last) = last else { break };
+            out.rows += n as u64;
+            out.lake += self.store_rows(chunk, rows).await?;
+            // Write before cursor: the page is durable in the lake, now the cursor may move.
+            st.cursor = Some(last.clone());
+            self.store.put_stream(&key, &st).map_err(state_err)?;
+            self.events.emit(Event::RowsStored {
+                stage,
+                chunk: chunk.id.clone(),
+                rows: n as u64,
+            });
+            let progressed = match (parse_wb_naive(&last), parse_wb_naive(&from)) {
+                (Some(l), Some(f)) => l > f,
+                _ => true,
+            };
+            if !progressed {
+                // Every row of the page carries the dateFrom we sent: asking again returns the
+                // same page. A short page means that was all; a full one means WB's cap cuts
+                // rows that share one stamp, which no cursor can get past.
+                if n as u64 >= u64::from(self.cfg.fetch.wb_page_cap) {
+                    return Err(ChunkError::Source {
+                        chunk: chunk.id.clone(),
+                        source: SourceError::Stuck {
+                            ctx: Ctx {
+                                account: chunk.account.clone(),
+                                dataset: chunk.dataset,
+                            },
+                            detail: format!(
+                                "{n} rows share lastChangeDate {last}, more than one page holds; paging cannot advance"
+                            ),
+                        },
+                    });
+                }
+                break;
+            }
+            from = last;
+        }
+        st.covered_from = st.pending_from.take();
+        st.synced_at = Some(Utc::now());
+        self.store.put_stream(&key, &st).map_err(state_err)?;
+        Ok(out)
+    }
+
+    async fn run_window(
+        &self,
+        stage: Stage,
+        chunk: &Chunk,
+        since: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<ChunkOutcome, ChunkError> {
+        let client = self.ozon_client(&chunk.account);
+        let fetched = client
+            .fetch_window(
+                chunk.dataset,
+                since,
+                to,
+                self.cfg.fetch.window_days(chunk.dataset),
+            )
+            .await
+            .map_err(|source| ChunkError::Source {
+                chunk: chunk.id.clone(),
+                source,
+            })?;
+        let n = fetched.rows.len() as u64;
+        let lake = self
+            .store_rows(chunk, Rows::Ozon(chunk.dataset, fetched.rows))
+            .await?;
+        self.events.emit(Event::RowsStored {
+            stage,
+            chunk: chunk.id.clone(),
+            rows: n,
+        });
+        Ok(ChunkOutcome {
+            rows: n,
+            requests: fetched.requests,
+            lake,
+        })
+    }
+
+    /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
+    async fn store_rows(&self, chunk: &Chunk, rows: Rows) -> Result<UpsertStats, ChunkError> {
+        if rows.is_empty() {
+            return Ok(UpsertStats::default());
+        }
+        let lake = self.lake.clone();
+        let account = chunk.account.clone();
+        let lineage = Lineage {
+            loaded_at: Utc::now(),
+            chunk: chunk.id.clone(),
+        };
+        let ds = rows.dataset();
+        let result = tokio::task::spawn_blocking(move || -> Result<UpsertStats, LakeError> {
+            let parts = rows
+                .into_partitions(&lineage)
+                .map_err(|source| LakeError::Scan {
+                    dataset: ds,
+                    source,
+                })?;
+            let mut total = UpsertStats::default();
+            for (month, df) in parts {
+                total += lake.upsert(ds, &account, &month, df)?;
+            }
+            Ok(total)
+        })
+        .await
+        .expect("lake writer does not panic");
+        result.map_err(|source| ChunkError::Lake {
+            chunk: chunk.id.clone(),
+            source,
+        })
+    }
+}
+
+/// Fetches one statistics page and normalises it. Returns the rows, the page's last
+/// `lastChangeDate` (None for `[]`) and the row count.
+async fn page<T, R>(
+    client: &WbClient,
+    chunk: &Chunk,
+    from: &str,
+    wrap: fn(Vec<R>) -> Rows,
+) -> Result<(Rows, Option<String>, usize), ChunkError>
+where
+    T: StatsItem,
+    R: TryFrom<T, Error = String>,
+{
+    let items: Vec<T> =
+        client
+            .page(chunk.dataset, from)
+            .await
+            .map_err(|source| ChunkError::Source {
+                chunk: chunk.id.clone(),
+                source,
+            })?;
+    let last = items.last().map(|i| i.last_change_date().to_string());
+    let n = items.len();
+    let ctx = Ctx {
+        account: chunk.account.clone(),
+        dataset: chunk.dataset,
+    };
+    let rows = items
+        .into_iter()
+        .map(R::try_from)
+        .collect::<Result<Vec<R>, String>>()
+        .map_err(|e| ChunkError::Source {
+            chunk: chunk.id.clone(),
+            source: SourceError::decode(&ctx, e),
+        })?;
+    Ok((wrap(rows), last, n))
+}

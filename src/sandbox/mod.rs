@@ -1,0 +1,215 @@
+//! WB and Ozon emulators on 127.0.0.1 for the demo, the tests and the benches.
+//!
+//! They speak the real paths, auth headers, paging rules, error bodies and quirks described in
+//! `shared/reference/`, over data generated from a seed (see [`data`]). The sandbox also knows the
+//! ground truth of what it served, so tests compare mpetl's metrics with it.
+
+pub mod data;
+mod ozon;
+mod wb;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+pub use data::{Profile, ProfileName, SellerData, TruthRow};
+
+/// Credentials the sandbox accepts.
+pub const WB_TOKEN: &str = "sandbox-wb-token";
+pub const OZON_CLIENT_ID: &str = "100500";
+pub const OZON_API_KEY: &str = "sandbox-ozon-api-key";
+
+/// How the sandbox seller and its API behave.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub profile: ProfileName,
+    pub seed: u64,
+    /// The frozen "now" every response is computed as of; defaults to the real clock at start.
+    pub now: Option<DateTime<Utc>>,
+    /// Days of trade generated before `now`.
+    pub history_days: i64,
+    /// Rows per WB statistics page (about 80 000 in production).
+    pub wb_page_cap: usize,
+    /// Longest FBS window accepted before `PERIOD_IS_TOO_LONG`.
+    pub fbs_max_days: i64,
+    /// Port to bind on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            profile: ProfileName::Medium,
+            seed: 42,
+            now: None,
+            history_days: 400,
+            wb_page_cap: 80_000,
+            fbs_max_days: 30,
+            port: 0,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub data: SellerData,
+    pub cfg: SandboxConfig,
+    pub truncate_next: AtomicU32,
+    pub requests: Mutex<BTreeMap<String, u64>>,
+    /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
+    pub statuses: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Sandbox {
+    pub async fn start(cfg: SandboxConfig) -> std::io::Result<Sandbox> {
+        let now = cfg.now.unwrap_or_else(Utc::now);
+        let profile = Profile::named(cfg.profile);
+        let (seed, history) = (cfg.seed, cfg.history_days);
+        let data =
+            tokio::task::spawn_blocking(move || SellerData::generate(&profile, seed, now, history))
+                .await
+                .map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared {
+            data,
+            cfg: cfg.clone(),
+            truncate_next: AtomicU32::new(0),
+            requests: Mutex::new(BTreeMap::new()),
+            statuses: Mutex::new(BTreeMap::new()),
+        });
+        let app = Router::new()
+            .route("/api/v1/supplier/orders", get(wb::orders))
+            .route("/api/v1/supplier/sales", get(wb::sales))
+            .route("/v3/posting/fbo/list", post(ozon::fbo_list))
+            .route("/v4/posting/fbs/list", post(ozon::fbs_list))
+            .route("/__sandbox/truth", get(truth))
+            .route("/__sandbox/requests", get(requests))
+            .layer(middleware::from_fn_with_state(
+                shared.clone(),
+                count_and_fault,
+            ))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Sandbox {
+            base_url: format!("http://{addr}"),
+            addr,
+            shared,
+            stop: Some(tx),
+        })
+    }
+
+    pub fn data(&self) -> &SellerData {
+        &self.shared.data
+    }
+
+    /// Ground truth for Moscow days `from..=to`.
+    pub fn truth(&self, from: NaiveDate, to: NaiveDate) -> Vec<TruthRow> {
+        self.shared.data.truth(from, to)
+    }
+
+    /// Requests served per path so far (the `/__sandbox` paths excluded).
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.shared.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
+    pub fn statuses(&self) -> BTreeMap<String, u64> {
+        self.shared.statuses.lock().expect("statuses lock").clone()
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        self.requests().values().sum()
+    }
+
+    /// Cut the JSON body of the next `n` data responses in half.
+    pub fn truncate_next(&self, n: u32) {
+        self.shared.truncate_next.store(n, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn count_and_fault(State(s): State<Arc<Shared>>, req: Request<Body>, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__sandbox") {
+        return next.run(req).await;
+    }
+    *s.requests
+        .lock()
+        .expect("requests lock")
+        .entry(path.clone())
+        .or_default() += 1;
+    let resp = next.run(req).await;
+    *s.statuses
+        .lock()
+        .expect("statuses lock")
+        .entry(format!("{path} {}", resp.status().as_u16()))
+        .or_default() += 1;
+    let take = s
+        .truncate_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if !take || !resp.status().is_success() {
+        return resp;
+    }
+    // A proxy that cut the body: valid HTTP, half a JSON document.
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    let mut parts = parts;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+#[derive(Deserialize)]
+struct TruthQuery {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+async fn truth(State(s): State<Arc<Shared>>, Query(q): Query<TruthQuery>) -> Response {
+    axum::Json(s.data.truth(q.from, q.to)).into_response()
+}
+
+async fn requests(State(s): State<Arc<Shared>>) -> Response {
+    axum::Json(s.requests.lock().expect("requests lock").clone()).into_response()
+}
+
+/// A JSON error response with a status code.
+pub(crate) fn json_error(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,212 @@
+//! The Ozon posting-list client: cursor paging within a window, windows split to the API's limits.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::models::{ListResponse, OzonPostingRow, RpcError};
+use crate::config::env_name;
+use crate::dataset::Dataset;
+use crate::http::{self, Buckets, Limiter, Quota};
+use crate::sources::{Ctx, SourceError};
+
+/// 50 requests per second per Client-Id, shared by every method.
+pub const SELLER_QUOTA: Quota = Quota::per_second(50);
+
+pub struct OzonClient {
+    http: reqwest::Client,
+    base: String,
+    client_id: String,
+    api_key: SecretString,
+    account: String,
+    limiter: Arc<Limiter>,
+    page_limit: u32,
+}
+
+enum Page {
+    Ok(ListResponse),
+    PeriodTooLong,
+}
+
+/// What fetching one window took.
+#[derive(Debug, Default)]
+pub struct WindowFetch {
+    pub rows: Vec<OzonPostingRow>,
+    pub requests: u64,
+}
+
+impl OzonClient {
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        client_id: &str,
+        api_key: SecretString,
+        account: &str,
+        page_limit: u32,
+        buckets: &Buckets,
+    ) -> OzonClient {
+        OzonClient {
+            http,
+            base: base.to_string(),
+            client_id: client_id.to_string(),
+            api_key,
+            account: account.to_string(),
+            limiter: buckets.get(account, "ozon", SELLER_QUOTA),
+            page_limit,
+        }
+    }
+
+    fn ctx(&self, dataset: Dataset) -> Ctx {
+        Ctx {
+            account: self.account.clone(),
+            dataset,
+        }
+    }
+
+    async fn page(
+        &self,
+        dataset: Dataset,
+        since: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cursor: &str,
+    ) -> Result<Page, SourceError> {
+        let ctx = self.ctx(dataset);
+        let (path, with) = match dataset {
+            Dataset::OzonFbo => (
+                "/v3/posting/fbo/list",
+                json!({"analytics_data": false, "financial_data": false, "legal_info": false}),
+            ),
+            Dataset::OzonFbs => (
+                "/v4/posting/fbs/list",
+                json!({"analytics_data": false, "barcodes": false, "financial_data": false, "legal_info": false}),
+            ),
+            other => unreachable!("{other} is not an Ozon posting list"),
+        };
+        let body = json!({
+            "cursor": cursor,
+            "limit": self.page_limit,
+            "sort_dir": "ASC",
+            "translit": false,
+            "filter": {
+                "since": since.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "to": to.to_rfc3339_opts(SecondsFormat::Millis, true),
+            },
+            "with": with,
+        });
+        self.limiter.acquire().await;
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Client-Id", &self.client_id)
+            .header("Api-Key", self.api_key.expose_secret())
+            .json(&body);
+        let resp = http::send(req)
+            .await
+            .map_err(|e| SourceError::transport(&ctx, e))?;
+        let status = resp.status.as_u16();
+        if resp.status.is_success() {
+            return serde_json::from_slice(&resp.bytes)
+                .map(Page::Ok)
+                .map_err(|e| SourceError::decode(&ctx, e));
+        }
+        let err: Option<RpcError> = serde_json::from_slice(&resp.bytes).ok();
+        let message = err.as_ref().map_or_else(
+            || http::excerpt(&resp.bytes),
+            |e| format!("{} (code {})", e.message, e.code),
+        );
+        if status == 400
+            && err
+                .as_ref()
+                .is_some_and(|e| e.message.contains("PERIOD_IS_TOO_LONG"))
+        {
+            return Ok(Page::PeriodTooLong);
+        }
+        let key_env = env_name(&format!("accounts.{}.ozon.api_key", self.account));
+        let fix = match status {
+            401 => Some(format!("send both Client-Id and Api-Key: set accounts.{}.ozon.client_id and {key_env}", self.account)),
+            // Ozon answers a wrong key with 404 code 5, not 401.
+            404 if err.as_ref().is_some_and(|e| e.code == 5 || e.message.contains("Api-Key")) => Some(format!(
+                "the Ozon Api-Key is wrong, expired or belongs to another Client-Id. Create a key in Seller → Settings → API keys and put it in {key_env}"
+            )),
+            403 => Some("the Api-Key lacks a role for this method or is bound to other IP addresses: give the key the Admin or Posting FBO/FBS roles".to_string()),
+            _ => None,
+        };
+        match fix {
+            Some(fix) => Err(SourceError::Auth {
+                ctx,
+                status,
+                message,
+                fix,
+            }),
+            None => Err(SourceError::Api {
+                ctx,
+                status,
+                message,
+            }),
+        }
+    }
+
+    /// All postings with `in_process_at` in `since..=to`. Windows longer than `max_days` are
+    /// split up front; one that the API still calls `PERIOD_IS_TOO_LONG` is halved.
+    pub async fn fetch_window(
+        &self,
+        dataset: Dataset,
+        since: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max_days: u32,
+    ) -> Result<WindowFetch, SourceError> {
+        let max = Duration::days(i64::from(max_days));
+        let mut windows = Vec::new();
+        let mut s = since;
+        while s < to {
+            let e = (s + max).min(to);
+            windows.push((s, e));
+            s = e;
+        }
+        windows.reverse(); // a stack: oldest on top
+        let mut out = WindowFetch::default();
+        'windows: while let Some((s, e)) = windows.pop() {
+            let mut cursor = String::new();
+            let mut rows = Vec::new();
+            loop {
+                out.requests += 1;
+                match self.page(dataset, s, e, &cursor).await? {
+                    Page::PeriodTooLong => {
+                        if e - s <= Duration::days(1) {
+                            return Err(SourceError::Stuck {
+                                ctx: self.ctx(dataset),
+                                detail: format!(
+                                    "the API calls even a one-day window ({s} – {e}) PERIOD_IS_TOO_LONG"
+                                ),
+                            });
+                        }
+                        let mid = s + (e - s) / 2;
+                        windows.push((mid, e));
+                        windows.push((s, mid));
+                        continue 'windows;
+                    }
+                    Page::Ok(page) => {
+                        let n = page.postings.len();
+                        rows.extend(page.postings.into_iter().flat_map(|p| p.into_rows()));
+                        if !page.has_next {
+                            break;
+                        }
+                        if n == 0 || page.cursor.is_empty() {
+                            return Err(SourceError::Stuck {
+                                ctx: self.ctx(dataset),
+                                detail:
+                                    "the API said has_next=true but sent no cursor to continue from"
+                                        .into(),
+                            });
+                        }
+                        cursor = page.cursor;
+                    }
+                }
+            }
+            out.rows.extend(rows);
+        }
+        Ok(out)
+    }
+}
