@@ -113,9 +113,9 @@ fn missing_config_and_bad_keys_say_what_to_do() {
 }
 
 /// The README's first command, shortened: the demo runs, prints the table and says where the lake
-/// is; then the lake opens in pyarrow with hive partitioning and decimal money.
+/// is; then the lake opens in pyarrow and DuckDB with hive partitioning and decimal money.
 #[test]
-fn demo_runs_and_its_lake_opens_in_pyarrow() {
+fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     let dir = tempfile::tempdir().unwrap();
     let o = mpetl(
         &[
@@ -151,6 +151,9 @@ for name in ["wb_orders", "wb_sales", "ozon_fbo", "ozon_fbs"]:
     assert "account" in t.column_names and "month" in t.column_names, t.column_names
     money = "price" if name.startswith("ozon") else "price_with_disc"
     assert t.schema.field(money).type == pa.decimal128(18, 2), t.schema.field(money).type
+    import duckdb
+    n, ty = duckdb.sql(f"SELECT count(*), any_value(typeof({money})) FROM read_parquet('{root}/{name}/**/*.parquet', hive_partitioning = true)").fetchall()[0]
+    assert n == t.num_rows and ty == "DECIMAL(18,2)", (name, n, t.num_rows, ty)
     print(name, t.num_rows)
 "#;
     let py = Command::new("python3")
@@ -162,13 +165,15 @@ for name in ["wb_orders", "wb_sales", "ozon_fbo", "ozon_fbs"]:
             Ok(p) => String::from_utf8_lossy(&p.stderr).into_owned(),
             Err(e) => e.to_string(),
         };
-        let missing = why.contains("No module named 'pyarrow'") || py.is_err();
+        let missing = why.contains("No module named 'pyarrow'")
+            || why.contains("No module named 'duckdb'")
+            || py.is_err();
         if missing && std::env::var("CI").is_err() {
             eprintln!(
-                "\n*** NOT CHECKED: pyarrow is not installed (pip install pyarrow); CI installs it and runs this check ***\n"
+                "\n*** NOT CHECKED: python3 with pyarrow and duckdb is missing (pip install pyarrow duckdb); CI installs them and runs this check ***\n"
             );
             return;
         }
-        panic!("pyarrow could not read the lake: {why}");
+        panic!("pyarrow/DuckDB could not read the lake: {why}");
     }
 }
