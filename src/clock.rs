@@ -7,17 +7,12 @@ use chrono_tz::Tz;
 pub fn parse_wb_naive(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
+        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
 }
 
 /// WB writes "0001-01-01T00:00:00" for "never" (e.g. `cancelDate` of a live order).
 pub fn parse_wb_optional(s: &str) -> Option<NaiveDateTime> {
-    parse_wb_naive(s)
-        .filter(|t| t.date() > NaiveDate::from_ymd_opt(1971, 1, 1).expect("valid date"))
+    parse_wb_naive(s).filter(|t| t.date() > NaiveDate::from_ymd_opt(1971, 1, 1).expect("valid date"))
 }
 
 /// A naive local time in `tz` as an instant. Local times that do not exist (a DST gap) move

@@ -20,34 +20,19 @@ pub enum ConfigError {
     #[error(
         "cannot read config file {path}: {source}. Fix: create it (the repository ships an example mpetl.toml) or pass --config <file>"
     )]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config {origin} is not valid: {message}")]
     Parse { origin: String, message: String },
     #[error("config key `{key}` = {value:?} is not valid: {fix}")]
-    Invalid {
-        key: String,
-        value: String,
-        fix: String,
-    },
+    Invalid { key: String, value: String, fix: String },
     #[error("cannot read the secret file for `{key}` ({path}): {source}")]
-    SecretFile {
-        key: String,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    SecretFile { key: String, path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Missing(String),
 }
 
 fn invalid(key: impl Into<String>, value: impl ToString, fix: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key: key.into(),
-        value: value.to_string(),
-        fix: fix.into(),
-    }
+    ConfigError::Invalid { key: key.into(), value: value.to_string(), fix: fix.into() }
 }
 
 /// Numbers may come from TOML or, as text, from the environment.
@@ -64,13 +49,8 @@ where
         S(String),
     }
     match N::deserialize(d)? {
-        N::I(i) => {
-            T::try_from(i).map_err(|_| serde::de::Error::custom(format!("{i} is out of range")))
-        }
-        N::S(s) => s
-            .trim()
-            .parse()
-            .map_err(|e| serde::de::Error::custom(format!("'{s}': {e}"))),
+        N::I(i) => T::try_from(i).map_err(|_| serde::de::Error::custom(format!("{i} is out of range"))),
+        N::S(s) => s.trim().parse().map_err(|e| serde::de::Error::custom(format!("'{s}': {e}"))),
     }
 }
 
@@ -98,12 +78,64 @@ struct RawConfig {
     fetch: FetchConfig,
     #[serde(default)]
     accounts: BTreeMap<String, RawAccount>,
+    costs_file: Option<PathBuf>,
+    #[serde(default)]
+    tax: RawTax,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTax {
+    mode: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient_f")]
+    rate: Option<String>,
+}
+
+/// A rate may be written as a TOML number (0.06) or a string ("0.06").
+fn de_opt_string_lenient_f<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        F(f64),
+        I(i64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::F(f) => f.to_string(),
+        V::I(i) => i.to_string(),
+        V::S(s) => s,
+    }))
+}
+
+/// How tax is estimated in the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaxMode {
+    /// No tax line.
+    None,
+    /// `rate × revenue` (e.g. УСН «доходы», 6 %).
+    Revenue,
+    /// `rate × (payout − COGS − ad spend)` (e.g. УСН «доходы минус расходы», 15 %); negative on a loss.
+    Profit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tax {
+    pub mode: TaxMode,
+    pub rate: rust_decimal::Decimal,
+}
+
+impl Default for Tax {
+    fn default() -> Self {
+        Tax { mode: TaxMode::None, rate: rust_decimal::Decimal::ZERO }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEndpoints {
     wb_statistics: Option<String>,
+    wb_finance: Option<String>,
+    wb_advert: Option<String>,
     ozon: Option<String>,
 }
 
@@ -197,6 +229,8 @@ impl FetchConfig {
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub wb_statistics: String,
+    pub wb_finance: String,
+    pub wb_advert: String,
     pub ozon: String,
 }
 
@@ -236,6 +270,9 @@ pub struct Config {
     pub endpoints: Endpoints,
     pub fetch: FetchConfig,
     pub accounts: Vec<Account>,
+    /// `marketplace,sku,unit_cost,valid_from`; defaults to `<data_dir>/costs.csv`.
+    pub costs_file: PathBuf,
+    pub tax: Tax,
 }
 
 const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
@@ -243,10 +280,8 @@ const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
 impl Config {
     /// Reads `path` and overlays the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Self::from_toml_and_env(&text, &path.display().to_string(), std::env::vars())
     }
 
@@ -256,10 +291,8 @@ impl Config {
         origin: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            origin: format!("file {origin}"),
-            message: e.to_string(),
-        })?;
+        let mut table: toml::Table = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { origin: format!("file {origin}"), message: e.to_string() })?;
         let mut overlaid = Vec::new();
         for (name, value) in env {
             let Some(rest) = name.strip_prefix("MPETL_") else {
@@ -269,45 +302,29 @@ impl Config {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            set_path(&mut table, &path, value).map_err(|m| ConfigError::Parse {
-                origin: format!("environment variable {name}"),
-                message: m,
-            })?;
+            set_path(&mut table, &path, value)
+                .map_err(|m| ConfigError::Parse { origin: format!("environment variable {name}"), message: m })?;
             overlaid.push(name);
         }
-        let raw: RawConfig =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    origin: if overlaid.is_empty() {
-                        format!("file {origin}")
-                    } else {
-                        format!(
-                            "file {origin} with environment overrides {}",
-                            overlaid.join(", ")
-                        )
-                    },
-                    message: e.message().to_string(),
-                })?;
+        let raw: RawConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: if overlaid.is_empty() {
+                format!("file {origin}")
+            } else {
+                format!("file {origin} with environment overrides {}", overlaid.join(", "))
+            },
+            message: e.message().to_string(),
+        })?;
         Self::validate(raw)
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         let tz_text = raw.timezone.unwrap_or_else(|| "Europe/Moscow".into());
         let timezone: Tz = tz_text.parse().map_err(|_| {
-            invalid(
-                "timezone",
-                &tz_text,
-                "use an IANA zone name such as Europe/Moscow or Asia/Yekaterinburg",
-            )
+            invalid("timezone", &tz_text, "use an IANA zone name such as Europe/Moscow or Asia/Yekaterinburg")
         })?;
         let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         if data_dir.as_os_str().is_empty() {
-            return Err(invalid(
-                "data_dir",
-                "",
-                "name a directory, e.g. data_dir = \"data\"",
-            ));
+            return Err(invalid("data_dir", "", "name a directory, e.g. data_dir = \"data\""));
         }
         let endpoints = Endpoints {
             wb_statistics: base_url(
@@ -315,11 +332,13 @@ impl Config {
                 raw.endpoints.wb_statistics,
                 "https://statistics-api.wildberries.ru",
             )?,
-            ozon: base_url(
-                "endpoints.ozon",
-                raw.endpoints.ozon,
-                "https://api-seller.ozon.ru",
+            wb_finance: base_url(
+                "endpoints.wb_finance",
+                raw.endpoints.wb_finance,
+                "https://finance-api.wildberries.ru",
             )?,
+            wb_advert: base_url("endpoints.wb_advert", raw.endpoints.wb_advert, "https://advert-api.wildberries.ru")?,
+            ozon: base_url("endpoints.ozon", raw.endpoints.ozon, "https://api-seller.ozon.ru")?,
         };
         let f = &raw.fetch;
         if !(1..=100).contains(&f.ozon_page_limit) {
@@ -350,9 +369,7 @@ impl Config {
         let mut accounts = Vec::new();
         for (id, a) in raw.accounts {
             if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
             {
                 return Err(invalid(
                     format!("accounts.{id}"),
@@ -362,9 +379,9 @@ impl Config {
             }
             let wb = match a.wb {
                 None => None,
-                Some(w) => Some(WbCredentials {
-                    token: secret(&format!("accounts.{id}.wb.token"), w.token, w.token_file)?,
-                }),
+                Some(w) => {
+                    Some(WbCredentials { token: secret(&format!("accounts.{id}.wb.token"), w.token, w.token_file)? })
+                }
             };
             let ozon = match a.ozon {
                 None => None,
@@ -380,11 +397,7 @@ impl Config {
                     }
                     Some(OzonCredentials {
                         client_id: o.client_id,
-                        api_key: secret(
-                            &format!("accounts.{id}.ozon.api_key"),
-                            o.api_key,
-                            o.api_key_file,
-                        )?,
+                        api_key: secret(&format!("accounts.{id}.ozon.api_key"), o.api_key, o.api_key_file)?,
                     })
                 }
             };
@@ -395,30 +408,17 @@ impl Config {
                     "give the account a [wb] or an [ozon] section (or both)",
                 ));
             }
-            accounts.push(Account {
-                name: a.name.unwrap_or_else(|| id.clone()),
-                id,
-                wb,
-                ozon,
-            });
+            accounts.push(Account { name: a.name.unwrap_or_else(|| id.clone()), id, wb, ozon });
         }
-        Ok(Config {
-            data_dir,
-            timezone,
-            endpoints,
-            fetch: raw.fetch,
-            accounts,
-        })
+        let tax = tax(raw.tax)?;
+        let costs_file = raw.costs_file.unwrap_or_else(|| data_dir.join("costs.csv"));
+        Ok(Config { data_dir, timezone, endpoints, fetch: raw.fetch, accounts, costs_file, tax })
     }
 
     pub fn account(&self, id: &str) -> Result<&Account, ConfigError> {
         self.accounts.iter().find(|a| a.id == id).ok_or_else(|| {
             let known: Vec<&str> = self.accounts.iter().map(|a| a.id.as_str()).collect();
-            invalid(
-                "--account",
-                id,
-                format!("the config has accounts: {}", known.join(", ")),
-            )
+            invalid("--account", id, format!("the config has accounts: {}", known.join(", ")))
         })
     }
 
@@ -449,9 +449,10 @@ pub fn require_credentials(account: &Account, mp: Marketplace) -> Result<(), Con
     };
     match mp {
         Marketplace::Wb => {
-            let w = account.wb.as_ref().ok_or_else(|| {
-                ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.wb] section"))
-            })?;
+            let w = account
+                .wb
+                .as_ref()
+                .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.wb] section")))?;
             if w.token.is_none() {
                 return Err(missing(
                     format!("accounts.{id}.wb.token"),
@@ -460,11 +461,10 @@ pub fn require_credentials(account: &Account, mp: Marketplace) -> Result<(), Con
             }
         }
         Marketplace::Ozon => {
-            let o = account.ozon.as_ref().ok_or_else(|| {
-                ConfigError::Missing(format!(
-                    "account '{id}' has no [accounts.{id}.ozon] section"
-                ))
-            })?;
+            let o = account
+                .ozon
+                .as_ref()
+                .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.ozon] section")))?;
             if o.client_id.is_none() {
                 return Err(ConfigError::Missing(format!(
                     "account '{id}': the Ozon Client-Id is not set. Fix: set accounts.{id}.ozon.client_id or export {}",
@@ -472,36 +472,47 @@ pub fn require_credentials(account: &Account, mp: Marketplace) -> Result<(), Con
                 )));
             }
             if o.api_key.is_none() {
-                return Err(missing(
-                    format!("accounts.{id}.ozon.api_key"),
-                    "the Ozon Api-Key",
-                ));
+                return Err(missing(format!("accounts.{id}.ozon.api_key"), "the Ozon Api-Key"));
             }
         }
     }
     Ok(())
 }
 
+fn tax(raw: RawTax) -> Result<Tax, ConfigError> {
+    let mode = match raw.mode.as_deref().unwrap_or("none") {
+        "none" => TaxMode::None,
+        "revenue" => TaxMode::Revenue,
+        "profit" => TaxMode::Profit,
+        other => {
+            return Err(invalid("tax.mode", other, "use none, revenue (share of revenue) or profit (share of profit)"));
+        }
+    };
+    let rate = match (&raw.rate, mode) {
+        (None, TaxMode::None) => rust_decimal::Decimal::ZERO,
+        (None, _) => return Err(invalid("tax.rate", "", "set the rate as a fraction, e.g. rate = \"0.06\" for 6 %")),
+        (Some(r), _) => {
+            let d = rust_decimal::Decimal::from_str_exact(r.trim())
+                .map_err(|_| invalid("tax.rate", r, "write the rate as a decimal fraction, e.g. \"0.06\""))?;
+            if d < rust_decimal::Decimal::ZERO || d >= rust_decimal::Decimal::ONE {
+                return Err(invalid("tax.rate", r, "the rate is a fraction between 0 and 1, e.g. 0.06 for 6 %"));
+            }
+            d
+        }
+    };
+    Ok(Tax { mode, rate })
+}
+
 fn base_url(key: &str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
     let v = value.unwrap_or_else(|| default.to_string());
     let trimmed = v.trim().trim_end_matches('/').to_string();
     match reqwest::Url::parse(&trimmed) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
-            Ok(trimmed)
-        }
-        _ => Err(invalid(
-            key,
-            v,
-            format!("use an http(s) base URL such as {default}"),
-        )),
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(trimmed),
+        _ => Err(invalid(key, v, format!("use an http(s) base URL such as {default}"))),
     }
 }
 
-fn secret(
-    key: &str,
-    inline: Option<SecretString>,
-    file: Option<PathBuf>,
-) -> Result<Option<SecretString>, ConfigError> {
+fn secret(key: &str, inline: Option<SecretString>, file: Option<PathBuf>) -> Result<Option<SecretString>, ConfigError> {
     if inline.is_some() {
         return Ok(inline);
     }
@@ -513,10 +524,7 @@ fn secret(
     })?;
     let t = text.trim();
     if t.is_empty() {
-        return Err(ConfigError::Missing(format!(
-            "the secret file {} for `{key}` is empty",
-            path.display()
-        )));
+        return Err(ConfigError::Missing(format!("the secret file {} for `{key}` is empty", path.display())));
     }
     Ok(Some(SecretString::from(t.to_string())))
 }
@@ -525,12 +533,8 @@ fn set_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(
     let (last, parents) = path.split_last().ok_or("empty key")?;
     let mut cur = table;
     for p in parents {
-        let entry = cur
-            .entry(p.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = entry
-            .as_table_mut()
-            .ok_or_else(|| format!("`{p}` is a value in the config file, not a section"))?;
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| format!("`{p}` is a value in the config file, not a section"))?;
     }
     cur.insert(last.clone(), toml::Value::String(value));
     Ok(())
@@ -549,10 +553,7 @@ mod tests {
     "#;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
@@ -571,52 +572,29 @@ mod tests {
         assert_eq!(c.timezone, chrono_tz::Asia::Yekaterinburg);
         let tok = c.accounts[0].wb.as_ref().unwrap().token.as_ref().unwrap();
         assert_eq!(tok.expose_secret(), "tok-123");
-        assert!(
-            !format!("{c:?}").contains("tok-123"),
-            "Debug must not print secrets"
-        );
-        assert_eq!(
-            c.accounts[0].ozon.as_ref().unwrap().client_id.as_deref(),
-            Some("123")
-        );
+        assert!(!format!("{c:?}").contains("tok-123"), "Debug must not print secrets");
+        assert_eq!(c.accounts[0].ozon.as_ref().unwrap().client_id.as_deref(), Some("123"));
     }
 
     #[test]
     fn bad_values_name_key_value_and_fix() {
-        let e = Config::from_toml_and_env(BASE, "t", env(&[("MPETL_TIMEZONE", "Europe/Moskow")]))
+        let e =
+            Config::from_toml_and_env(BASE, "t", env(&[("MPETL_TIMEZONE", "Europe/Moskow")])).unwrap_err().to_string();
+        assert!(e.contains("timezone") && e.contains("Europe/Moskow") && e.contains("IANA"), "{e}");
+        let e = Config::from_toml_and_env(&format!("{BASE}\n[fetch]\nozon_page_limit = 500\n"), "t", vec![])
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("timezone") && e.contains("Europe/Moskow") && e.contains("IANA"),
-            "{e}"
-        );
-        let e = Config::from_toml_and_env(
-            &format!("{BASE}\n[fetch]\nozon_page_limit = 500\n"),
-            "t",
-            vec![],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("fetch.ozon_page_limit") && e.contains("500"),
-            "{e}"
-        );
-        let e = Config::from_toml_and_env("timezon = \"x\"\n[accounts.a.wb]\n", "t", vec![])
-            .unwrap_err()
-            .to_string();
+        assert!(e.contains("fetch.ozon_page_limit") && e.contains("500"), "{e}");
+        let e = Config::from_toml_and_env("timezon = \"x\"\n[accounts.a.wb]\n", "t", vec![]).unwrap_err().to_string();
         assert!(e.contains("timezon"), "{e}");
-        let e = Config::from_toml_and_env("[accounts.Main.wb]\n", "t", vec![])
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_toml_and_env("[accounts.Main.wb]\n", "t", vec![]).unwrap_err().to_string();
         assert!(e.contains("accounts.Main"), "{e}");
     }
 
     #[test]
     fn missing_token_says_which_env_var() {
         let c = Config::from_toml_and_env(BASE, "t", vec![]).unwrap();
-        let e = require_credentials(&c.accounts[0], Marketplace::Wb)
-            .unwrap_err()
-            .to_string();
+        let e = require_credentials(&c.accounts[0], Marketplace::Wb).unwrap_err().to_string();
         assert!(e.contains("MPETL_ACCOUNTS__MAIN__WB__TOKEN"), "{e}");
     }
 }

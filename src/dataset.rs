@@ -40,31 +40,41 @@ impl std::str::FromStr for Marketplace {
 pub enum Dataset {
     WbOrders,
     WbSales,
+    WbFinance,
+    WbAdCampaigns,
+    WbAdStats,
+    WbAdSpend,
     OzonFbo,
     OzonFbs,
+    OzonAccruals,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 4] = [
-        Dataset::WbOrders,
-        Dataset::WbSales,
-        Dataset::OzonFbo,
-        Dataset::OzonFbs,
-    ];
+    pub const ALL: [Dataset; 4] = [Dataset::WbOrders, Dataset::WbSales, Dataset::OzonFbo, Dataset::OzonFbs];
 
     pub fn name(self) -> &'static str {
         match self {
             Dataset::WbOrders => "wb_orders",
             Dataset::WbSales => "wb_sales",
+            Dataset::WbFinance => "wb_finance",
+            Dataset::WbAdCampaigns => "wb_ad_campaigns",
+            Dataset::WbAdStats => "wb_ad_stats",
+            Dataset::WbAdSpend => "wb_ad_spend",
             Dataset::OzonFbo => "ozon_fbo",
             Dataset::OzonFbs => "ozon_fbs",
+            Dataset::OzonAccruals => "ozon_accruals",
         }
     }
 
     pub fn marketplace(self) -> Marketplace {
         match self {
-            Dataset::WbOrders | Dataset::WbSales => Marketplace::Wb,
-            Dataset::OzonFbo | Dataset::OzonFbs => Marketplace::Ozon,
+            Dataset::WbOrders
+            | Dataset::WbSales
+            | Dataset::WbFinance
+            | Dataset::WbAdCampaigns
+            | Dataset::WbAdStats
+            | Dataset::WbAdSpend => Marketplace::Wb,
+            Dataset::OzonFbo | Dataset::OzonFbs | Dataset::OzonAccruals => Marketplace::Ozon,
         }
     }
 
@@ -72,8 +82,13 @@ impl Dataset {
         match self {
             Dataset::WbOrders => "GET /api/v1/supplier/orders",
             Dataset::WbSales => "GET /api/v1/supplier/sales",
+            Dataset::WbFinance => "POST /api/finance/v1/sales-reports/detailed",
+            Dataset::WbAdCampaigns => "GET /adv/v1/promotion/count",
+            Dataset::WbAdStats => "GET /adv/v3/fullstats",
+            Dataset::WbAdSpend => "GET /adv/v1/upd",
             Dataset::OzonFbo => "POST /v3/posting/fbo/list",
             Dataset::OzonFbs => "POST /v4/posting/fbs/list",
+            Dataset::OzonAccruals => "POST /v1/finance/accrual/by-day",
         }
     }
 
@@ -82,7 +97,13 @@ impl Dataset {
         match self {
             Dataset::WbOrders => &["srid"],
             Dataset::WbSales => &["sale_id"],
+            Dataset::WbFinance => &["rrd_id"],
+            Dataset::WbAdCampaigns => &["advert_id"],
+            Dataset::WbAdStats => &["advert_id", "date", "nm_id", "app_type"],
+            // upd has no row id: WB's documents are told apart by all four.
+            Dataset::WbAdSpend => &["advert_id", "upd_time", "upd_num", "upd_sum"],
             Dataset::OzonFbo | Dataset::OzonFbs => &["posting_number", "sku"],
+            Dataset::OzonAccruals => &["accrual_id", "component"],
         }
     }
 
@@ -90,14 +111,17 @@ impl Dataset {
     pub fn version_column(self) -> &'static str {
         match self {
             Dataset::WbOrders | Dataset::WbSales => "last_change_date",
-            Dataset::OzonFbo | Dataset::OzonFbs => "_loaded_at",
+            _ => "_loaded_at",
         }
     }
 
     /// The event time that places a row in a month partition and a metric day.
     pub fn event_column(self) -> &'static str {
         match self {
-            Dataset::WbOrders | Dataset::WbSales => "date",
+            Dataset::WbOrders | Dataset::WbSales | Dataset::WbAdStats | Dataset::OzonAccruals => "date",
+            Dataset::WbFinance => "rr_date",
+            Dataset::WbAdCampaigns => "advert_id",
+            Dataset::WbAdSpend => "upd_time",
             Dataset::OzonFbo | Dataset::OzonFbs => "in_process_at",
         }
     }

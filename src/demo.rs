@@ -30,7 +30,7 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
-            data_dir: PathBuf::from("data"),
+            data_dir: PathBuf::from("data/demo"),
             profile: ProfileName::Medium,
             seed: 42,
             days: 365,
@@ -42,37 +42,30 @@ impl Default for DemoOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("cannot start the sandbox on 127.0.0.1: {0}")]
+    #[error("cannot start the sandbox on 127.0.0.1 or write its files: {0}")]
     Sandbox(std::io::Error),
     #[error(transparent)]
     Run(#[from] RunError),
 }
 
 /// A config that points every client at `sandbox`, with its credentials.
-pub fn sandbox_config(
-    sandbox: &Sandbox,
-    data_dir: PathBuf,
-    time_scale: u32,
-    wb_page_cap: usize,
-) -> Config {
+pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_page_cap: usize) -> Config {
     Config {
+        costs_file: data_dir.join("costs.csv"),
         data_dir,
         timezone: chrono_tz::Europe::Moscow,
         endpoints: Endpoints {
             wb_statistics: sandbox.base_url.clone(),
+            wb_finance: sandbox.base_url.clone(),
+            wb_advert: sandbox.base_url.clone(),
             ozon: sandbox.base_url.clone(),
         },
-        fetch: FetchConfig {
-            time_scale,
-            wb_page_cap: wb_page_cap as u32,
-            ..FetchConfig::default()
-        },
+        tax: crate::config::Tax { mode: crate::config::TaxMode::Revenue, rate: rust_decimal::Decimal::new(6, 2) },
+        fetch: FetchConfig { time_scale, wb_page_cap: wb_page_cap as u32, ..FetchConfig::default() },
         accounts: vec![Account {
             id: "demo".into(),
             name: "Sandbox seller".into(),
-            wb: Some(WbCredentials {
-                token: Some(SecretString::from(sandbox::WB_TOKEN)),
-            }),
+            wb: Some(WbCredentials { token: Some(SecretString::from(sandbox::WB_TOKEN)) }),
             ozon: Some(OzonCredentials {
                 client_id: Some(sandbox::OZON_CLIENT_ID.into()),
                 api_key: Some(SecretString::from(sandbox::OZON_API_KEY)),
@@ -97,15 +90,13 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
     })
     .await
     .map_err(DemoError::Sandbox)?;
-    let cfg = sandbox_config(
-        &sandbox,
-        opts.data_dir.clone(),
-        opts.time_scale,
-        opts.wb_page_cap,
-    );
+    let cfg = sandbox_config(&sandbox, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
+    // The sandbox seller's purchase prices, as a seller would keep them.
+    std::fs::create_dir_all(&opts.data_dir)
+        .and_then(|_| std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()))
+        .map_err(DemoError::Sandbox)?;
     let today = Utc::now().with_timezone(&cfg.timezone).date_naive();
-    let period = Period::new(today - Duration::days(opts.days), today - Duration::days(1))
-        .map_err(RunError::from)?;
+    let period = Period::new(today - Duration::days(opts.days), today - Duration::days(1)).map_err(RunError::from)?;
     let runner = Runner::open(cfg, events)?;
     let report = runner
         .backfill(&BackfillRequest {
@@ -116,10 +107,5 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
             grains: vec![Grain::Day, Grain::Week, Grain::Month],
         })
         .await?;
-    Ok(DemoRun {
-        sandbox,
-        runner,
-        period,
-        report,
-    })
+    Ok(DemoRun { sandbox, runner, period, report })
 }

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod costs;
 pub mod dataset;
 pub mod demo;
 pub mod http;

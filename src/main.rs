@@ -21,12 +21,7 @@ use mpetl::sandbox::{self, ProfileName, Sandbox, SandboxConfig};
 #[command(name = "mpetl", version, about)]
 struct Cli {
     /// Config file (TOML); `MPETL_*` environment variables override its keys.
-    #[arg(
-        long,
-        global = true,
-        env = "MPETL_CONFIG",
-        default_value = "mpetl.toml"
-    )]
+    #[arg(long, global = true, env = "MPETL_CONFIG", default_value = "mpetl.toml")]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -36,8 +31,8 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on the built-in sandbox: a year of a medium seller, no tokens needed.
     Demo {
-        /// Where the lake, marts and state go.
-        #[arg(long, default_value = "data")]
+        /// Where the lake, marts, state and the sandbox seller's costs.csv go.
+        #[arg(long, default_value = "data/demo")]
         data_dir: PathBuf,
         /// Size of the sandbox seller: small, medium or large.
         #[arg(long, default_value = "medium")]
@@ -100,17 +95,11 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -122,21 +111,8 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo {
-            data_dir,
-            profile,
-            seed,
-            days,
-            time_scale,
-        } => {
-            let opts = DemoOptions {
-                data_dir,
-                profile,
-                seed,
-                days,
-                time_scale,
-                ..DemoOptions::default()
-            };
+        Command::Demo { data_dir, profile, seed, days, time_scale } => {
+            let opts = DemoOptions { data_dir, profile, seed, days, time_scale, ..DemoOptions::default() };
             let (events, rx) = Events::channel();
             let progress = tokio::spawn(notify::terminal::run(rx));
             eprintln!(
@@ -146,15 +122,8 @@ async fn run(cli: Cli) -> Result<()> {
             let out = result.context("demo run failed")?;
             let _ = progress.await;
             print_report(&out.report);
-            let (_, totals) = out.runner.metrics(&out.period, Grain::Month, None)?;
-            println!(
-                "\nPeriod {} – {}, by month:\n",
-                out.period.from, out.period.to
-            );
-            print!(
-                "{}",
-                mpetl::report::totals_table(&metrics::total_rows(&totals)?, Grain::Month)
-            );
+            let (sku, totals) = out.runner.metrics(&out.period, Grain::Month, None)?;
+            print_metrics(&out.period, Grain::Month, &sku, &totals, &out.runner.config().costs_file)?;
             let dir = opts.data_dir.display();
             println!(
                 "\nThe lake is in {dir}/lake (Parquet, hive-partitioned), marts in {dir}/marts. Query it with DuckDB:"
@@ -168,13 +137,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Sandbox requests served: {}", out.sandbox.total_requests());
             Ok(())
         }
-        Command::Backfill {
-            from,
-            to,
-            accounts,
-            sources,
-            refresh,
-        } => {
+        Command::Backfill { from, to, accounts, sources, refresh } => {
             let cfg = Config::load(&cli.config)?;
             let period = Period::new(from, to)?;
             let (events, rx) = Events::channel();
@@ -194,12 +157,7 @@ async fn run(cli: Cli) -> Result<()> {
             print_report(&report);
             Ok(())
         }
-        Command::Metrics {
-            from,
-            to,
-            by,
-            accounts,
-        } => {
+        Command::Metrics { from, to, by, accounts } => {
             let cfg = Config::load(&cli.config)?;
             let period = Period::new(from, to)?;
             let marts = cfg.marts_dir();
@@ -212,36 +170,16 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let (mut sku, mut totals) = runner.metrics(&period, by, accounts.as_deref())?;
             let written = metrics::write_marts(&marts, by, &mut sku, &mut totals, &period)?;
-            println!(
-                "Period {} – {}, by {}:\n",
-                period.from,
-                period.to,
-                by.name()
-            );
-            print!(
-                "{}",
-                mpetl::report::totals_table(&metrics::total_rows(&totals)?, by)
-            );
+            print_metrics(&period, by, &sku, &totals, &runner.config().costs_file)?;
             for p in written {
                 println!("wrote {}", p.display());
             }
             Ok(())
         }
-        Command::Sandbox {
-            profile,
-            seed,
-            port,
-            page_cap,
-        } => {
-            let sb = Sandbox::start(SandboxConfig {
-                profile,
-                seed,
-                port,
-                wb_page_cap: page_cap,
-                ..Default::default()
-            })
-            .await
-            .context("starting the sandbox")?;
+        Command::Sandbox { profile, seed, port, page_cap } => {
+            let sb = Sandbox::start(SandboxConfig { profile, seed, port, wb_page_cap: page_cap, ..Default::default() })
+                .await
+                .context("starting the sandbox")?;
             let u = &sb.base_url;
             println!("Sandbox seller '{profile:?}' (seed {seed}) on {u}");
             println!(
@@ -262,12 +200,31 @@ async fn run(cli: Cli) -> Result<()> {
                 sandbox::OZON_API_KEY
             );
             println!("Ctrl-C stops it.");
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             Ok(())
         }
     }
+}
+
+fn print_metrics(
+    period: &Period,
+    grain: Grain,
+    sku: &polars::prelude::DataFrame,
+    totals: &polars::prelude::DataFrame,
+    costs_file: &std::path::Path,
+) -> Result<()> {
+    let rows = metrics::rows(totals)?;
+    println!(
+        "\nPeriod {} – {}, by {}. Orders and buyouts (statistics, preliminary):\n",
+        period.from,
+        period.to,
+        grain.name()
+    );
+    print!("{}", mpetl::report::operations_table(&rows, grain));
+    println!("\nMoney (finance reports and accruals):\n");
+    print!("{}", mpetl::report::money_table(&rows, grain));
+    print!("{}", mpetl::report::missing_costs(&metrics::missing_costs(sku)?, costs_file));
+    Ok(())
 }
 
 fn print_report(r: &RunReport) {

@@ -25,19 +25,14 @@ impl FromStr for Kopecks {
     /// decimal ("1,234.56", " 12.5", "1e3") and amounts with fractions of a kopeck, which a
     /// silent rounding would turn into wrong totals.
     fn from_str(text: &str) -> Result<Self, MoneyError> {
-        let err = |why| MoneyError {
-            text: text.to_string(),
-            why,
-        };
+        let err = |why| MoneyError { text: text.to_string(), why };
         let d = Decimal::from_str_exact(text).map_err(|_| err("is not a decimal number"))?;
         let mut scaled = d.normalize();
         if scaled.scale() > 2 {
             return Err(err("has fractions of a kopeck"));
         }
         scaled.rescale(2);
-        i64::try_from(scaled.mantissa())
-            .map(Kopecks)
-            .map_err(|_| err("is too large"))
+        i64::try_from(scaled.mantissa()).map(Kopecks).map_err(|_| err("is too large"))
     }
 }
 
@@ -63,9 +58,7 @@ pub fn format_kopecks(k: i128) -> String {
 /// Groups thousands with a thin space for people: "1 234 567.89".
 pub fn format_kopecks_human(k: i128) -> String {
     let plain = format_kopecks(k);
-    let (sign, rest) = plain
-        .strip_prefix('-')
-        .map_or(("", plain.as_str()), |r| ("-", r));
+    let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
     let (int, frac) = rest.split_once('.').expect("formatted with a point");
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
@@ -85,9 +78,7 @@ pub fn de_money<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s.parse().map_err(de::Error::custom),
         serde_json::Value::Number(n) => n.to_string().parse().map_err(de::Error::custom),
-        other => Err(de::Error::custom(format!(
-            "expected money as a string or number, got {other}"
-        ))),
+        other => Err(de::Error::custom(format!("expected money as a string or number, got {other}"))),
     }
 }
 
@@ -119,13 +110,9 @@ mod tests {
             #[serde(deserialize_with = "de_money")]
             v: Kopecks,
         }
-        for (text, k) in [
-            ("1120.55", 112_055),
-            ("1568.7", 156_870),
-            ("2490", 249_000),
-            ("0.07", 7),
-            ("\"376.99\"", 37_699),
-        ] {
+        for (text, k) in
+            [("1120.55", 112_055), ("1568.7", 156_870), ("2490", 249_000), ("0.07", 7), ("\"376.99\"", 37_699)]
+        {
             let r: R = serde_json::from_str(&format!("{{\"v\":{text}}}")).unwrap();
             assert_eq!(r.v, Kopecks(k), "{text}");
         }
@@ -135,9 +122,6 @@ mod tests {
     fn formats() {
         assert_eq!(format_kopecks(-5), "-0.05");
         assert_eq!(format_kopecks(123_456_789), "1234567.89");
-        assert_eq!(
-            format_kopecks_human(123_456_789),
-            "1\u{202F}234\u{202F}567.89"
-        );
+        assert_eq!(format_kopecks_human(123_456_789), "1\u{202F}234\u{202F}567.89");
     }
 }

@@ -18,11 +18,7 @@ pub enum PlanError {
     #[error("--from {from} is after --to {to}. Fix: swap them")]
     Reversed { from: NaiveDate, to: NaiveDate },
     #[error("--from {from} is in the future (today is {today} in {tz}). Fix: pick a past day")]
-    Future {
-        from: NaiveDate,
-        today: NaiveDate,
-        tz: Tz,
-    },
+    Future { from: NaiveDate, today: NaiveDate, tz: Tz },
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -44,10 +40,7 @@ impl Period {
 
     /// The period as instants: `[start, end)`.
     pub fn instants(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-        (
-            day_start(self.from, tz),
-            day_start(self.to + Duration::days(1), tz),
-        )
+        (day_start(self.from, tz), day_start(self.to + Duration::days(1), tz))
     }
 
     pub fn days(&self) -> i64 {
@@ -65,17 +58,12 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 pub enum ChunkKind {
     /// WB statistics: read every change since `date_from` (WB's naive Moscow text).
     /// `pass_from` is the start of the whole pass, recorded as covered when it completes.
-    Stream {
-        pass_from: String,
-        date_from: String,
-    },
+    Stream { pass_from: String, date_from: String },
+    /// Date-keyed data (finance reports, ad statistics, accruals) for days `from..=to` of one
+    /// calendar month; `month_end` is its last day.
+    Days { month: String, from: NaiveDate, to: NaiveDate, month_end: NaiveDate },
     /// Ozon postings with `in_process_at` in `since..=to` (one UTC calendar month).
-    Window {
-        month: String,
-        since: DateTime<Utc>,
-        to: DateTime<Utc>,
-        month_end: DateTime<Utc>,
-    },
+    Window { month: String, since: DateTime<Utc>, to: DateTime<Utc>, month_end: DateTime<Utc> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +90,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn for_marketplace(&self, mp: Marketplace) -> impl Iterator<Item = &PlannedChunk> {
-        self.chunks
-            .iter()
-            .filter(move |c| c.chunk.dataset.marketplace() == mp)
+        self.chunks.iter().filter(move |c| c.chunk.dataset.marketplace() == mp)
     }
 }
 
@@ -122,66 +108,69 @@ pub struct PlanRequest<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub fn plan(
-    cfg: &Config,
-    store: &dyn StateStore,
-    req: &PlanRequest<'_>,
-) -> Result<Plan, PlanError> {
+pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     let mut out = Plan::default();
     let tz = cfg.timezone;
     let (start, end) = req.period.instants(tz);
     let end = end.min(req.now);
     if start >= req.now {
-        return Err(PlanError::Future {
-            from: req.period.from,
-            today: req.now.with_timezone(&tz).date_naive(),
-            tz,
-        });
+        return Err(PlanError::Future { from: req.period.from, today: req.now.with_timezone(&tz).date_naive(), tz });
     }
+    let ttl = Duration::hours(cfg.fetch.open_chunk_ttl_hours as i64);
+    let cached = |id: &str| -> Result<bool, PlanError> {
+        Ok(!req.refresh
+            && store.chunk(id)?.is_some_and(|r| {
+                r.state == ChunkState::Done && (r.closed || r.done_at.is_some_and(|d| req.now - d < ttl))
+            }))
+    };
+    // Money and ad data are final a day later at the earliest: nothing is asked for today.
+    let yesterday = req.now.with_timezone(&tz).date_naive() - Duration::days(1);
+    let day_months = if req.period.from <= yesterday {
+        date_months(req.period.from, req.period.to.min(yesterday))
+    } else {
+        Vec::new()
+    };
     for account in &req.accounts {
+        let days = |ds: Dataset, out: &mut Plan| -> Result<(), PlanError> {
+            for (month, first, last) in &day_months {
+                let id = format!("{}/{}/{month}", ds.name(), account.id);
+                let kind = ChunkKind::Days {
+                    month: month.clone(),
+                    from: *first,
+                    to: (*last).min(yesterday),
+                    month_end: *last,
+                };
+                let cached = cached(&id)?;
+                out.chunks
+                    .push(PlannedChunk { chunk: Chunk { id, account: account.id.clone(), dataset: ds, kind }, cached });
+            }
+            Ok(())
+        };
         if req.sources.contains(&Marketplace::Wb) && account.wb.is_some() {
             for ds in [Dataset::WbOrders, Dataset::WbSales] {
-                out.chunks
-                    .push(plan_stream(cfg, store, account, ds, start, req)?);
+                out.chunks.push(plan_stream(cfg, store, account, ds, start, req)?);
             }
+            // The ads chunk also refreshes the campaign list and the spend documents.
+            days(Dataset::WbFinance, &mut out)?;
+            days(Dataset::WbAdStats, &mut out)?;
         }
         if req.sources.contains(&Marketplace::Ozon) && account.ozon.is_some() {
             for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
                 for (month, since, month_end) in months(start, end) {
                     let id = format!("{}/{}/{month}", ds.name(), account.id);
-                    let cached = !req.refresh
-                        && store.chunk(&id)?.is_some_and(|r| {
-                            r.state == ChunkState::Done
-                                && (r.closed
-                                    || r.done_at.is_some_and(|d| {
-                                        req.now - d
-                                            < Duration::hours(cfg.fetch.open_chunk_ttl_hours as i64)
-                                    }))
-                        });
-                    let kind = ChunkKind::Window {
-                        month,
-                        since,
-                        to: month_end.min(req.now),
-                        month_end,
-                    };
+                    let kind = ChunkKind::Window { month, since, to: month_end.min(req.now), month_end };
+                    let cached = cached(&id)?;
                     out.chunks.push(PlannedChunk {
-                        chunk: Chunk {
-                            id,
-                            account: account.id.clone(),
-                            dataset: ds,
-                            kind,
-                        },
+                        chunk: Chunk { id, account: account.id.clone(), dataset: ds, kind },
                         cached,
                     });
                 }
             }
+            days(Dataset::OzonAccruals, &mut out)?;
         }
     }
     let retention = req.now - Duration::days(90);
-    if req.sources.contains(&Marketplace::Wb)
-        && start < retention
-        && req.accounts.iter().any(|a| a.wb.is_some())
-    {
+    if req.sources.contains(&Marketplace::Wb) && start < retention && req.accounts.iter().any(|a| a.wb.is_some()) {
         out.notes.push(format!(
             "WB keeps statistics for 90 days: orders and sales before {} come only from what earlier runs saved in the lake",
             retention.with_timezone(&tz).date_naive()
@@ -200,17 +189,8 @@ fn plan_stream(
 ) -> Result<PlannedChunk, PlanError> {
     let id = stream_key(&account.id, ds);
     // WB wants Moscow wall time; the period starts at midnight of the configured zone.
-    let want = start
-        .with_timezone(&chrono_tz::Europe::Moscow)
-        .naive_local()
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string();
-    let st = if req.refresh {
-        None
-    } else {
-        store.stream(&id)?
-    }
-    .unwrap_or_default();
+    let want = start.with_timezone(&chrono_tz::Europe::Moscow).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let st = if req.refresh { None } else { store.stream(&id)? }.unwrap_or_default();
     let earlier = |a: &str, b: &str| match (parse_wb_naive(a), parse_wb_naive(b)) {
         (Some(x), Some(y)) => x < y,
         _ => true,
@@ -219,37 +199,41 @@ fn plan_stream(
         id: id.clone(),
         account: account.id.clone(),
         dataset: ds,
-        kind: ChunkKind::Stream {
-            pass_from,
-            date_from,
-        },
+        kind: ChunkKind::Stream { pass_from, date_from },
     };
     // An unfinished pass resumes at its cursor, unless this period reaches further back.
     if let Some(pending) = &st.pending_from
         && !earlier(&want, pending)
     {
         let from = st.cursor.clone().unwrap_or_else(|| pending.clone());
-        return Ok(PlannedChunk {
-            chunk: chunk(pending.clone(), from),
-            cached: false,
-        });
+        return Ok(PlannedChunk { chunk: chunk(pending.clone(), from), cached: false });
     }
     if let Some(covered) = &st.covered_from
         && !earlier(&want, covered)
     {
-        let fresh = st.synced_at.is_some_and(|t| {
-            req.now - t < Duration::minutes(cfg.fetch.wb_stats_refresh_minutes as i64)
-        });
+        let fresh =
+            st.synced_at.is_some_and(|t| req.now - t < Duration::minutes(cfg.fetch.wb_stats_refresh_minutes as i64));
         let from = st.cursor.clone().unwrap_or_else(|| covered.clone());
-        return Ok(PlannedChunk {
-            chunk: chunk(covered.clone(), from),
-            cached: fresh,
-        });
+        return Ok(PlannedChunk { chunk: chunk(covered.clone(), from), cached: fresh });
     }
-    Ok(PlannedChunk {
-        chunk: chunk(want.clone(), want),
-        cached: false,
-    })
+    Ok(PlannedChunk { chunk: chunk(want.clone(), want), cached: false })
+}
+
+/// Calendar months overlapping days `from..=to`: (YYYY-MM, first day, last day).
+fn date_months(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut m = from.with_day(1).expect("day 1");
+    while m <= to {
+        let next = if m.month() == 12 {
+            NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
+        }
+        .expect("valid month");
+        out.push((format!("{:04}-{:02}", m.year(), m.month()), m, next - Duration::days(1)));
+        m = next;
+    }
+    out
 }
 
 /// UTC calendar months overlapping `[start, end)`: (YYYY-MM, month start, next month start).
@@ -281,11 +265,9 @@ mod tests {
     #[test]
     fn months_cover_the_moscow_period_in_utc() {
         // Moscow 2026-03-01 00:00 is 2026-02-28 21:00 UTC: February is needed too.
-        let p = Period::new(
-            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
-        )
-        .unwrap();
+        let p =
+            Period::new(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 31).unwrap())
+                .unwrap();
         let (s, e) = p.instants(chrono_tz::Europe::Moscow);
         let m: Vec<String> = months(s, e).into_iter().map(|x| x.0).collect();
         assert_eq!(m, ["2026-02", "2026-03"]);
@@ -293,11 +275,8 @@ mod tests {
 
     #[test]
     fn reversed_period_is_an_error() {
-        let e = Period::new(
-            NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        )
-        .unwrap_err();
+        let e = Period::new(NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+            .unwrap_err();
         assert!(e.to_string().contains("swap"));
     }
 }

@@ -1,9 +1,10 @@
 //! Human-readable tables of the metrics, for the terminal.
 
-use crate::metrics::{Grain, TotalRow};
+use crate::metrics::{Grain, MetricRow, MissingCost};
 use crate::money::format_kopecks_human;
 
-fn period_label(d: chrono::NaiveDate, grain: Grain) -> String {
+fn period_label(d: Option<chrono::NaiveDate>, grain: Grain) -> String {
+    let Some(d) = d else { return "—".into() };
     match grain {
         Grain::Day => d.format("%Y-%m-%d").to_string(),
         Grain::Week => format!("{} (W{})", d.format("%Y-%m-%d"), d.format("%V")),
@@ -11,45 +12,24 @@ fn period_label(d: chrono::NaiveDate, grain: Grain) -> String {
     }
 }
 
-/// Totals per period and marketplace, aligned.
-pub fn totals_table(rows: &[TotalRow], grain: Grain) -> String {
-    let header = [
-        "period",
-        "mp",
-        "SKUs",
-        "orders",
-        "orders ₽",
-        "cancelled",
-        "buyouts",
-        "returns",
-        "sales ₽",
-        "buyout %",
-    ];
+fn money(v: Option<i128>) -> String {
+    v.map_or_else(|| "—".to_string(), format_kopecks_human)
+}
+
+fn count(v: Option<i64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| v.to_string())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{:.1}", v * 100.0))
+}
+
+/// Aligns cells: the first two columns left, the rest right.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
-    for r in rows {
-        cells.push(vec![
-            period_label(r.period_start, grain),
-            r.marketplace.clone(),
-            r.skus.to_string(),
-            r.orders.to_string(),
-            format_kopecks_human(r.orders_value),
-            r.cancellations.to_string(),
-            r.buyouts.to_string(),
-            r.returns.map_or_else(|| "—".to_string(), |v| v.to_string()),
-            format_kopecks_human(r.sales_value),
-            r.buyout_rate
-                .map_or_else(|| "—".to_string(), |v| format!("{:.1}", v * 100.0)),
-        ]);
-    }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|row| row[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    cells.extend(rows);
+    let widths: Vec<usize> =
+        (0..header.len()).map(|i| cells.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for (k, row) in cells.iter().enumerate() {
         let line: Vec<String> = row
@@ -57,11 +37,7 @@ pub fn totals_table(rows: &[TotalRow], grain: Grain) -> String {
             .enumerate()
             .map(|(i, c)| {
                 let pad = " ".repeat(widths[i] - c.chars().count());
-                if i < 2 {
-                    format!("{c}{pad}")
-                } else {
-                    format!("{pad}{c}")
-                }
+                if i < 2 { format!("{c}{pad}") } else { format!("{pad}{c}") }
             })
             .collect();
         out.push_str(line.join("  ").trim_end());
@@ -71,6 +47,87 @@ pub fn totals_table(rows: &[TotalRow], grain: Grain) -> String {
             out.push('\n');
         }
     }
-    out.push_str("returns: — = not in the source (Ozon postings carry no returns); buyout % = buyouts / (buyouts + returns + cancelled)\n");
+    out
+}
+
+/// Orders and buyouts per period and marketplace (statistics and postings: preliminary).
+pub fn operations_table(rows: &[MetricRow], grain: Grain) -> String {
+    let header = ["period", "mp", "orders", "orders ₽", "cancelled", "buyouts", "returns", "buyout %"];
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                period_label(r.period_start, grain),
+                r.marketplace.clone(),
+                count(r.count("orders")),
+                money(r.money("orders_value")),
+                count(r.count("cancellations")),
+                count(r.count("buyouts")),
+                count(r.count("returns")),
+                pct(r.ratio("buyout_rate")),
+            ]
+        })
+        .collect();
+    let mut out = table(&header, body);
+    out.push_str("returns —: Ozon postings carry no returns; buyout % = buyouts / (buyouts + returns + cancelled)\n");
+    out
+}
+
+/// Money per period and marketplace (finance reports and accruals: the source of truth).
+pub fn money_table(rows: &[MetricRow], grain: Grain) -> String {
+    let header = [
+        "period",
+        "mp",
+        "revenue",
+        "mp fees",
+        "payout",
+        "ad spend",
+        "COGS",
+        "tax",
+        "net profit",
+        "margin %",
+        "ROI %",
+        "DRR %",
+    ];
+    let body = rows
+        .iter()
+        .map(|r| {
+            let fees = ["commission", "logistics", "storage", "acceptance", "penalties", "other_deductions"]
+                .iter()
+                .map(|c| r.money(c).unwrap_or(0))
+                .sum::<i128>();
+            vec![
+                period_label(r.period_start, grain),
+                r.marketplace.clone(),
+                money(r.money("revenue")),
+                money(Some(fees)),
+                money(r.money("payout")),
+                money(r.money("ad_spend")),
+                money(r.money("cogs")),
+                money(r.money("tax")),
+                money(r.money("net_profit")),
+                pct(r.ratio("margin")),
+                pct(r.ratio("roi")),
+                pct(r.ratio("drr")),
+            ]
+        })
+        .collect();
+    let mut out = table(&header, body);
+    out.push_str("— = unknown (a sold SKU has no cost in the costs file, see below); mp fees = commission, logistics, storage, acceptance, penalties, other deductions\n");
+    out
+}
+
+pub fn missing_costs(list: &[MissingCost], costs_file: &std::path::Path) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "missing cost: {} SKU(s) sold units with no cost in {}; their COGS and profit are unknown, not guessed:\n",
+        list.len(),
+        costs_file.display()
+    );
+    for m in list {
+        out.push_str(&format!("  {} {} ({}): {} units\n", m.marketplace, m.sku, m.seller_sku, m.units));
+    }
     out
 }

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::future::join_all;
 use secrecy::SecretString;
 
 use crate::clock::parse_wb_naive;
 use crate::config::{Config, ConfigError, require_credentials};
+use crate::costs::Costs;
 use crate::dataset::{Dataset, Marketplace};
 use crate::http::{self, Buckets};
 use crate::lake::tables::{Lineage, Rows};
@@ -21,8 +22,11 @@ use crate::metrics::{self, Grain, MetricsError};
 use crate::notify::{Event, Events, Stage};
 use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, PlannedChunk};
 use crate::sources::ozon::OzonClient;
-use crate::sources::wb::WbClient;
+use crate::sources::wb::ads::{WbAdSpendRow, stat_rows};
+use crate::sources::wb::client::FinancePage;
+use crate::sources::wb::models::WbFinanceRow;
 use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
+use crate::sources::wb::{WbClient, WbHosts};
 use crate::sources::{Ctx, SourceError};
 use crate::state::{ChunkRecord, ChunkState, EmbeddedStore, StateError, StateStore, StreamState};
 
@@ -125,10 +129,7 @@ impl Runner {
         let now = Utc::now();
         let accounts = match &req.accounts {
             None => self.cfg.accounts.iter().collect::<Vec<_>>(),
-            Some(ids) => ids
-                .iter()
-                .map(|id| self.cfg.account(id))
-                .collect::<Result<_, _>>()?,
+            Some(ids) => ids.iter().map(|id| self.cfg.account(id)).collect::<Result<_, _>>()?,
         };
         for a in &accounts {
             for mp in &req.sources {
@@ -138,10 +139,7 @@ impl Runner {
             }
         }
 
-        self.events.emit(Event::StageStarted {
-            stage: Stage::Plan,
-            chunks: 1,
-        });
+        self.events.emit(Event::StageStarted { stage: Stage::Plan, chunks: 1 });
         let plan = plan::plan(
             &self.cfg,
             self.store.as_ref(),
@@ -162,8 +160,7 @@ impl Runner {
             rows: plan.chunks.len() as u64,
             requests: 0,
         });
-        self.events
-            .emit(Event::StageFinished { stage: Stage::Plan });
+        self.events.emit(Event::StageFinished { stage: Stage::Plan });
 
         let (wb, ozon) = tokio::join!(
             self.stage(Stage::Wb, &plan, Marketplace::Wb),
@@ -191,13 +188,9 @@ impl Runner {
             return Err(RunError::Chunks(failures));
         }
 
-        self.events.emit(Event::StageStarted {
-            stage: Stage::Metrics,
-            chunks: req.grains.len() as u64,
-        });
+        self.events.emit(Event::StageStarted { stage: Stage::Metrics, chunks: req.grains.len() as u64 });
         for grain in &req.grains {
-            let (mut sku, mut totals) =
-                self.metrics(&req.period, *grain, req.accounts.as_deref())?;
+            let (mut sku, mut totals) = self.metrics(&req.period, *grain, req.accounts.as_deref())?;
             report.marts.extend(metrics::write_marts(
                 &self.cfg.marts_dir(),
                 *grain,
@@ -212,9 +205,7 @@ impl Runner {
                 requests: 0,
             });
         }
-        self.events.emit(Event::StageFinished {
-            stage: Stage::Metrics,
-        });
+        self.events.emit(Event::StageFinished { stage: Stage::Metrics });
         self.events.emit(Event::RunFinished { ok: true });
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
@@ -227,30 +218,21 @@ impl Runner {
         grain: Grain,
         accounts: Option<&[String]>,
     ) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
-        let sku = metrics::by_sku(&self.lake, self.cfg.timezone, period, grain, accounts)?;
-        let totals = metrics::totals(&sku)?;
+        let costs = Costs::load(&self.cfg.costs_file)?;
+        let inputs = metrics::Inputs { tz: self.cfg.timezone, costs: &costs, tax: self.cfg.tax };
+        let sku = metrics::by_sku(&self.lake, &inputs, period, grain, accounts)?;
+        let totals = metrics::totals(&sku, &self.cfg.tax)?;
         Ok((sku, totals))
     }
 
-    async fn stage(
-        &self,
-        stage: Stage,
-        plan: &plan::Plan,
-        mp: Marketplace,
-    ) -> Vec<Result<ChunkOutcome, ChunkError>> {
+    async fn stage(&self, stage: Stage, plan: &plan::Plan, mp: Marketplace) -> Vec<Result<ChunkOutcome, ChunkError>> {
         let chunks: Vec<&PlannedChunk> = plan.for_marketplace(mp).collect();
-        self.events.emit(Event::StageStarted {
-            stage,
-            chunks: chunks.len() as u64,
-        });
+        self.events.emit(Event::StageStarted { stage, chunks: chunks.len() as u64 });
         // Chunks of different buckets run concurrently; each client paces its own bucket, and
         // the window chunks of one dataset queue on the same limiter.
         let results = join_all(chunks.into_iter().map(|pc| async move {
             if pc.cached {
-                self.events.emit(Event::ChunkCached {
-                    stage,
-                    chunk: pc.chunk.id.clone(),
-                });
+                self.events.emit(Event::ChunkCached { stage, chunk: pc.chunk.id.clone() });
                 return Ok(ChunkOutcome::default());
             }
             let r = self.run_chunk(stage, &pc.chunk).await;
@@ -261,11 +243,9 @@ impl Runner {
                     rows: o.rows,
                     requests: o.requests,
                 }),
-                Err(e) => self.events.emit(Event::ChunkFailed {
-                    stage,
-                    chunk: pc.chunk.id.clone(),
-                    error: e.to_string(),
-                }),
+                Err(e) => {
+                    self.events.emit(Event::ChunkFailed { stage, chunk: pc.chunk.id.clone(), error: e.to_string() })
+                }
             }
             r
         }))
@@ -275,34 +255,30 @@ impl Runner {
     }
 
     async fn run_chunk(&self, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
-        let state_err = |source| ChunkError::State {
-            chunk: chunk.id.clone(),
-            source,
-        };
-        let mut rec = self
-            .store
-            .chunk(&chunk.id)
-            .map_err(state_err)?
-            .unwrap_or(ChunkRecord {
-                id: chunk.id.clone(),
-                state: ChunkState::Pending,
-                rows: 0,
-                requests: 0,
-                updated_at: Utc::now(),
-                done_at: None,
-                closed: false,
-                error: None,
-            });
+        let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
+        let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or(ChunkRecord {
+            id: chunk.id.clone(),
+            state: ChunkState::Pending,
+            rows: 0,
+            requests: 0,
+            updated_at: Utc::now(),
+            done_at: None,
+            closed: false,
+            error: None,
+        });
         rec.state = ChunkState::Running;
         rec.updated_at = Utc::now();
         rec.error = None;
         self.store.put_chunk(&rec).map_err(state_err)?;
         let result = match &chunk.kind {
-            ChunkKind::Stream {
-                pass_from,
-                date_from,
-            } => self.run_stream(stage, chunk, pass_from, date_from).await,
+            ChunkKind::Stream { pass_from, date_from } => self.run_stream(stage, chunk, pass_from, date_from).await,
             ChunkKind::Window { since, to, .. } => self.run_window(stage, chunk, *since, *to).await,
+            ChunkKind::Days { from, to, .. } => match chunk.dataset {
+                Dataset::WbFinance => self.run_wb_finance(stage, chunk, *from, *to).await,
+                Dataset::WbAdStats => self.run_wb_ads(stage, chunk, *from, *to).await,
+                Dataset::OzonAccruals => self.run_ozon_accruals(stage, chunk, *from, *to).await,
+                other => unreachable!("{other} is not planned by days"),
+            },
         };
         rec.updated_at = Utc::now();
         match &result {
@@ -311,11 +287,11 @@ impl Runner {
                 rec.rows = o.rows;
                 rec.requests = o.requests;
                 rec.done_at = Some(rec.updated_at);
+                let settle = Duration::days(i64::from(self.cfg.fetch.settle_days));
+                let today = rec.updated_at.with_timezone(&self.cfg.timezone).date_naive();
                 rec.closed = match &chunk.kind {
-                    ChunkKind::Window { month_end, .. } => {
-                        *month_end + Duration::days(i64::from(self.cfg.fetch.settle_days))
-                            <= rec.updated_at
-                    }
+                    ChunkKind::Window { month_end, .. } => *month_end + settle <= rec.updated_at,
+                    ChunkKind::Days { month_end, .. } => *month_end + settle <= today,
                     ChunkKind::Stream { .. } => false,
                 };
             }
@@ -331,24 +307,16 @@ impl Runner {
     fn wb_client(&self, account: &str) -> WbClient {
         let a = self.cfg.account(account).expect("planned accounts exist");
         let token: SecretString =
-            a.wb.as_ref()
-                .and_then(|w| w.token.clone())
-                .expect("credentials checked before planning");
-        WbClient::new(
-            self.http.clone(),
-            &self.cfg.endpoints.wb_statistics,
-            token,
-            account,
-            &self.buckets,
-        )
+            a.wb.as_ref().and_then(|w| w.token.clone()).expect("credentials checked before planning");
+        let e = &self.cfg.endpoints;
+        let hosts =
+            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
+        WbClient::new(self.http.clone(), hosts, token, account, &self.buckets)
     }
 
     fn ozon_client(&self, account: &str) -> OzonClient {
         let a = self.cfg.account(account).expect("planned accounts exist");
-        let o = a
-            .ozon
-            .as_ref()
-            .expect("credentials checked before planning");
+        let o = a.ozon.as_ref().expect("credentials checked before planning");
         OzonClient::new(
             self.http.clone(),
             &self.cfg.endpoints.ozon,
@@ -370,15 +338,8 @@ impl Runner {
     ) -> Result<ChunkOutcome, ChunkError> {
         let client = self.wb_client(&chunk.account);
         let key = plan::stream_key(&chunk.account, chunk.dataset);
-        let state_err = |source| ChunkError::State {
-            chunk: chunk.id.clone(),
-            source,
-        };
-        let mut st: StreamState = self
-            .store
-            .stream(&key)
-            .map_err(state_err)?
-            .unwrap_or_default();
+        let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
+        let mut st: StreamState = self.store.stream(&key).map_err(state_err)?.unwrap_or_default();
         if st.pending_from.as_deref() != Some(pass_from) {
             st.pending_from = Some(pass_from.to_string());
         }
@@ -388,12 +349,8 @@ impl Runner {
         let mut from = date_from.to_string();
         loop {
             let (rows, last, n) = match chunk.dataset {
-                Dataset::WbOrders => {
-                    page::<OrderItem, WbOrderRow>(&client, chunk, &from, Rows::WbOrders).await?
-                }
-                Dataset::WbSales => {
-                    page::<SaleItem, WbSaleRow>(&client, chunk, &from, Rows::WbSales).await?
-                }
+                Dataset::WbOrders => page::<OrderItem, WbOrderRow>(&client, chunk, &from, Rows::WbOrders).await?,
+                Dataset::WbSales => page::<SaleItem, WbSaleRow>(&client, chunk, &from, Rows::WbSales).await?,
                 _ => unreachable!("streams are WB statistics"),
             };
             out.requests += 1;
@@ -403,11 +360,7 @@ impl Runner {
             // Write before cursor: the page is durable in the lake, now the cursor may move.
             st.cursor = Some(last.clone());
             self.store.put_stream(&key, &st).map_err(state_err)?;
-            self.events.emit(Event::RowsStored {
-                stage,
-                chunk: chunk.id.clone(),
-                rows: n as u64,
-            });
+            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n as u64 });
             let progressed = match (parse_wb_naive(&last), parse_wb_naive(&from)) {
                 (Some(l), Some(f)) => l > f,
                 _ => true,
@@ -420,10 +373,7 @@ impl Runner {
                     return Err(ChunkError::Source {
                         chunk: chunk.id.clone(),
                         source: SourceError::Stuck {
-                            ctx: Ctx {
-                                account: chunk.account.clone(),
-                                dataset: chunk.dataset,
-                            },
+                            ctx: Ctx { account: chunk.account.clone(), dataset: chunk.dataset },
                             detail: format!(
                                 "{n} rows share lastChangeDate {last}, more than one page holds; paging cannot advance"
                             ),
@@ -449,31 +399,111 @@ impl Runner {
     ) -> Result<ChunkOutcome, ChunkError> {
         let client = self.ozon_client(&chunk.account);
         let fetched = client
-            .fetch_window(
-                chunk.dataset,
-                since,
-                to,
-                self.cfg.fetch.window_days(chunk.dataset),
-            )
+            .fetch_window(chunk.dataset, since, to, self.cfg.fetch.window_days(chunk.dataset))
             .await
-            .map_err(|source| ChunkError::Source {
-                chunk: chunk.id.clone(),
-                source,
-            })?;
+            .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
         let n = fetched.rows.len() as u64;
-        let lake = self
-            .store_rows(chunk, Rows::Ozon(chunk.dataset, fetched.rows))
-            .await?;
-        self.events.emit(Event::RowsStored {
-            stage,
-            chunk: chunk.id.clone(),
-            rows: n,
-        });
-        Ok(ChunkOutcome {
-            rows: n,
-            requests: fetched.requests,
-            lake,
-        })
+        let lake = self.store_rows(chunk, Rows::Ozon(chunk.dataset, fetched.rows)).await?;
+        self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
+        Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
+    }
+
+    /// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends).
+    async fn run_wb_finance(
+        &self,
+        stage: Stage,
+        chunk: &Chunk,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ChunkOutcome, ChunkError> {
+        let client = self.wb_client(&chunk.account);
+        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
+        let ctx = Ctx { account: chunk.account.clone(), dataset: chunk.dataset };
+        let mut out = ChunkOutcome::default();
+        let mut cursor = 0i64;
+        loop {
+            out.requests += 1;
+            let items = match client.finance_page(from, to, cursor, 100_000, "weekly").await.map_err(src)? {
+                FinancePage::End => break,
+                FinancePage::Rows(items) => items,
+            };
+            let last = items.last().map_or(cursor, |i| i.rrd_id);
+            if last <= cursor {
+                return Err(src(SourceError::Stuck { ctx, detail: format!("rrdId did not advance past {cursor}") }));
+            }
+            let rows = items
+                .into_iter()
+                .map(WbFinanceRow::try_from)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| src(SourceError::decode(&ctx, e)))?;
+            let n = rows.len() as u64;
+            out.rows += n;
+            out.lake += self.store_rows(chunk, Rows::WbFinance(rows)).await?;
+            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
+            cursor = last;
+        }
+        Ok(out)
+    }
+
+    /// Campaign list, per-article statistics (≤ 50 campaigns per call) and spend documents of
+    /// `from..=to`.
+    async fn run_wb_ads(
+        &self,
+        stage: Stage,
+        chunk: &Chunk,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ChunkOutcome, ChunkError> {
+        let client = self.wb_client(&chunk.account);
+        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
+        let mut out = ChunkOutcome::default();
+        let campaigns = client.campaigns().await.map_err(src)?.rows();
+        out.requests += 1;
+        // Only finished, active and paused campaigns have statistics.
+        let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
+        out.rows += campaigns.len() as u64;
+        out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(campaigns)).await?;
+        for batch in ids.chunks(50) {
+            out.requests += 1;
+            let stats = client.fullstats(batch, from, to).await.map_err(src)?;
+            let ctx = Ctx { account: chunk.account.clone(), dataset: Dataset::WbAdStats };
+            let rows = stat_rows(stats).map_err(|e| src(SourceError::decode(&ctx, e)))?;
+            out.rows += rows.len() as u64;
+            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: rows.len() as u64 });
+            out.lake += self.store_rows(chunk, Rows::WbAdStats(rows)).await?;
+        }
+        out.requests += 1;
+        let spend: Vec<WbAdSpendRow> =
+            client.upd(from, to).await.map_err(src)?.into_iter().map(WbAdSpendRow::from).collect();
+        out.rows += spend.len() as u64;
+        out.lake += self.store_rows(chunk, Rows::WbAdSpend(spend)).await?;
+        Ok(out)
+    }
+
+    /// Every accrual of every day in `from..=to` (one day per call, `last_id` paging).
+    async fn run_ozon_accruals(
+        &self,
+        stage: Stage,
+        chunk: &Chunk,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ChunkOutcome, ChunkError> {
+        let client = self.ozon_client(&chunk.account);
+        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
+        let mut out = ChunkOutcome { requests: 1, ..Default::default() };
+        let types = client.accrual_types().await.map_err(src)?;
+        let mut rows = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let (r, n) = client.accruals_of_day(day, &types).await.map_err(src)?;
+            out.requests += n;
+            rows.extend(r);
+            day += Duration::days(1);
+        }
+        out.rows = rows.len() as u64;
+        out.lake += self.store_rows(chunk, Rows::OzonAccruals(rows)).await?;
+        self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
+        Ok(out)
     }
 
     /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
@@ -483,18 +513,10 @@ impl Runner {
         }
         let lake = self.lake.clone();
         let account = chunk.account.clone();
-        let lineage = Lineage {
-            loaded_at: Utc::now(),
-            chunk: chunk.id.clone(),
-        };
+        let lineage = Lineage { loaded_at: Utc::now(), chunk: chunk.id.clone() };
         let ds = rows.dataset();
         let result = tokio::task::spawn_blocking(move || -> Result<UpsertStats, LakeError> {
-            let parts = rows
-                .into_partitions(&lineage)
-                .map_err(|source| LakeError::Scan {
-                    dataset: ds,
-                    source,
-                })?;
+            let parts = rows.into_partitions(&lineage).map_err(|source| LakeError::Scan { dataset: ds, source })?;
             let mut total = UpsertStats::default();
             for (month, df) in parts {
                 total += lake.upsert(ds, &account, &month, df)?;
@@ -503,10 +525,7 @@ impl Runner {
         })
         .await
         .expect("lake writer does not panic");
-        result.map_err(|source| ChunkError::Lake {
-            chunk: chunk.id.clone(),
-            source,
-        })
+        result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
     }
 }
 
@@ -522,27 +541,17 @@ where
     T: StatsItem,
     R: TryFrom<T, Error = String>,
 {
-    let items: Vec<T> =
-        client
-            .page(chunk.dataset, from)
-            .await
-            .map_err(|source| ChunkError::Source {
-                chunk: chunk.id.clone(),
-                source,
-            })?;
+    let items: Vec<T> = client
+        .page(chunk.dataset, from)
+        .await
+        .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
     let last = items.last().map(|i| i.last_change_date().to_string());
     let n = items.len();
-    let ctx = Ctx {
-        account: chunk.account.clone(),
-        dataset: chunk.dataset,
-    };
+    let ctx = Ctx { account: chunk.account.clone(), dataset: chunk.dataset };
     let rows = items
         .into_iter()
         .map(R::try_from)
         .collect::<Result<Vec<R>, String>>()
-        .map_err(|e| ChunkError::Source {
-            chunk: chunk.id.clone(),
-            source: SourceError::decode(&ctx, e),
-        })?;
+        .map_err(|e| ChunkError::Source { chunk: chunk.id.clone(), source: SourceError::decode(&ctx, e) })?;
     Ok((wrap(rows), last, n))
 }

@@ -27,26 +27,17 @@ fn every_subcommand_has_help() {
     ] {
         let o = mpetl(&sub, dir.path());
         assert!(o.status.success(), "{sub:?}: {}", stderr(&o));
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains("Usage"),
-            "{sub:?}"
-        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"), "{sub:?}");
     }
 }
 
 #[test]
 fn month_13_is_rejected_with_the_expected_format() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mpetl(
-        &["backfill", "--from", "2025-13-01", "--to", "2025-12-31"],
-        dir.path(),
-    );
+    let o = mpetl(&["backfill", "--from", "2025-13-01", "--to", "2025-12-31"], dir.path());
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(
-        e.contains("2025-13-01") && e.contains("YYYY-MM-DD") && e.contains("--from"),
-        "{e}"
-    );
+    assert!(e.contains("2025-13-01") && e.contains("YYYY-MM-DD") && e.contains("--from"), "{e}");
 }
 
 #[test]
@@ -54,10 +45,7 @@ fn from_after_to_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("mpetl.toml"), "[accounts.main.wb]\n").unwrap();
     for cmd in ["backfill", "metrics"] {
-        let o = mpetl(
-            &[cmd, "--from", "2026-02-01", "--to", "2026-01-01"],
-            dir.path(),
-        );
+        let o = mpetl(&[cmd, "--from", "2026-02-01", "--to", "2026-01-01"], dir.path());
         assert!(!o.status.success(), "{cmd}");
         let e = stderr(&o);
         assert!(e.contains("2026-02-01") && e.contains("swap"), "{cmd}: {e}");
@@ -67,49 +55,21 @@ fn from_after_to_is_rejected() {
 #[test]
 fn missing_config_and_bad_keys_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mpetl(
-        &["backfill", "--from", "2026-01-01", "--to", "2026-01-02"],
-        dir.path(),
-    );
+    let o = mpetl(&["backfill", "--from", "2026-01-01", "--to", "2026-01-02"], dir.path());
     assert!(!o.status.success());
     assert!(stderr(&o).contains("mpetl.toml"), "{}", stderr(&o));
 
-    std::fs::write(
-        dir.path().join("mpetl.toml"),
-        "timezone = \"Mars/Olympus\"\n[accounts.main.wb]\n",
-    )
-    .unwrap();
-    let o = mpetl(
-        &["metrics", "--from", "2026-01-01", "--to", "2026-01-02"],
-        dir.path(),
-    );
+    std::fs::write(dir.path().join("mpetl.toml"), "timezone = \"Mars/Olympus\"\n[accounts.main.wb]\n").unwrap();
+    let o = mpetl(&["metrics", "--from", "2026-01-01", "--to", "2026-01-02"], dir.path());
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(
-        e.contains("timezone") && e.contains("Mars/Olympus") && e.contains("IANA"),
-        "{e}"
-    );
+    assert!(e.contains("timezone") && e.contains("Mars/Olympus") && e.contains("IANA"), "{e}");
 
     // A WB section without a token: the error names the env variable to set.
     std::fs::write(dir.path().join("mpetl.toml"), "[accounts.main.wb]\n").unwrap();
-    let o = mpetl(
-        &[
-            "backfill",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-01-02",
-            "--sources",
-            "wb",
-        ],
-        dir.path(),
-    );
+    let o = mpetl(&["backfill", "--from", "2026-01-01", "--to", "2026-01-02", "--sources", "wb"], dir.path());
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("MPETL_ACCOUNTS__MAIN__WB__TOKEN"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("MPETL_ACCOUNTS__MAIN__WB__TOKEN"), "{}", stderr(&o));
 }
 
 /// The README's first command, shortened: the demo runs, prints the table and says where the lake
@@ -117,29 +77,13 @@ fn missing_config_and_bad_keys_say_what_to_do() {
 #[test]
 fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mpetl(
-        &[
-            "demo",
-            "--profile",
-            "small",
-            "--days",
-            "60",
-            "--data-dir",
-            "out",
-        ],
-        dir.path(),
-    );
+    let o = mpetl(&["demo", "--profile", "small", "--days", "60", "--data-dir", "out"], dir.path());
     assert!(o.status.success(), "demo failed: {}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("duckdb") && out.contains("out/lake"), "{out}");
     assert!(out.contains("buyout %"), "{out}");
     for mart in ["sku_day", "sku_week", "sku_month", "totals_month"] {
-        assert!(
-            dir.path()
-                .join(format!("out/marts/{mart}.parquet"))
-                .exists(),
-            "{mart}"
-        );
+        assert!(dir.path().join(format!("out/marts/{mart}.parquet")).exists(), "{mart}");
     }
 
     let script = r#"
@@ -156,18 +100,15 @@ for name in ["wb_orders", "wb_sales", "ozon_fbo", "ozon_fbs"]:
     assert n == t.num_rows and ty == "DECIMAL(18,2)", (name, n, t.num_rows, ty)
     print(name, t.num_rows)
 "#;
-    let py = Command::new("python3")
-        .args(["-c", script, &format!("{}/out/lake", dir.path().display())])
-        .output();
+    let py = Command::new("python3").args(["-c", script, &format!("{}/out/lake", dir.path().display())]).output();
     let ok = matches!(&py, Ok(p) if p.status.success());
     if !ok {
         let why = match &py {
             Ok(p) => String::from_utf8_lossy(&p.stderr).into_owned(),
             Err(e) => e.to_string(),
         };
-        let missing = why.contains("No module named 'pyarrow'")
-            || why.contains("No module named 'duckdb'")
-            || py.is_err();
+        let missing =
+            why.contains("No module named 'pyarrow'") || why.contains("No module named 'duckdb'") || py.is_err();
         if missing && std::env::var("CI").is_err() {
             eprintln!(
                 "\n*** NOT CHECKED: python3 with pyarrow and duckdb is missing (pip install pyarrow duckdb); CI installs them and runs this check ***\n"

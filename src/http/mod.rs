@@ -33,17 +33,11 @@ pub struct Quota {
 
 impl Quota {
     pub const fn per_minute(burst: u32) -> Quota {
-        Quota {
-            period: Duration::from_secs(60),
-            burst,
-        }
+        Quota { period: Duration::from_secs(60), burst }
     }
     /// `n` per second, `n` at once.
     pub const fn per_second(n: u32) -> Quota {
-        Quota {
-            period: Duration::from_micros(1_000_000 / n as u64),
-            burst: n,
-        }
+        Quota { period: Duration::from_micros(1_000_000 / n as u64), burst: n }
     }
 }
 
@@ -58,11 +52,7 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(q: Quota, time_scale: u32) -> Limiter {
         let interval = q.period / time_scale.max(1);
-        Limiter {
-            interval,
-            tolerance: interval * q.burst.saturating_sub(1),
-            tat: tokio::sync::Mutex::new(None),
-        }
+        Limiter { interval, tolerance: interval * q.burst.saturating_sub(1), tat: tokio::sync::Mutex::new(None) }
     }
 
     /// Waits until a request may go.
@@ -87,10 +77,7 @@ pub struct Buckets {
 
 impl Buckets {
     pub fn new(time_scale: u32) -> Buckets {
-        Buckets {
-            time_scale,
-            map: Mutex::new(HashMap::new()),
-        }
+        Buckets { time_scale, map: Mutex::new(HashMap::new()) }
     }
 
     pub fn get(&self, account: &str, bucket: &'static str, quota: Quota) -> Arc<Limiter> {
@@ -118,30 +105,17 @@ pub enum HttpError {
 
 /// Sends a request and reads the whole body. Transport errors are stripped of their URL.
 pub async fn send(req: reqwest::RequestBuilder) -> Result<Body, HttpError> {
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
+    let resp = req.send().await.map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
-    Ok(Body {
-        status,
-        bytes: bytes.to_vec(),
-    })
+    let bytes = resp.bytes().await.map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
+    Ok(Body { status, bytes: bytes.to_vec() })
 }
 
 /// The start of a body for an error message: bodies can be long, and never hold secrets here.
 pub fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let t = text.trim();
-    if t.chars().count() > 300 {
-        format!("{}…", t.chars().take(300).collect::<String>())
-    } else {
-        t.to_string()
-    }
+    if t.chars().count() > 300 { format!("{}…", t.chars().take(300).collect::<String>()) } else { t.to_string() }
 }
 
 #[cfg(test)]
@@ -156,15 +130,9 @@ mod tests {
         for _ in 0..3 {
             l.acquire().await;
         }
-        assert!(
-            Instant::now() - t0 < Duration::from_millis(50),
-            "a burst of 3 goes at once"
-        );
+        assert!(Instant::now() - t0 < Duration::from_millis(50), "a burst of 3 goes at once");
         l.acquire().await;
-        assert!(
-            Instant::now() - t0 >= Duration::from_millis(100),
-            "the 4th waits one interval"
-        );
+        assert!(Instant::now() - t0 >= Duration::from_millis(100), "the 4th waits one interval");
         l.acquire().await;
         assert!(Instant::now() - t0 >= Duration::from_millis(200));
     }

@@ -13,10 +13,7 @@ pub const MONEY: DataType = DataType::Decimal(18, 2);
 
 pub fn money(name: &str, values: impl Iterator<Item = Kopecks>) -> PolarsResult<Column> {
     let raw: Vec<i128> = values.map(|k| i128::from(k.0)).collect();
-    Ok(Int128Chunked::from_vec(name.into(), raw)
-        .into_decimal(18, 2)?
-        .into_series()
-        .into())
+    Ok(Int128Chunked::from_vec(name.into(), raw).into_decimal(18, 2)?.into_series().into())
 }
 
 pub fn text<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
@@ -48,10 +45,19 @@ pub fn instant(name: &str, values: impl Iterator<Item = Option<DateTime<Utc>>>, 
 }
 
 /// Naive local times of `tz` (WB statistics: Moscow), stored as instants.
-pub fn local_instant(
-    name: &str,
-    values: impl Iterator<Item = Option<NaiveDateTime>>,
-    tz: Tz,
-) -> Column {
+pub fn local_instant(name: &str, values: impl Iterator<Item = Option<NaiveDateTime>>, tz: Tz) -> Column {
     instant(name, values.map(|v| v.map(|t| local_to_utc(t, tz))), tz)
+}
+
+/// Calendar days.
+pub fn date(name: &str, values: impl Iterator<Item = chrono::NaiveDate>) -> Column {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    Int32Chunked::from_vec(name.into(), values.map(|d| (d - epoch).num_days() as i32).collect())
+        .into_date()
+        .into_series()
+        .into()
+}
+
+pub fn opt_text<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<&str>>>())
 }

@@ -23,10 +23,7 @@ const SRC: &str = "_src";
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
     #[error("lake partition {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("lake partition {path}: {source}")]
     Polars { path: PathBuf, source: PolarsError },
     #[error(
@@ -34,10 +31,7 @@ pub enum LakeError {
     )]
     Schema { path: PathBuf, detail: String },
     #[error("lake dataset {dataset}: {source}")]
-    Scan {
-        dataset: Dataset,
-        source: PolarsError,
-    },
+    Scan { dataset: Dataset, source: PolarsError },
 }
 
 /// What one upsert did.
@@ -71,19 +65,11 @@ pub struct Lake {
 
 impl Lake {
     pub fn new(root: impl Into<PathBuf>) -> Lake {
-        Lake {
-            root: root.into(),
-            locks: Arc::default(),
-        }
+        Lake { root: root.into(), locks: Arc::default() }
     }
 
     fn partition_lock(&self, path: &Path) -> Arc<std::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .expect("lake locks")
-            .entry(path.to_path_buf())
-            .or_default()
-            .clone()
+        self.locks.lock().expect("lake locks").entry(path.to_path_buf()).or_default().clone()
     }
 
     pub fn root(&self) -> &Path {
@@ -95,10 +81,7 @@ impl Lake {
     }
 
     pub fn partition_file(&self, ds: Dataset, account: &str, month: &str) -> PathBuf {
-        self.dataset_dir(ds)
-            .join(format!("account={account}"))
-            .join(format!("month={month}"))
-            .join("part-0.parquet")
+        self.dataset_dir(ds).join(format!("account={account}")).join(format!("month={month}")).join("part-0.parquet")
     }
 
     /// Upserts `incoming` (rows of one account and month) into its partition.
@@ -112,22 +95,11 @@ impl Lake {
         let path = self.partition_file(ds, account, month);
         let lock = self.partition_lock(&path);
         let _guard = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let pl = |source| LakeError::Polars {
-            path: path.clone(),
-            source,
-        };
-        let old = if path.exists() {
-            Some(read_file(&path)?)
-        } else {
-            None
-        };
+        let pl = |source| LakeError::Polars { path: path.clone(), source };
+        let old = if path.exists() { Some(read_file(&path)?) } else { None };
         let old_rows = old.as_ref().map_or(0, DataFrame::height) as u64;
-        let data_cols: Vec<PlSmallStr> = incoming
-            .get_column_names()
-            .into_iter()
-            .filter(|c| !LINEAGE.contains(&c.as_str()))
-            .cloned()
-            .collect();
+        let data_cols: Vec<PlSmallStr> =
+            incoming.get_column_names().into_iter().filter(|c| !LINEAGE.contains(&c.as_str())).cloned().collect();
         let mut parts = Vec::with_capacity(2);
         if let Some(o) = old {
             if o.schema() != incoming.schema() {
@@ -146,57 +118,29 @@ impl Lake {
             .unique_stable(Some(cols(data_cols)), UniqueKeepStrategy::First)
             .collect()
             .map_err(pl)?;
-        let changed = fresh
-            .column(SRC)
-            .map_err(pl)?
-            .i32()
-            .map_err(pl)?
-            .iter()
-            .filter(|v| *v == Some(1))
-            .count() as u64;
+        let changed = fresh.column(SRC).map_err(pl)?.i32().map_err(pl)?.iter().filter(|v| *v == Some(1)).count() as u64;
         if changed == 0 {
-            return Ok(UpsertStats {
-                rows_after: old_rows,
-                ..Default::default()
-            });
+            return Ok(UpsertStats { rows_after: old_rows, ..Default::default() });
         }
-        let pk: Vec<PlSmallStr> = ds
-            .primary_key()
-            .iter()
-            .map(|c| PlSmallStr::from(*c))
-            .collect();
+        let pk: Vec<PlSmallStr> = ds.primary_key().iter().map(|c| PlSmallStr::from(*c)).collect();
         let mut order: Vec<PlSmallStr> = vec![ds.event_column().into()];
         order.extend(pk.iter().cloned());
         // Latest version per key wins; on a tie the incoming row (after the stored one) wins.
         let mut merged = fresh
             .lazy()
-            .sort(
-                [ds.version_column()],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
+            .sort([ds.version_column()], SortMultipleOptions::default().with_maintain_order(true))
             .unique_stable(Some(cols(pk)), UniqueKeepStrategy::Last)
-            .sort(
-                order,
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
+            .sort(order, SortMultipleOptions::default().with_maintain_order(true))
             .drop(cols([SRC]))
             .collect()
             .map_err(pl)?;
         let rows_after = merged.height() as u64;
         let meta = vec![
             ("mpetl.dataset".to_string(), ds.name().to_string()),
-            (
-                "mpetl.version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
+            ("mpetl.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ];
         write_parquet_atomically(&path, &mut merged, meta)?;
-        Ok(UpsertStats {
-            partitions_written: 1,
-            inserted: rows_after.saturating_sub(old_rows),
-            changed,
-            rows_after,
-        })
+        Ok(UpsertStats { partitions_written: 1, inserted: rows_after.saturating_sub(old_rows), changed, rows_after })
     }
 
     /// A lazy scan of every partition of `ds`, with `account` and `month` from the paths, or
@@ -222,10 +166,7 @@ impl Lake {
         let glob = format!("{}/**/*.parquet", dir.display());
         LazyFrame::scan_parquet(PlRefPath::new(glob), args)
             .map(Some)
-            .map_err(|source| LakeError::Scan {
-                dataset: ds,
-                source,
-            })
+            .map_err(|source| LakeError::Scan { dataset: ds, source })
     }
 
     /// Every partition file of `ds`, sorted.
@@ -238,29 +179,14 @@ impl Lake {
 }
 
 pub fn read_file(path: &Path) -> Result<DataFrame, LakeError> {
-    let f = File::open(path).map_err(|source| LakeError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    ParquetReader::new(f)
-        .finish()
-        .map_err(|source| LakeError::Polars {
-            path: path.to_path_buf(),
-            source,
-        })
+    let f = File::open(path).map_err(|source| LakeError::Io { path: path.to_path_buf(), source })?;
+    ParquetReader::new(f).finish().map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })
 }
 
 /// Writes `df` to `path` with temp file + fsync + rename + directory fsync: readers and crashes
 /// see the old file or the new one, never a part.
-pub fn write_parquet_atomically(
-    path: &Path,
-    df: &mut DataFrame,
-    meta: Vec<(String, String)>,
-) -> Result<(), LakeError> {
-    let io = |source| LakeError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+pub fn write_parquet_atomically(path: &Path, df: &mut DataFrame, meta: Vec<(String, String)>) -> Result<(), LakeError> {
+    let io = |source| LakeError::Io { path: path.to_path_buf(), source };
     let dir = path.parent().expect("partition file has a directory");
     std::fs::create_dir_all(dir).map_err(io)?;
     // A dot name and a .tmp suffix keep half-written files out of every `*.parquet` glob.
@@ -273,10 +199,7 @@ pub fn write_parquet_atomically(
         .with_statistics(StatisticsOptions::full())
         .with_key_value_metadata(Some(meta))
         .finish(df)
-        .map_err(|source| LakeError::Polars {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?;
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(io)?;
@@ -299,11 +222,7 @@ fn schema_diff(old: &Schema, new: &Schema) -> String {
             diffs.push(format!("column {name} is gone"));
         }
     }
-    if diffs.is_empty() {
-        "column order differs".into()
-    } else {
-        diffs.join(", ")
-    }
+    if diffs.is_empty() { "column order differs".into() } else { diffs.join(", ") }
 }
 
 fn has_parquet(dir: &Path) -> bool {
@@ -321,9 +240,7 @@ fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
         if p.is_dir() {
             collect_parquet(&p, out);
         } else if p.extension().is_some_and(|x| x == "parquet")
-            && !p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
         {
             out.push(p);
         }

@@ -9,8 +9,10 @@ use polars::prelude::*;
 
 use super::columns as c;
 use crate::dataset::Dataset;
+use crate::sources::ozon::accruals::OzonAccrualRow;
 use crate::sources::ozon::models::OzonPostingRow;
-use crate::sources::wb::models::{WbOrderRow, WbSaleRow};
+use crate::sources::wb::ads::{WbAdCampaignRow, WbAdSpendRow, WbAdStatRow};
+use crate::sources::wb::models::{WbFinanceRow, WbOrderRow, WbSaleRow};
 
 /// Where rows came from: when they were loaded and by which chunk.
 #[derive(Debug, Clone)]
@@ -23,7 +25,12 @@ pub struct Lineage {
 pub enum Rows {
     WbOrders(Vec<WbOrderRow>),
     WbSales(Vec<WbSaleRow>),
+    WbFinance(Vec<WbFinanceRow>),
+    WbAdCampaigns(Vec<WbAdCampaignRow>),
+    WbAdStats(Vec<WbAdStatRow>),
+    WbAdSpend(Vec<WbAdSpendRow>),
     Ozon(Dataset, Vec<OzonPostingRow>),
+    OzonAccruals(Vec<OzonAccrualRow>),
 }
 
 impl Rows {
@@ -31,7 +38,12 @@ impl Rows {
         match self {
             Rows::WbOrders(_) => Dataset::WbOrders,
             Rows::WbSales(_) => Dataset::WbSales,
+            Rows::WbFinance(_) => Dataset::WbFinance,
+            Rows::WbAdCampaigns(_) => Dataset::WbAdCampaigns,
+            Rows::WbAdStats(_) => Dataset::WbAdStats,
+            Rows::WbAdSpend(_) => Dataset::WbAdSpend,
             Rows::Ozon(ds, _) => *ds,
+            Rows::OzonAccruals(_) => Dataset::OzonAccruals,
         }
     }
 
@@ -39,7 +51,12 @@ impl Rows {
         match self {
             Rows::WbOrders(r) => r.len(),
             Rows::WbSales(r) => r.len(),
+            Rows::WbFinance(r) => r.len(),
+            Rows::WbAdCampaigns(r) => r.len(),
+            Rows::WbAdStats(r) => r.len(),
+            Rows::WbAdSpend(r) => r.len(),
             Rows::Ozon(_, r) => r.len(),
+            Rows::OzonAccruals(r) => r.len(),
         }
     }
 
@@ -71,10 +88,39 @@ impl Rows {
                 }
             }
             Rows::Ozon(_, rows) => {
-                for (k, v) in split(rows, |r| {
-                    ym(r.in_process_at.year(), r.in_process_at.month())
-                }) {
+                for (k, v) in split(rows, |r| ym(r.in_process_at.year(), r.in_process_at.month())) {
                     out.push((k, ozon_postings(&v, lineage)?));
+                }
+            }
+            Rows::WbFinance(rows) => {
+                for (k, v) in split(rows, |r| ym(r.rr_date.year(), r.rr_date.month())) {
+                    out.push((k, wb_finance(&v, lineage)?));
+                }
+            }
+            // The campaign list is a snapshot keyed by campaign: one partition.
+            Rows::WbAdCampaigns(rows) => out.push(("all".to_string(), wb_ad_campaigns(&rows, lineage)?)),
+            Rows::WbAdStats(rows) => {
+                for (k, v) in split(rows, |r| ym(r.date.year(), r.date.month())) {
+                    out.push((k, wb_ad_stats(&v, lineage)?));
+                }
+            }
+            Rows::WbAdSpend(rows) => {
+                let month = |r: &WbAdSpendRow| {
+                    r.upd_time.map_or_else(
+                        || "unknown".to_string(),
+                        |t| {
+                            let m = t.with_timezone(&Moscow);
+                            ym(m.year(), m.month())
+                        },
+                    )
+                };
+                for (k, v) in split(rows, month) {
+                    out.push((k, wb_ad_spend(&v, lineage)?));
+                }
+            }
+            Rows::OzonAccruals(rows) => {
+                for (k, v) in split(rows, |r| ym(r.date.year(), r.date.month())) {
+                    out.push((k, ozon_accruals(&v, lineage)?));
                 }
             }
         }
@@ -84,11 +130,7 @@ impl Rows {
 
 fn lineage_cols(n: usize, l: &Lineage) -> [Column; 2] {
     [
-        c::instant(
-            "_loaded_at",
-            std::iter::repeat_n(Some(l.loaded_at), n),
-            Tz::UTC,
-        ),
+        c::instant("_loaded_at", std::iter::repeat_n(Some(l.loaded_at), n), Tz::UTC),
         c::text("_chunk", std::iter::repeat_n(l.chunk.as_str(), n)),
     ]
 }
@@ -97,23 +139,13 @@ fn wb_orders(r: &[WbOrderRow], l: &Lineage) -> PolarsResult<DataFrame> {
     let mut cols = vec![
         c::text("srid", r.iter().map(|x| x.srid.as_str())),
         c::local_instant("date", r.iter().map(|x| Some(x.date)), Moscow),
-        c::local_instant(
-            "last_change_date",
-            r.iter().map(|x| Some(x.last_change_date)),
-            Moscow,
-        ),
+        c::local_instant("last_change_date", r.iter().map(|x| Some(x.last_change_date)), Moscow),
         c::int("nm_id", r.iter().map(|x| x.nm_id)),
-        c::text(
-            "supplier_article",
-            r.iter().map(|x| x.supplier_article.as_str()),
-        ),
+        c::text("supplier_article", r.iter().map(|x| x.supplier_article.as_str())),
         c::text("barcode", r.iter().map(|x| x.barcode.as_str())),
         c::text("brand", r.iter().map(|x| x.brand.as_str())),
         c::text("subject", r.iter().map(|x| x.subject.as_str())),
-        c::text(
-            "warehouse_name",
-            r.iter().map(|x| x.warehouse_name.as_str()),
-        ),
+        c::text("warehouse_name", r.iter().map(|x| x.warehouse_name.as_str())),
         c::text("region_name", r.iter().map(|x| x.region_name.as_str())),
         c::money("total_price", r.iter().map(|x| x.total_price))?,
         c::float("discount_percent", r.iter().map(|x| x.discount_percent)),
@@ -134,23 +166,13 @@ fn wb_sales(r: &[WbSaleRow], l: &Lineage) -> PolarsResult<DataFrame> {
         c::text("srid", r.iter().map(|x| x.srid.as_str())),
         c::flag("is_return", r.iter().map(|x| x.is_return)),
         c::local_instant("date", r.iter().map(|x| Some(x.date)), Moscow),
-        c::local_instant(
-            "last_change_date",
-            r.iter().map(|x| Some(x.last_change_date)),
-            Moscow,
-        ),
+        c::local_instant("last_change_date", r.iter().map(|x| Some(x.last_change_date)), Moscow),
         c::int("nm_id", r.iter().map(|x| x.nm_id)),
-        c::text(
-            "supplier_article",
-            r.iter().map(|x| x.supplier_article.as_str()),
-        ),
+        c::text("supplier_article", r.iter().map(|x| x.supplier_article.as_str())),
         c::text("barcode", r.iter().map(|x| x.barcode.as_str())),
         c::text("brand", r.iter().map(|x| x.brand.as_str())),
         c::text("subject", r.iter().map(|x| x.subject.as_str())),
-        c::text(
-            "warehouse_name",
-            r.iter().map(|x| x.warehouse_name.as_str()),
-        ),
+        c::text("warehouse_name", r.iter().map(|x| x.warehouse_name.as_str())),
         c::text("region_name", r.iter().map(|x| x.region_name.as_str())),
         c::money("total_price", r.iter().map(|x| x.total_price))?,
         c::float("discount_percent", r.iter().map(|x| x.discount_percent)),
@@ -166,26 +188,110 @@ fn wb_sales(r: &[WbSaleRow], l: &Lineage) -> PolarsResult<DataFrame> {
 
 fn ozon_postings(r: &[OzonPostingRow], l: &Lineage) -> PolarsResult<DataFrame> {
     let mut cols = vec![
-        c::text(
-            "posting_number",
-            r.iter().map(|x| x.posting_number.as_str()),
-        ),
+        c::text("posting_number", r.iter().map(|x| x.posting_number.as_str())),
         c::int("sku", r.iter().map(|x| x.sku)),
         c::text("order_number", r.iter().map(|x| x.order_number.as_str())),
         c::opt_int("order_id", r.iter().map(|x| x.order_id)),
         c::text("status", r.iter().map(|x| x.status.as_str())),
         c::text("substatus", r.iter().map(|x| x.substatus.as_str())),
-        c::instant(
-            "in_process_at",
-            r.iter().map(|x| Some(x.in_process_at)),
-            Tz::UTC,
-        ),
+        c::instant("in_process_at", r.iter().map(|x| Some(x.in_process_at)), Tz::UTC),
         c::instant("created_at", r.iter().map(|x| x.created_at), Tz::UTC),
         c::text("offer_id", r.iter().map(|x| x.offer_id.as_str())),
         c::text("name", r.iter().map(|x| x.name.as_str())),
         c::int("quantity", r.iter().map(|x| x.quantity)),
         c::money("price", r.iter().map(|x| x.price))?,
         c::text("currency", r.iter().map(|x| x.currency.as_str())),
+    ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn wb_finance(r: &[WbFinanceRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("rrd_id", r.iter().map(|x| x.rrd_id)),
+        c::int("report_id", r.iter().map(|x| x.report_id)),
+        c::date("rr_date", r.iter().map(|x| x.rr_date)),
+        c::text("doc_type_name", r.iter().map(|x| x.doc_type_name.as_str())),
+        c::text("seller_oper_name", r.iter().map(|x| x.seller_oper_name.as_str())),
+        c::opt_int("nm_id", r.iter().map(|x| x.nm_id)),
+        c::text("vendor_code", r.iter().map(|x| x.vendor_code.as_str())),
+        c::text("srid", r.iter().map(|x| x.srid.as_str())),
+        c::int("quantity", r.iter().map(|x| x.quantity)),
+        c::money("retail_price", r.iter().map(|x| x.retail_price))?,
+        c::money("retail_price_with_disc", r.iter().map(|x| x.retail_price_with_disc))?,
+        c::money("retail_amount", r.iter().map(|x| x.retail_amount))?,
+        c::money("for_pay", r.iter().map(|x| x.for_pay))?,
+        c::money("acquiring_fee", r.iter().map(|x| x.acquiring_fee))?,
+        c::money("delivery_service", r.iter().map(|x| x.delivery_service))?,
+        c::int("delivery_amount", r.iter().map(|x| x.delivery_amount)),
+        c::int("return_amount", r.iter().map(|x| x.return_amount)),
+        c::money("penalty", r.iter().map(|x| x.penalty))?,
+        c::money("deduction", r.iter().map(|x| x.deduction))?,
+        c::money("paid_storage", r.iter().map(|x| x.paid_storage))?,
+        c::money("paid_acceptance", r.iter().map(|x| x.paid_acceptance))?,
+        c::money("additional_payment", r.iter().map(|x| x.additional_payment))?,
+        c::money("rebill_logistic_cost", r.iter().map(|x| x.rebill_logistic_cost))?,
+        c::text("bonus_type_name", r.iter().map(|x| x.bonus_type_name.as_str())),
+    ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn wb_ad_campaigns(r: &[WbAdCampaignRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("advert_id", r.iter().map(|x| x.advert_id)),
+        c::int("advert_type", r.iter().map(|x| x.advert_type)),
+        c::int("status", r.iter().map(|x| x.status)),
+        c::instant("change_time", r.iter().map(|x| x.change_time), Moscow),
+    ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn wb_ad_stats(r: &[WbAdStatRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("advert_id", r.iter().map(|x| x.advert_id)),
+        c::date("date", r.iter().map(|x| x.date)),
+        c::int("app_type", r.iter().map(|x| x.app_type)),
+        c::int("nm_id", r.iter().map(|x| x.nm_id)),
+        c::int("views", r.iter().map(|x| x.views)),
+        c::int("clicks", r.iter().map(|x| x.clicks)),
+        c::int("orders", r.iter().map(|x| x.orders)),
+        c::money("sum", r.iter().map(|x| x.sum))?,
+        c::money("sum_price", r.iter().map(|x| x.sum_price))?,
+    ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn wb_ad_spend(r: &[WbAdSpendRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("advert_id", r.iter().map(|x| x.advert_id)),
+        c::instant("upd_time", r.iter().map(|x| x.upd_time), Moscow),
+        c::int("upd_num", r.iter().map(|x| x.upd_num)),
+        c::money("upd_sum", r.iter().map(|x| x.upd_sum))?,
+        c::text("camp_name", r.iter().map(|x| x.camp_name.as_str())),
+        c::int("advert_type", r.iter().map(|x| x.advert_type)),
+        c::int("advert_status", r.iter().map(|x| x.advert_status)),
+        c::text("payment_type", r.iter().map(|x| x.payment_type.as_str())),
+    ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn ozon_accruals(r: &[OzonAccrualRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("accrual_id", r.iter().map(|x| x.accrual_id)),
+        c::text("component", r.iter().map(|x| x.component.as_str())),
+        c::date("date", r.iter().map(|x| x.date)),
+        c::text("accrued_category", r.iter().map(|x| x.accrued_category.as_str())),
+        c::text("unit_number", r.iter().map(|x| x.unit_number.as_str())),
+        c::opt_int("sku", r.iter().map(|x| x.sku)),
+        c::opt_int("type_id", r.iter().map(|x| x.type_id)),
+        c::text("type_name", r.iter().map(|x| x.type_name.as_str())),
+        c::text("category", r.iter().map(|x| x.category)),
+        c::money("amount", r.iter().map(|x| x.amount))?,
+        c::opt_int("quantity", r.iter().map(|x| x.quantity)),
     ];
     cols.extend(lineage_cols(r.len(), l));
     DataFrame::new_infer_height(cols)

@@ -34,19 +34,9 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
     while let Some(ev) = rx.recv().await {
         match ev {
             Event::StageStarted { stage, chunks } => {
-                stats.insert(
-                    stage,
-                    StageStats {
-                        chunks,
-                        ..Default::default()
-                    },
-                );
+                stats.insert(stage, StageStats { chunks, ..Default::default() });
                 if fancy {
-                    let b = multi.add(
-                        ProgressBar::new(chunks)
-                            .with_style(style.clone())
-                            .with_prefix(label(stage)),
-                    );
+                    let b = multi.add(ProgressBar::new(chunks).with_style(style.clone()).with_prefix(label(stage)));
                     bars.insert(stage, b);
                 } else {
                     eprintln!("{}: {chunks} chunk(s)", label(stage));
@@ -72,12 +62,7 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
                     eprintln!("{}: {chunk}: +{rows} rows stored", label(stage));
                 }
             }
-            Event::ChunkDone {
-                stage,
-                chunk,
-                rows,
-                requests,
-            } => {
+            Event::ChunkDone { stage, chunk, rows, requests } => {
                 let s = stats.entry(stage).or_default();
                 s.done += 1;
                 if let Some(b) = bars.get(&stage) {
@@ -91,17 +76,9 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
                     );
                 }
             }
-            Event::ChunkFailed {
-                stage,
-                chunk,
-                error,
-            } => {
+            Event::ChunkFailed { stage, chunk, error } => {
                 stats.entry(stage).or_default().failed += 1;
-                say(
-                    &multi,
-                    fancy,
-                    format!("{}: {chunk} FAILED: {error}", label(stage)),
-                );
+                say(&multi, fancy, format!("{}: {chunk} FAILED: {error}", label(stage)));
             }
             Event::StageFinished { stage } => {
                 let s = stats.entry(stage).or_default();
@@ -109,11 +86,7 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
                     "{} rows, {} cached{}",
                     s.rows,
                     s.cached,
-                    if s.failed > 0 {
-                        format!(", {} failed", s.failed)
-                    } else {
-                        String::new()
-                    }
+                    if s.failed > 0 { format!(", {} failed", s.failed) } else { String::new() }
                 );
                 if let Some(b) = bars.get(&stage) {
                     b.finish_with_message(msg);

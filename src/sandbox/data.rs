@@ -22,9 +22,7 @@ impl std::str::FromStr for ProfileName {
             "small" => Ok(Self::Small),
             "medium" => Ok(Self::Medium),
             "large" => Ok(Self::Large),
-            other => Err(format!(
-                "unknown sandbox profile '{other}': use small, medium or large"
-            )),
+            other => Err(format!("unknown sandbox profile '{other}': use small, medium or large")),
         }
     }
 }
@@ -185,6 +183,7 @@ pub struct OzonPosting {
     pub time_style: u8,
     pub status: &'static str,
     pub substatus: &'static str,
+    pub delivered_at: Option<DateTime<Utc>>,
     pub products: Vec<OzonProduct>,
 }
 
@@ -198,8 +197,12 @@ pub struct SellerData {
     pub wb_orders: Vec<WbOrder>,
     /// Visible sales and returns, sorted by (lastChangeDate, saleID).
     pub wb_sales: Vec<WbSale>,
+    /// Every sale and return up to `now`, retention aside: what the finance reports settle.
+    pub wb_sale_facts: Vec<WbSale>,
     /// All postings up to `now`, sorted by (in_process_at, id).
     pub ozon_postings: Vec<OzonPosting>,
+    /// Finance reports, accruals, ads and purchase costs of the same trade.
+    pub finance: super::finance::Finance,
 }
 
 /// WB keeps statistics this long after the event.
@@ -216,11 +219,7 @@ pub fn msk_naive(t: DateTime<Utc>) -> NaiveDateTime {
 
 fn msk_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     // Moscow has had a fixed +03:00 offset since 2014, so this is never ambiguous.
-    Moscow
-        .from_local_datetime(&t)
-        .single()
-        .expect("Moscow has no DST")
-        .with_timezone(&Utc)
+    Moscow.from_local_datetime(&t).single().expect("Moscow has no DST").with_timezone(&Utc)
 }
 
 /// Statistics are refreshed in batches, so many rows share one `lastChangeDate`: the next
@@ -274,11 +273,7 @@ impl SellerData {
         let ozon_skus: Vec<OzonSku> = (0..profile.ozon_skus)
             .map(|i| {
                 let rubles = 250 + 50 * rng.below(60) as i64;
-                let kopecks = if i % 2 == 0 {
-                    0
-                } else {
-                    50 + rng.below(2) as i64 * 49
-                };
+                let kopecks = if i % 2 == 0 { 0 } else { 50 + rng.below(2) as i64 * 49 };
                 OzonSku {
                     sku: 1_500_000_000 + (i as i64) * 104_729,
                     offer_id: format!("OZ-{i:03}"),
@@ -295,17 +290,14 @@ impl SellerData {
 
         let mut wb_orders = Vec::new();
         let mut wb_sales = Vec::new();
+        let mut wb_sale_facts = Vec::new();
         let mut ozon_postings = Vec::new();
         let mut day = first_day;
         while day <= now_msk.date() {
             // One generator per day keeps a day's facts independent of the history length.
-            let mut rng =
-                Rng::new(seed ^ (day.num_days_from_ce() as u64).wrapping_mul(0x1000_0001));
-            let weekly = [1.0, 0.95, 0.9, 1.0, 1.1, 1.25, 1.2]
-                [day.weekday().num_days_from_monday() as usize];
-            let n_wb = (f64::from(profile.wb_orders_per_day)
-                * weekly
-                * (0.8 + rng.below(40) as f64 / 100.0)) as u32;
+            let mut rng = Rng::new(seed ^ (day.num_days_from_ce() as u64).wrapping_mul(0x1000_0001));
+            let weekly = [1.0, 0.95, 0.9, 1.0, 1.1, 1.25, 1.2][day.weekday().num_days_from_monday() as usize];
+            let n_wb = (f64::from(profile.wb_orders_per_day) * weekly * (0.8 + rng.below(40) as f64 / 100.0)) as u32;
             for k in 0..n_wb {
                 let sku = rng.below(profile.wb_skus as u64) as usize;
                 let secs = rng.below(86_400) as i64;
@@ -354,12 +346,7 @@ impl SellerData {
                 }
                 let sale = |date: NaiveDateTime, is_return: bool| WbSale {
                     // Unique per order (its day and index), as WB's saleID is per operation.
-                    sale_id: format!(
-                        "{}{}{:05}",
-                        if is_return { 'R' } else { 'S' },
-                        day.num_days_from_ce(),
-                        k
-                    ),
+                    sale_id: format!("{}{}{:05}", if is_return { 'R' } else { 'S' }, day.num_days_from_ce(), k),
                     srid: srid.clone(),
                     sku,
                     date,
@@ -377,14 +364,17 @@ impl SellerData {
                 if !cancelled {
                     let s = sale(sale_at, false);
                     if s.last_change.at <= now_msk {
+                        let r = sale(return_at, true);
+                        let r_visible = returned && r.last_change.at <= now_msk;
                         if s.date >= retention_start {
-                            wb_sales.push(s);
+                            wb_sales.push(s.clone());
                         }
-                        if returned {
-                            let r = sale(return_at, true);
-                            if r.last_change.at <= now_msk && r.date >= retention_start {
-                                wb_sales.push(r);
+                        wb_sale_facts.push(s);
+                        if r_visible {
+                            if r.date >= retention_start {
+                                wb_sales.push(r.clone());
                             }
+                            wb_sale_facts.push(r);
                         }
                     }
                 }
@@ -393,17 +383,12 @@ impl SellerData {
                 }
             }
 
-            let n_oz = (f64::from(profile.ozon_postings_per_day)
-                * weekly
-                * (0.8 + rng.below(40) as f64 / 100.0)) as u32;
+            let n_oz =
+                (f64::from(profile.ozon_postings_per_day) * weekly * (0.8 + rng.below(40) as f64 / 100.0)) as u32;
             for k in 0..n_oz {
                 // Day d in UTC for Ozon (its own clock); the first posting of every month's first
                 // day sits exactly on midnight so that inclusive window bounds repeat it.
-                let secs = if k == 0 && day.day() == 1 {
-                    0
-                } else {
-                    rng.below(86_400) as i64
-                };
+                let secs = if k == 0 && day.day() == 1 { 0 } else { rng.below(86_400) as i64 };
                 let millis = rng.below(1000) as i64;
                 let at = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
                     + Duration::seconds(secs)
@@ -411,11 +396,7 @@ impl SellerData {
                 if at > now {
                     continue;
                 }
-                let schema = if rng.chance(0.6) {
-                    OzonSchema::Fbo
-                } else {
-                    OzonSchema::Fbs
-                };
+                let schema = if rng.chance(0.6) { OzonSchema::Fbo } else { OzonSchema::Fbs };
                 let n_products = 1 + usize::from(rng.chance(0.25));
                 let mut products: Vec<OzonProduct> = Vec::with_capacity(n_products);
                 for _ in 0..n_products {
@@ -444,8 +425,7 @@ impl SellerData {
                 } else {
                     ("delivering", "posting_in_pickup_point")
                 };
-                let order_id =
-                    30_000_000_000 + i64::from(day.num_days_from_ce()) * 10_000 + i64::from(k);
+                let order_id = 30_000_000_000 + i64::from(day.num_days_from_ce()) * 10_000 + i64::from(k);
                 ozon_postings.push(OzonPosting {
                     id: 0,
                     posting_number: format!("{}-{:04}-1", order_id / 10_000, order_id % 10_000),
@@ -455,6 +435,7 @@ impl SellerData {
                     time_style: (rng.below(3)) as u8,
                     status,
                     substatus,
+                    delivered_at: (status == "delivered").then_some(deliver_at),
                     products,
                 });
             }
@@ -462,59 +443,60 @@ impl SellerData {
         }
         wb_orders.sort_by(|a, b| (&a.last_change, &a.srid).cmp(&(&b.last_change, &b.srid)));
         wb_sales.sort_by(|a, b| (&a.last_change, &a.sale_id).cmp(&(&b.last_change, &b.sale_id)));
-        ozon_postings.sort_by(|a, b| {
-            (a.in_process_at, &a.posting_number).cmp(&(b.in_process_at, &b.posting_number))
-        });
+        ozon_postings.sort_by(|a, b| (a.in_process_at, &a.posting_number).cmp(&(b.in_process_at, &b.posting_number)));
         for (i, p) in ozon_postings.iter_mut().enumerate() {
             p.id = i as u64 + 1;
         }
-        SellerData {
+        wb_sale_facts.sort_by(|a, b| (a.date, &a.sale_id).cmp(&(b.date, &b.sale_id)));
+        let mut data = SellerData {
             now,
+            wb_sale_facts,
             wb_skus,
             ozon_skus,
             wb_orders,
             wb_sales,
             ozon_postings,
-        }
+            finance: Default::default(),
+        };
+        data.finance = super::finance::Finance::generate(&data, seed, first_day);
+        data
     }
 
-    /// Ground truth per (marketplace, Moscow day, SKU) for `from..=to`, computed from the facts.
+    /// Ground truth per (marketplace, day, SKU) for `from..=to`, computed from the facts.
+    /// Operational days are Moscow days of the events; money days are the report/accrual dates.
+    /// `sku` is "" for amounts that belong to no article.
     pub fn truth(&self, from: NaiveDate, to: NaiveDate) -> Vec<TruthRow> {
+        use super::finance::{AccrualBody, Cat, ozon_type};
         type Cells = BTreeMap<(&'static str, NaiveDate, String), TruthRow>;
         fn cell<'a>(
             rows: &'a mut Cells,
             mp: &'static str,
             day: NaiveDate,
-            sku: i64,
+            sku: Option<i64>,
             seller_sku: &str,
         ) -> &'a mut TruthRow {
-            rows.entry((mp, day, sku.to_string()))
-                .or_insert_with(|| TruthRow {
-                    marketplace: mp,
-                    day,
-                    sku: sku.to_string(),
-                    seller_sku: seller_sku.to_string(),
-                    orders: 0,
-                    orders_value: 0,
-                    cancellations: 0,
-                    buyouts: 0,
-                    returns: (mp == "wb").then_some(0),
-                    buyouts_value: 0,
-                    returns_value: 0,
-                })
+            let sku = sku.map_or_else(String::new, |s| s.to_string());
+            rows.entry((mp, day, sku.clone())).or_insert_with(|| TruthRow {
+                marketplace: mp,
+                day,
+                sku,
+                seller_sku: seller_sku.to_string(),
+                returns: (mp == "wb").then_some(0),
+                ..TruthRow::default()
+            })
         }
         let mut rows = Cells::new();
         let in_range = |d: NaiveDate| d >= from && d <= to;
         for o in self.wb_orders.iter().filter(|o| in_range(o.date.date())) {
             let s = &self.wb_skus[o.sku];
-            let r = cell(&mut rows, "wb", o.date.date(), s.nm_id, &s.article);
+            let r = cell(&mut rows, "wb", o.date.date(), Some(s.nm_id), &s.article);
             r.orders += 1;
             r.orders_value += o.price_with_disc_kop;
             r.cancellations += i64::from(o.cancel_date.is_some());
         }
         for x in self.wb_sales.iter().filter(|x| in_range(x.date.date())) {
             let s = &self.wb_skus[x.sku];
-            let r = cell(&mut rows, "wb", x.date.date(), s.nm_id, &s.article);
+            let r = cell(&mut rows, "wb", x.date.date(), Some(s.nm_id), &s.article);
             if x.is_return {
                 *r.returns.as_mut().expect("wb cells know returns") += 1;
                 r.returns_value += x.price_with_disc_kop;
@@ -530,7 +512,7 @@ impl SellerData {
             }
             for pr in &p.products {
                 let s = &self.ozon_skus[pr.sku];
-                let r = cell(&mut rows, "ozon", day, s.sku, &s.offer_id);
+                let r = cell(&mut rows, "ozon", day, Some(s.sku), &s.offer_id);
                 r.orders += pr.quantity;
                 r.orders_value += pr.quantity * s.price_kop;
                 match p.status {
@@ -543,6 +525,87 @@ impl SellerData {
                 }
             }
         }
+        // Only rows of published weekly reports (the Monday after their week) are known yet.
+        let today = msk_naive(self.now).date();
+        let published = |d: NaiveDate| {
+            d - Duration::days(i64::from(d.weekday().num_days_from_monday())) + Duration::days(7) <= today
+        };
+        for f in self.finance.wb_rows.iter().filter(|f| in_range(f.rr_date) && published(f.rr_date)) {
+            let (nm, article) =
+                f.sku.map_or((None, ""), |i| (Some(self.wb_skus[i].nm_id), self.wb_skus[i].article.as_str()));
+            let r = cell(&mut rows, "wb", f.rr_date, nm, article);
+            let kept = f.retail_price_with_disc - f.for_pay;
+            match f.oper {
+                "Продажа" => {
+                    r.units_sold += f.quantity;
+                    r.revenue += f.retail_price_with_disc;
+                    r.commission += kept;
+                }
+                "Возврат" => {
+                    r.units_returned += f.quantity;
+                    r.revenue -= f.retail_price_with_disc;
+                    r.commission -= kept;
+                }
+                _ => {}
+            }
+            r.logistics += f.delivery;
+            r.storage += f.storage;
+            r.acceptance += f.acceptance;
+            r.penalties += f.penalty;
+            r.other_deductions += f.deduction;
+            r.additional_payments += f.additional;
+        }
+        let charge = |r: &mut TruthRow, type_id: i32, accrued: i64| match ozon_type(type_id).1 {
+            Cat::Logistics => r.logistics -= accrued,
+            Cat::Storage => r.storage -= accrued,
+            Cat::Acceptance => r.acceptance -= accrued,
+            Cat::Penalties => r.penalties -= accrued,
+            Cat::Ads => r.ad_spend -= accrued,
+            Cat::Other => r.other_deductions -= accrued,
+            Cat::Additional => r.additional_payments += accrued,
+        };
+        for a in self.finance.accruals.iter().filter(|a| in_range(a.date)) {
+            match &a.body {
+                AccrualBody::Posting { products, .. } => {
+                    for p in products {
+                        let s = &self.ozon_skus[p.sku];
+                        let r = cell(&mut rows, "ozon", a.date, Some(s.sku), &s.offer_id);
+                        if p.seller_price >= 0 {
+                            r.units_sold += p.quantity;
+                        } else {
+                            r.units_returned += p.quantity;
+                        }
+                        r.revenue += p.seller_price;
+                        r.commission -= p.sale_commission;
+                        for (t, v) in &p.services {
+                            charge(r, *t, *v);
+                        }
+                    }
+                }
+                AccrualBody::Item { sku, fees } => {
+                    let s = &self.ozon_skus[*sku];
+                    let r = cell(&mut rows, "ozon", a.date, Some(s.sku), &s.offer_id);
+                    for (t, v) in fees {
+                        charge(r, *t, *v);
+                    }
+                }
+                AccrualBody::NonItem { type_id, accrued } => {
+                    charge(cell(&mut rows, "ozon", a.date, None, ""), *type_id, *accrued)
+                }
+            }
+        }
+        for st in self.finance.ad_stats.iter().filter(|s| in_range(s.date)) {
+            let s = &self.wb_skus[st.sku];
+            cell(&mut rows, "wb", st.date, Some(s.nm_id), &s.article).ad_spend += st.sum;
+        }
+        for r in rows.values_mut() {
+            let net = r.units_sold - r.units_returned;
+            r.cogs = if net == 0 {
+                Some(0)
+            } else {
+                r.sku.parse().ok().and_then(|sku| self.finance.cost_on(r.marketplace, sku, r.day)).map(|c| c * net)
+            };
+        }
         rows.into_values().collect()
     }
 
@@ -552,7 +615,7 @@ impl SellerData {
 }
 
 /// One ground-truth cell. Money in kopecks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TruthRow {
     pub marketplace: &'static str,
     pub day: NaiveDate,
@@ -566,4 +629,17 @@ pub struct TruthRow {
     pub returns: Option<i64>,
     pub buyouts_value: i64,
     pub returns_value: i64,
+    pub units_sold: i64,
+    pub units_returned: i64,
+    pub revenue: i64,
+    pub commission: i64,
+    pub logistics: i64,
+    pub storage: i64,
+    pub acceptance: i64,
+    pub penalties: i64,
+    pub other_deductions: i64,
+    pub additional_payments: i64,
+    pub ad_spend: i64,
+    /// Net units × the cost in force that day; None when units moved and no cost is known.
+    pub cogs: Option<i64>,
 }

@@ -5,8 +5,11 @@
 //! ground truth of what it served, so tests compare mpetl's metrics with it.
 
 pub mod data;
+pub mod finance;
 mod ozon;
+mod ozon_money;
 mod wb;
+mod wb_money;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,6 +48,10 @@ pub struct SandboxConfig {
     pub fbs_max_days: i64,
     /// Port to bind on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Rows per `sales-reports/detailed` page at most (WB: 100 000).
+    pub wb_finance_page_cap: usize,
+    /// Accruals per `accrual/by-day` page (server-set in the real API).
+    pub accrual_page: usize,
 }
 
 impl Default for SandboxConfig {
@@ -57,6 +64,8 @@ impl Default for SandboxConfig {
             wb_page_cap: 80_000,
             fbs_max_days: 30,
             port: 0,
+            wb_finance_page_cap: 100_000,
+            accrual_page: 1000,
         }
     }
 }
@@ -83,10 +92,9 @@ impl Sandbox {
         let now = cfg.now.unwrap_or_else(Utc::now);
         let profile = Profile::named(cfg.profile);
         let (seed, history) = (cfg.seed, cfg.history_days);
-        let data =
-            tokio::task::spawn_blocking(move || SellerData::generate(&profile, seed, now, history))
-                .await
-                .map_err(std::io::Error::other)?;
+        let data = tokio::task::spawn_blocking(move || SellerData::generate(&profile, seed, now, history))
+            .await
+            .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             data,
             cfg: cfg.clone(),
@@ -99,12 +107,15 @@ impl Sandbox {
             .route("/api/v1/supplier/sales", get(wb::sales))
             .route("/v3/posting/fbo/list", post(ozon::fbo_list))
             .route("/v4/posting/fbs/list", post(ozon::fbs_list))
+            .route("/api/finance/v1/sales-reports/detailed", post(wb_money::detailed))
+            .route("/adv/v1/promotion/count", get(wb_money::promotion_count))
+            .route("/adv/v3/fullstats", get(wb_money::fullstats))
+            .route("/adv/v1/upd", get(wb_money::upd))
+            .route("/v1/finance/accrual/by-day", post(ozon_money::by_day))
+            .route("/v1/finance/accrual/types", post(ozon_money::types))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/requests", get(requests))
-            .layer(middleware::from_fn_with_state(
-                shared.clone(),
-                count_and_fault,
-            ))
+            .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port)).await?;
         let addr = listener.local_addr()?;
@@ -116,12 +127,7 @@ impl Sandbox {
                 })
                 .await;
         });
-        Ok(Sandbox {
-            base_url: format!("http://{addr}"),
-            addr,
-            shared,
-            stop: Some(tx),
-        })
+        Ok(Sandbox { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
     }
 
     pub fn data(&self) -> &SellerData {
@@ -166,29 +172,16 @@ async fn count_and_fault(State(s): State<Arc<Shared>>, req: Request<Body>, next:
     if path.starts_with("/__sandbox") {
         return next.run(req).await;
     }
-    *s.requests
-        .lock()
-        .expect("requests lock")
-        .entry(path.clone())
-        .or_default() += 1;
+    *s.requests.lock().expect("requests lock").entry(path.clone()).or_default() += 1;
     let resp = next.run(req).await;
-    *s.statuses
-        .lock()
-        .expect("statuses lock")
-        .entry(format!("{path} {}", resp.status().as_u16()))
-        .or_default() += 1;
-    let take = s
-        .truncate_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
+    *s.statuses.lock().expect("statuses lock").entry(format!("{path} {}", resp.status().as_u16())).or_default() += 1;
+    let take = s.truncate_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
     if !take || !resp.status().is_success() {
         return resp;
     }
     // A proxy that cut the body: valid HTTP, half a JSON document.
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let cut = bytes.slice(..bytes.len() / 2);
     let mut parts = parts;
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);

@@ -16,35 +16,20 @@ use super::data::{OzonPosting, OzonSchema, OzonSku};
 use super::{OZON_API_KEY, OZON_CLIENT_ID, Shared, json_error};
 
 fn rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
-    json_error(
-        status,
-        json!({"code": code, "message": message, "details": []}),
-    )
+    json_error(status, json!({"code": code, "message": message, "details": []}))
 }
 
 pub(crate) fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
     let client = headers.get("client-id").and_then(|v| v.to_str().ok());
     let key = headers.get("api-key").and_then(|v| v.to_str().ok());
     let (Some(client), Some(key)) = (client, key) else {
-        return Err(rpc_error(
-            StatusCode::UNAUTHORIZED,
-            16,
-            "Client-Id and Api-Key headers are required",
-        ));
+        return Err(rpc_error(StatusCode::UNAUTHORIZED, 16, "Client-Id and Api-Key headers are required"));
     };
     if client.parse::<u64>().is_err() {
-        return Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            3,
-            "Client-Id header value should be positive integer",
-        ));
+        return Err(rpc_error(StatusCode::BAD_REQUEST, 3, "Client-Id header value should be positive integer"));
     }
     if client != OZON_CLIENT_ID || key != OZON_API_KEY {
-        return Err(rpc_error(
-            StatusCode::NOT_FOUND,
-            5,
-            "Invalid Api-Key, please check the key and try again",
-        ));
+        return Err(rpc_error(StatusCode::NOT_FOUND, 5, "Invalid Api-Key, please check the key and try again"));
     }
     Ok(())
 }
@@ -73,19 +58,11 @@ struct Cursor {
     f: String,
 }
 
-pub(crate) async fn fbo_list(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn fbo_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     list(&s, &headers, &body, OzonSchema::Fbo)
 }
 
-pub(crate) async fn fbs_list(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn fbs_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     list(&s, &headers, &body, OzonSchema::Fbs)
 }
 
@@ -96,46 +73,23 @@ fn list(s: &Shared, headers: &HeaderMap, body: &[u8], schema: OzonSchema) -> Res
     let req: ListRequest = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                3,
-                &format!("invalid request payload: {e}"),
-            );
+            return rpc_error(StatusCode::BAD_REQUEST, 3, &format!("invalid request payload: {e}"));
         }
     };
     let limit = req.limit.unwrap_or(0);
     if !(1..=100).contains(&limit) {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            3,
-            "limit must be between 1 and 100",
-        );
+        return rpc_error(StatusCode::BAD_REQUEST, 3, "limit must be between 1 and 100");
     }
-    let filter = req.filter.unwrap_or(ListFilter {
-        since: None,
-        to: None,
-        statuses: vec![],
-    });
+    let filter = req.filter.unwrap_or(ListFilter { since: None, to: None, statuses: vec![] });
     let (since, to) = match (filter.since, filter.to, schema) {
         (Some(a), Some(b), _) => (a, b),
         (_, _, OzonSchema::Fbs) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                3,
-                "filter.since and filter.to are required",
-            );
+            return rpc_error(StatusCode::BAD_REQUEST, 3, "filter.since and filter.to are required");
         }
-        (a, b, OzonSchema::Fbo) => (
-            a.unwrap_or(DateTime::<Utc>::MIN_UTC),
-            b.unwrap_or(s.data.now),
-        ),
+        (a, b, OzonSchema::Fbo) => (a.unwrap_or(DateTime::<Utc>::MIN_UTC), b.unwrap_or(s.data.now)),
     };
     if to < since {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            3,
-            "filter.to must not be before filter.since",
-        );
+        return rpc_error(StatusCode::BAD_REQUEST, 3, "filter.to must not be before filter.since");
     }
     let max_days = match schema {
         OzonSchema::Fbo => 365,
@@ -144,27 +98,16 @@ fn list(s: &Shared, headers: &HeaderMap, body: &[u8], schema: OzonSchema) -> Res
     if to - since > chrono::Duration::days(max_days) {
         return rpc_error(StatusCode::BAD_REQUEST, 3, "PERIOD_IS_TOO_LONG");
     }
-    let filter_key = format!(
-        "{schema:?}|{}|{}|{}",
-        since.timestamp_millis(),
-        to.timestamp_millis(),
-        filter.statuses.join(",")
-    );
+    let filter_key =
+        format!("{schema:?}|{}|{}|{}", since.timestamp_millis(), to.timestamp_millis(), filter.statuses.join(","));
     let after = if req.cursor.is_empty() {
         None
     } else {
-        let decoded = B64
-            .decode(&req.cursor)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Cursor>(&b).ok());
+        let decoded = B64.decode(&req.cursor).ok().and_then(|b| serde_json::from_slice::<Cursor>(&b).ok());
         match decoded {
             Some(c) if c.f == filter_key => Some((c.t, c.id)),
             Some(_) => {
-                return rpc_error(
-                    StatusCode::BAD_REQUEST,
-                    3,
-                    "cursor does not match the request filter",
-                );
+                return rpc_error(StatusCode::BAD_REQUEST, 3, "cursor does not match the request filter");
             }
             None => return rpc_error(StatusCode::BAD_REQUEST, 3, "invalid cursor"),
         }
@@ -179,9 +122,7 @@ fn list(s: &Shared, headers: &HeaderMap, body: &[u8], schema: OzonSchema) -> Res
         if p.in_process_at > to {
             break;
         }
-        if p.schema != schema
-            || !(filter.statuses.is_empty() || filter.statuses.iter().any(|x| x == p.status))
-        {
+        if p.schema != schema || !(filter.statuses.is_empty() || filter.statuses.iter().any(|x| x == p.status)) {
             continue;
         }
         if let Some(key) = after
@@ -197,12 +138,8 @@ fn list(s: &Shared, headers: &HeaderMap, body: &[u8], schema: OzonSchema) -> Res
     }
     let cursor = page.last().map_or(String::new(), |p| {
         B64.encode(
-            serde_json::to_vec(&Cursor {
-                t: p.in_process_at.timestamp_millis(),
-                id: p.id,
-                f: filter_key.clone(),
-            })
-            .unwrap(),
+            serde_json::to_vec(&Cursor { t: p.in_process_at.timestamp_millis(), id: p.id, f: filter_key.clone() })
+                .unwrap(),
         )
     });
     let body = json!({
@@ -265,18 +202,12 @@ fn posting_json(p: &OzonPosting, skus: &[OzonSku]) -> Value {
     let m = v.as_object_mut().expect("object");
     match p.schema {
         OzonSchema::Fbo => {
-            m.insert(
-                "created_at".into(),
-                json!(time_text(p.in_process_at - chrono::Duration::seconds(7), 2)),
-            );
+            m.insert("created_at".into(), json!(time_text(p.in_process_at - chrono::Duration::seconds(7), 2)));
         }
         OzonSchema::Fbs => {
             m.insert("delivery_schema".into(), json!("fbs"));
             m.insert("tpl_integration_type".into(), json!("ozon"));
-            m.insert(
-                "shipment_date".into(),
-                json!(time_text(p.in_process_at + chrono::Duration::days(2), 1)),
-            );
+            m.insert("shipment_date".into(), json!(time_text(p.in_process_at + chrono::Duration::days(2), 1)));
             m.insert("delivering_date".into(), Value::Null);
             m.insert("tracking_number".into(), json!(""));
             m.insert("barcodes".into(), Value::Null);

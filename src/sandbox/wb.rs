@@ -26,11 +26,7 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
 /// WB's docs show both a raw token and `Bearer <token>`: accept both.
 pub(crate) fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
     let Some(raw) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "empty Authorization header",
-        ));
+        return Err(problem(StatusCode::UNAUTHORIZED, "unauthorized", "empty Authorization header"));
     };
     let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
     if token == WB_TOKEN {
@@ -59,25 +55,16 @@ enum Filter {
 
 fn read_query(q: &HashMap<String, String>) -> Result<Filter, Response> {
     let Some(raw) = q.get("dateFrom") else {
-        return Err(json_error(
-            StatusCode::BAD_REQUEST,
-            json!({"errors": ["dateFrom: field required"]}),
-        ));
+        return Err(json_error(StatusCode::BAD_REQUEST, json!({"errors": ["dateFrom: field required"]})));
     };
     let Some(from) = parse_date_from(raw) else {
         // WB sends `errors` as a string here and as an array above; clients must take both.
-        return Err(json_error(
-            StatusCode::BAD_REQUEST,
-            json!({"errors": "dateFrom: Value not validated"}),
-        ));
+        return Err(json_error(StatusCode::BAD_REQUEST, json!({"errors": "dateFrom: Value not validated"})));
     };
     match q.get("flag").map(String::as_str) {
         None | Some("0") => Ok(Filter::ChangedSince(from)),
         Some("1") => Ok(Filter::OnDay(from.date())),
-        Some(_) => Err(json_error(
-            StatusCode::BAD_REQUEST,
-            json!({"errors": ["flag: Value not validated"]}),
-        )),
+        Some(_) => Err(json_error(StatusCode::BAD_REQUEST, json!({"errors": ["flag: Value not validated"]}))),
     }
 }
 
@@ -100,11 +87,7 @@ fn page<'a, T>(
 
 /// WB sends whole rubles as integers and the rest with as many decimals as needed.
 pub(crate) fn money(kop: i64) -> Value {
-    if kop % 100 == 0 {
-        json!(kop / 100)
-    } else {
-        json!(kop as f64 / 100.0)
-    }
+    if kop % 100 == 0 { json!(kop / 100) } else { json!(kop as f64 / 100.0) }
 }
 
 fn common(
@@ -115,18 +98,12 @@ fn common(
     region: &str,
 ) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
-    m.insert(
-        "date".into(),
-        json!(date.format("%Y-%m-%dT%H:%M:%S").to_string()),
-    );
+    m.insert("date".into(), json!(date.format("%Y-%m-%dT%H:%M:%S").to_string()));
     m.insert("lastChangeDate".into(), json!(stamp.text));
     m.insert("warehouseName".into(), json!(warehouse));
     m.insert("warehouseType".into(), json!("Склад WB"));
     m.insert("countryName".into(), json!("Россия"));
-    m.insert(
-        "oblastOkrugName".into(),
-        json!("Центральный федеральный округ"),
-    );
+    m.insert("oblastOkrugName".into(), json!("Центральный федеральный округ"));
     m.insert("regionName".into(), json!(region));
     m.insert("supplierArticle".into(), json!(s.article));
     m.insert("nmId".into(), json!(s.nm_id));
@@ -157,13 +134,7 @@ pub(crate) async fn orders(
         Err(r) => return r,
     };
     let d = &s.data;
-    let rows = page(
-        &d.wb_orders,
-        &filter,
-        s.cfg.wb_page_cap,
-        |o| &o.last_change,
-        |o| o.date,
-    );
+    let rows = page(&d.wb_orders, &filter, s.cfg.wb_page_cap, |o| &o.last_change, |o| o.date);
     let body: Vec<Value> = rows
         .into_iter()
         .map(|o| {
@@ -201,13 +172,7 @@ pub(crate) async fn sales(
         Err(r) => return r,
     };
     let d = &s.data;
-    let rows = page(
-        &d.wb_sales,
-        &filter,
-        s.cfg.wb_page_cap,
-        |x| &x.last_change,
-        |x| x.date,
-    );
+    let rows = page(&d.wb_sales, &filter, s.cfg.wb_page_cap, |x| &x.last_change, |x| x.date);
     let body: Vec<Value> = rows
         .into_iter()
         .map(|x| {

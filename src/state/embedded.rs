@@ -21,34 +21,19 @@ impl EmbeddedStore {
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StateError> {
         let path = dir.join("state.redb");
         let shown = path.display().to_string();
-        std::fs::create_dir_all(dir).map_err(|e| StateError::Store {
-            path: shown.clone(),
-            detail: e.to_string(),
-        })?;
+        std::fs::create_dir_all(dir).map_err(|e| StateError::Store { path: shown.clone(), detail: e.to_string() })?;
         let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StateError::Locked {
-                path: shown.clone(),
-            },
-            other => StateError::Store {
-                path: shown.clone(),
-                detail: other.to_string(),
-            },
+            redb::DatabaseError::DatabaseAlreadyOpen => StateError::Locked { path: shown.clone() },
+            other => StateError::Store { path: shown.clone(), detail: other.to_string() },
         })?;
         Ok(EmbeddedStore { db, path })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StateError {
-        StateError::Store {
-            path: self.path.display().to_string(),
-            detail: e.to_string(),
-        }
+        StateError::Store { path: self.path.display().to_string(), detail: e.to_string() }
     }
 
-    fn get<T: DeserializeOwned>(
-        &self,
-        table: TableDefinition<&str, &str>,
-        key: &str,
-    ) -> Result<Option<T>, StateError> {
+    fn get<T: DeserializeOwned>(&self, table: TableDefinition<&str, &str>, key: &str) -> Result<Option<T>, StateError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = match tx.open_table(table) {
             Ok(t) => t,
@@ -60,18 +45,10 @@ impl EmbeddedStore {
         };
         serde_json::from_str(v.value())
             .map(Some)
-            .map_err(|e| StateError::Corrupt {
-                key: key.to_string(),
-                detail: e.to_string(),
-            })
+            .map_err(|e| StateError::Corrupt { key: key.to_string(), detail: e.to_string() })
     }
 
-    fn put<T: Serialize>(
-        &self,
-        table: TableDefinition<&str, &str>,
-        key: &str,
-        v: &T,
-    ) -> Result<(), StateError> {
+    fn put<T: Serialize>(&self, table: TableDefinition<&str, &str>, key: &str, v: &T) -> Result<(), StateError> {
         let json = serde_json::to_string(v).map_err(|e| self.err(e))?;
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {

@@ -17,9 +17,7 @@ pub enum StateError {
         "state store {path} is in use by another mpetl process. Fix: wait for it to finish, or point this run at another data_dir"
     )]
     Locked { path: String },
-    #[error(
-        "state record {key} is unreadable ({detail}). Fix: run `mpetl backfill` with --refresh to rebuild it"
-    )]
+    #[error("state record {key} is unreadable ({detail}). Fix: run `mpetl backfill` with --refresh to rebuild it")]
     Corrupt { key: String, detail: String },
 }
 

@@ -30,23 +30,18 @@ pub async fn harness(sb: SandboxConfig, tweak: impl FnOnce(&mut FetchConfig)) ->
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cfg = sandbox_config(&sandbox, dir.path().join("data"), FAST, sb.wb_page_cap);
     tweak(&mut cfg.fetch);
+    std::fs::create_dir_all(&cfg.data_dir).unwrap();
+    std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()).unwrap();
     Harness { sandbox, dir, cfg }
 }
 
 pub fn small(wb_page_cap: usize) -> SandboxConfig {
-    SandboxConfig {
-        profile: ProfileName::Small,
-        seed: 7,
-        wb_page_cap,
-        ..Default::default()
-    }
+    SandboxConfig { profile: ProfileName::Small, seed: 7, wb_page_cap, ..Default::default() }
 }
 
 /// The last `days` days ending yesterday, in Moscow.
 pub fn last_days(days: i64) -> Period {
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Europe::Moscow)
-        .date_naive();
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
     Period::new(today - Duration::days(days), today - Duration::days(1)).unwrap()
 }
 
@@ -77,16 +72,8 @@ impl Harness {
 
     /// The sandbox's ground truth, over HTTP like any other client would read it.
     pub async fn truth(&self, period: &Period) -> Vec<Truth> {
-        let url = format!(
-            "{}/__sandbox/truth?from={}&to={}",
-            self.sandbox.base_url, period.from, period.to
-        );
-        reqwest::get(url)
-            .await
-            .expect("truth")
-            .json()
-            .await
-            .expect("truth json")
+        let url = format!("{}/__sandbox/truth?from={}&to={}", self.sandbox.base_url, period.from, period.to);
+        reqwest::get(url).await.expect("truth").json().await.expect("truth json")
     }
 }
 
@@ -103,6 +90,92 @@ pub struct Truth {
     pub returns: Option<i64>,
     pub buyouts_value: i64,
     pub returns_value: i64,
+    pub units_sold: i64,
+    pub units_returned: i64,
+    pub revenue: i64,
+    pub commission: i64,
+    pub logistics: i64,
+    pub storage: i64,
+    pub acceptance: i64,
+    pub penalties: i64,
+    pub other_deductions: i64,
+    pub additional_payments: i64,
+    pub ad_spend: i64,
+    pub cogs: Option<i64>,
+}
+
+impl Truth {
+    /// What the marketplace transfers: revenue − every fee + additional payments.
+    pub fn payout(&self) -> i64 {
+        self.revenue
+            - self.commission
+            - self.logistics
+            - self.storage
+            - self.acceptance
+            - self.penalties
+            - self.other_deductions
+            + self.additional_payments
+    }
+
+    /// Every compared figure, by mart column name; money in kopecks.
+    pub fn figures(&self) -> Vec<(&'static str, Option<i128>)> {
+        let m = |v: i64| Some(i128::from(v));
+        vec![
+            ("orders", m(self.orders)),
+            ("orders_value", m(self.orders_value)),
+            ("cancellations", m(self.cancellations)),
+            ("buyouts", m(self.buyouts)),
+            ("returns", self.returns.map(i128::from)),
+            ("buyouts_value", m(self.buyouts_value)),
+            ("returns_value", m(self.returns_value)),
+            ("sales_value", m(self.buyouts_value - self.returns_value)),
+            ("units_sold", m(self.units_sold)),
+            ("units_returned", m(self.units_returned)),
+            ("revenue", m(self.revenue)),
+            ("commission", m(self.commission)),
+            ("logistics", m(self.logistics)),
+            ("storage", m(self.storage)),
+            ("acceptance", m(self.acceptance)),
+            ("penalties", m(self.penalties)),
+            ("other_deductions", m(self.other_deductions)),
+            ("additional_payments", m(self.additional_payments)),
+            ("payout", m(self.payout())),
+            ("ad_spend", m(self.ad_spend)),
+            ("cogs", self.cogs.map(i128::from)),
+        ]
+    }
+}
+
+/// The same figures read from a metrics row.
+pub fn figures(m: &MetricRow) -> Vec<(&'static str, Option<i128>)> {
+    Truth::figures(&Truth {
+        marketplace: String::new(),
+        day: NaiveDate::MIN,
+        sku: String::new(),
+        seller_sku: String::new(),
+        orders: 0,
+        orders_value: 0,
+        cancellations: 0,
+        buyouts: 0,
+        returns: None,
+        buyouts_value: 0,
+        returns_value: 0,
+        units_sold: 0,
+        units_returned: 0,
+        revenue: 0,
+        commission: 0,
+        logistics: 0,
+        storage: 0,
+        acceptance: 0,
+        penalties: 0,
+        other_deductions: 0,
+        additional_payments: 0,
+        ad_spend: 0,
+        cogs: None,
+    })
+    .into_iter()
+    .map(|(name, _)| (name, m.money(name).or_else(|| m.count(name).map(i128::from))))
+    .collect()
 }
 
 /// Compares daily metrics with the truth cell by cell, to the kopeck; returns the differences.
@@ -112,67 +185,38 @@ pub fn diff(metrics: &[MetricRow], truth: &[Truth]) -> Vec<String> {
         want.insert((t.marketplace.clone(), t.day, t.sku.clone()), t);
     }
     let mut out = Vec::new();
-    let mut seen = 0;
+    let mut seen = std::collections::BTreeSet::new();
     for m in metrics {
-        let key = (m.marketplace.clone(), m.period_start, m.sku.clone());
+        let key = (m.marketplace.clone(), m.period_start.expect("period"), m.sku.clone());
         let Some(t) = want.get(&key) else {
-            out.push(format!("metrics have {key:?} which the truth lacks: {m:?}"));
+            out.push(format!("metrics have {key:?} which the truth lacks: {:?}", figures(m)));
             continue;
         };
-        seen += 1;
-        let got = (
-            m.orders,
-            m.orders_value,
-            m.cancellations,
-            m.buyouts,
-            m.returns,
-            m.buyouts_value,
-            m.returns_value,
-            m.sales_value,
-            m.seller_sku.as_str(),
-        );
-        let exp = (
-            t.orders,
-            i128::from(t.orders_value),
-            t.cancellations,
-            t.buyouts,
-            t.returns,
-            i128::from(t.buyouts_value),
-            i128::from(t.returns_value),
-            i128::from(t.buyouts_value - t.returns_value),
-            t.seller_sku.as_str(),
-        );
-        if got != exp {
-            out.push(format!("{key:?}: got {got:?}, truth {exp:?}"));
+        seen.insert(key.clone());
+        let (got, exp) = (figures(m), t.figures());
+        for ((name, g), (_, e)) in got.iter().zip(exp.iter()) {
+            if g != e {
+                out.push(format!("{key:?} {name}: got {g:?}, truth {e:?}"));
+            }
+        }
+        if m.seller_sku != t.seller_sku {
+            out.push(format!("{key:?} seller_sku: got {:?}, truth {:?}", m.seller_sku, t.seller_sku));
         }
     }
-    if seen != want.len() {
-        for (k, _) in want
-            .iter()
-            .filter(|(k, _)| {
-                !metrics
-                    .iter()
-                    .any(|m| (m.marketplace.clone(), m.period_start, m.sku.clone()) == **k)
-            })
-            .take(10)
-        {
-            out.push(format!("truth has {k:?} which the metrics lack"));
-        }
+    for k in want.keys().filter(|k| !seen.contains(*k)).take(10) {
+        out.push(format!("truth has {k:?} which the metrics lack"));
     }
     out
 }
 
 pub fn assert_matches_truth(metrics: &[MetricRow], truth: &[Truth]) {
-    assert!(
-        !truth.is_empty(),
-        "the truth is empty: the test would prove nothing"
-    );
+    assert!(!truth.is_empty(), "the truth is empty: the test would prove nothing");
     let d = diff(metrics, truth);
     assert!(
         d.is_empty(),
         "{} difference(s) from the ground truth, first ones:\n{}",
         d.len(),
-        d.iter().take(15).cloned().collect::<Vec<_>>().join("\n")
+        d.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 

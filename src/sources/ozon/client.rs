@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::accruals::{AccrualType, ByDay, OzonAccrualRow, Types};
 use super::models::{ListResponse, OzonPostingRow, RpcError};
 use crate::config::env_name;
 use crate::dataset::Dataset;
@@ -14,6 +15,8 @@ use crate::sources::{Ctx, SourceError};
 
 /// 50 requests per second per Client-Id, shared by every method.
 pub const SELLER_QUOTA: Quota = Quota::per_second(50);
+/// The accrual methods are undocumented; practitioners saw 429 above ~3/s.
+pub const ACCRUALS_QUOTA: Quota = Quota::per_second(3);
 
 pub struct OzonClient {
     http: reqwest::Client,
@@ -22,12 +25,19 @@ pub struct OzonClient {
     api_key: SecretString,
     account: String,
     limiter: Arc<Limiter>,
+    accruals: Arc<Limiter>,
     page_limit: u32,
 }
 
 enum Page {
     Ok(ListResponse),
     PeriodTooLong,
+}
+
+/// A call that produced no usable answer.
+enum Failed {
+    Transport(String),
+    Status(http::Body),
 }
 
 /// What fetching one window took.
@@ -54,15 +64,13 @@ impl OzonClient {
             api_key,
             account: account.to_string(),
             limiter: buckets.get(account, "ozon", SELLER_QUOTA),
+            accruals: buckets.get(account, "ozon_accruals", ACCRUALS_QUOTA),
             page_limit,
         }
     }
 
     fn ctx(&self, dataset: Dataset) -> Ctx {
-        Ctx {
-            account: self.account.clone(),
-            dataset,
-        }
+        Ctx { account: self.account.clone(), dataset }
     }
 
     async fn page(
@@ -74,10 +82,9 @@ impl OzonClient {
     ) -> Result<Page, SourceError> {
         let ctx = self.ctx(dataset);
         let (path, with) = match dataset {
-            Dataset::OzonFbo => (
-                "/v3/posting/fbo/list",
-                json!({"analytics_data": false, "financial_data": false, "legal_info": false}),
-            ),
+            Dataset::OzonFbo => {
+                ("/v3/posting/fbo/list", json!({"analytics_data": false, "financial_data": false, "legal_info": false}))
+            }
             Dataset::OzonFbs => (
                 "/v4/posting/fbs/list",
                 json!({"analytics_data": false, "barcodes": false, "financial_data": false, "legal_info": false}),
@@ -95,34 +102,42 @@ impl OzonClient {
             },
             "with": with,
         });
-        self.limiter.acquire().await;
+        match self.post(&self.limiter, path, &body).await {
+            Ok(resp) => serde_json::from_slice(&resp.bytes).map(Page::Ok).map_err(|e| SourceError::decode(&ctx, e)),
+            Err(Failed::Status(resp))
+                if resp.status == reqwest::StatusCode::BAD_REQUEST
+                    && serde_json::from_slice::<RpcError>(&resp.bytes)
+                        .is_ok_and(|e| e.message.contains("PERIOD_IS_TOO_LONG")) =>
+            {
+                Ok(Page::PeriodTooLong)
+            }
+            Err(f) => Err(self.failure(dataset, f)),
+        }
+    }
+
+    /// Paces and sends a POST; a 2xx answer is the body, anything else a [`Failed`].
+    async fn post(&self, limiter: &Limiter, path: &str, body: &serde_json::Value) -> Result<http::Body, Failed> {
+        limiter.acquire().await;
         let req = self
             .http
             .post(format!("{}{path}", self.base))
             .header("Client-Id", &self.client_id)
             .header("Api-Key", self.api_key.expose_secret())
-            .json(&body);
-        let resp = http::send(req)
-            .await
-            .map_err(|e| SourceError::transport(&ctx, e))?;
+            .json(body);
+        let resp = http::send(req).await.map_err(|e| Failed::Transport(e.to_string()))?;
+        if resp.status.is_success() { Ok(resp) } else { Err(Failed::Status(resp)) }
+    }
+
+    fn failure(&self, dataset: Dataset, f: Failed) -> SourceError {
+        let ctx = self.ctx(dataset);
+        let resp = match f {
+            Failed::Transport(detail) => return SourceError::Transport { ctx, detail },
+            Failed::Status(r) => r,
+        };
         let status = resp.status.as_u16();
-        if resp.status.is_success() {
-            return serde_json::from_slice(&resp.bytes)
-                .map(Page::Ok)
-                .map_err(|e| SourceError::decode(&ctx, e));
-        }
         let err: Option<RpcError> = serde_json::from_slice(&resp.bytes).ok();
-        let message = err.as_ref().map_or_else(
-            || http::excerpt(&resp.bytes),
-            |e| format!("{} (code {})", e.message, e.code),
-        );
-        if status == 400
-            && err
-                .as_ref()
-                .is_some_and(|e| e.message.contains("PERIOD_IS_TOO_LONG"))
-        {
-            return Ok(Page::PeriodTooLong);
-        }
+        let message =
+            err.as_ref().map_or_else(|| http::excerpt(&resp.bytes), |e| format!("{} (code {})", e.message, e.code));
         let key_env = env_name(&format!("accounts.{}.ozon.api_key", self.account));
         let fix = match status {
             401 => Some(format!("send both Client-Id and Api-Key: set accounts.{}.ozon.client_id and {key_env}", self.account)),
@@ -130,21 +145,58 @@ impl OzonClient {
             404 if err.as_ref().is_some_and(|e| e.code == 5 || e.message.contains("Api-Key")) => Some(format!(
                 "the Ozon Api-Key is wrong, expired or belongs to another Client-Id. Create a key in Seller → Settings → API keys and put it in {key_env}"
             )),
-            403 => Some("the Api-Key lacks a role for this method or is bound to other IP addresses: give the key the Admin or Posting FBO/FBS roles".to_string()),
+            403 => Some("the Api-Key lacks a role for this method or is bound to other IP addresses: give the key the Admin or Posting FBO/FBS and Finance roles".to_string()),
             _ => None,
         };
         match fix {
-            Some(fix) => Err(SourceError::Auth {
-                ctx,
-                status,
-                message,
-                fix,
-            }),
-            None => Err(SourceError::Api {
-                ctx,
-                status,
-                message,
-            }),
+            Some(fix) => SourceError::Auth { ctx, status, message, fix },
+            None => SourceError::Api { ctx, status, message },
+        }
+    }
+
+    /// The accrual type dictionary.
+    pub async fn accrual_types(&self) -> Result<Vec<AccrualType>, SourceError> {
+        let ds = Dataset::OzonAccruals;
+        let resp = self
+            .post(&self.accruals, "/v1/finance/accrual/types", &json!({}))
+            .await
+            .map_err(|f| self.failure(ds, f))?;
+        serde_json::from_slice::<Types>(&resp.bytes)
+            .map(|t| t.accrual_types)
+            .map_err(|e| SourceError::decode(&self.ctx(ds), e))
+    }
+
+    /// Every accrual of one day, following `last_id`.
+    pub async fn accruals_of_day(
+        &self,
+        day: NaiveDate,
+        types: &[AccrualType],
+    ) -> Result<(Vec<OzonAccrualRow>, u64), SourceError> {
+        let ds = Dataset::OzonAccruals;
+        let ctx = self.ctx(ds);
+        let (mut rows, mut requests, mut last_id) = (Vec::new(), 0u64, String::new());
+        loop {
+            requests += 1;
+            let body = json!({"date": day.to_string(), "last_id": last_id});
+            let resp = self
+                .post(&self.accruals, "/v1/finance/accrual/by-day", &body)
+                .await
+                .map_err(|f| self.failure(ds, f))?;
+            let page: ByDay = serde_json::from_slice(&resp.bytes).map_err(|e| SourceError::decode(&ctx, e))?;
+            let n = page.accruals.len();
+            for a in page.accruals {
+                rows.extend(a.into_rows(types).map_err(|e| SourceError::decode(&ctx, e))?);
+            }
+            if page.last_id.is_empty() || n == 0 {
+                return Ok((rows, requests));
+            }
+            if page.last_id == last_id {
+                return Err(SourceError::Stuck {
+                    ctx,
+                    detail: format!("last_id {last_id} came back unchanged for {day}"),
+                });
+            }
+            last_id = page.last_id;
         }
     }
 
@@ -177,9 +229,7 @@ impl OzonClient {
                         if e - s <= Duration::days(1) {
                             return Err(SourceError::Stuck {
                                 ctx: self.ctx(dataset),
-                                detail: format!(
-                                    "the API calls even a one-day window ({s} – {e}) PERIOD_IS_TOO_LONG"
-                                ),
+                                detail: format!("the API calls even a one-day window ({s} – {e}) PERIOD_IS_TOO_LONG"),
                             });
                         }
                         let mid = s + (e - s) / 2;
@@ -196,9 +246,7 @@ impl OzonClient {
                         if n == 0 || page.cursor.is_empty() {
                             return Err(SourceError::Stuck {
                                 ctx: self.ctx(dataset),
-                                detail:
-                                    "the API said has_next=true but sent no cursor to continue from"
-                                        .into(),
+                                detail: "the API said has_next=true but sent no cursor to continue from".into(),
                             });
                         }
                         cursor = page.cursor;

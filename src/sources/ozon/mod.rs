@@ -1,5 +1,6 @@
-//! Ozon postings: FBO (`/v3/posting/fbo/list`) and FBS (`/v4/posting/fbs/list`), cursor paging.
+//! Ozon: postings (FBO `/v3`, FBS `/v4`, cursor paging) and finance accruals.
 
+pub mod accruals;
 pub mod client;
 pub mod models;
 

@@ -63,14 +63,8 @@ fn de_price<'de, D: Deserializer<'de>>(d: D) -> Result<Price, D::Error> {
         Text(String),
     }
     match Either::deserialize(d)? {
-        Either::Obj(o) => Ok(Price {
-            amount: o.amount,
-            currency: o.currency,
-        }),
-        Either::Text(t) => Ok(Price {
-            amount: t.parse().map_err(serde::de::Error::custom)?,
-            currency: String::new(),
-        }),
+        Either::Obj(o) => Ok(Price { amount: o.amount, currency: o.currency }),
+        Either::Text(t) => Ok(Price { amount: t.parse().map_err(serde::de::Error::custom)?, currency: String::new() }),
     }
 }
 
@@ -103,16 +97,8 @@ pub struct OzonPostingRow {
 
 impl Posting {
     pub fn into_rows(self) -> impl Iterator<Item = OzonPostingRow> {
-        let Posting {
-            posting_number,
-            order_number,
-            order_id,
-            status,
-            substatus,
-            in_process_at,
-            created_at,
-            products,
-        } = self;
+        let Posting { posting_number, order_number, order_id, status, substatus, in_process_at, created_at, products } =
+            self;
         products.into_iter().map(move |p| OzonPostingRow {
             posting_number: posting_number.clone(),
             sku: p.sku,

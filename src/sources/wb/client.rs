@@ -1,95 +1,196 @@
-//! The WB statistics client: one page per call, paced by the seller's bucket for the endpoint.
+//! The WB client: statistics, finance reports and advertising, each call paced by the seller's
+//! bucket for its endpoint (DESIGN §3) and every failure named.
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 
-use super::models::StatsItem;
+use super::ads::{FullStat, PromotionCount, UpdItem};
+use super::models::{FinanceItem, StatsItem};
 use crate::config::env_name;
 use crate::dataset::Dataset;
-use crate::http::{self, Buckets, Limiter, Quota};
+use crate::http::{self, Body, Buckets, Limiter, Quota};
 use crate::sources::{Ctx, SourceError};
 
-/// WB: orders 1/min with burst 10; sales 1/min with burst 1 (Personal and Service tokens).
+/// Personal and Service tokens (WB, 2026): requests per period, burst.
 pub const ORDERS_QUOTA: Quota = Quota::per_minute(10);
 pub const SALES_QUOTA: Quota = Quota::per_minute(1);
+pub const FINANCE_QUOTA: Quota = Quota::per_minute(1);
+pub const ADVERT_QUOTA: Quota = Quota::per_second(5);
+pub const FULLSTATS_QUOTA: Quota = Quota { period: std::time::Duration::from_secs(20), burst: 1 };
+pub const UPD_QUOTA: Quota = Quota { period: std::time::Duration::from_secs(1), burst: 5 };
+
+/// Base URLs of WB's API hosts.
+#[derive(Debug, Clone)]
+pub struct WbHosts {
+    pub statistics: String,
+    pub finance: String,
+    pub advert: String,
+}
 
 pub struct WbClient {
     http: reqwest::Client,
-    base: String,
+    hosts: WbHosts,
     token: SecretString,
     account: String,
     orders: Arc<Limiter>,
     sales: Arc<Limiter>,
+    finance: Arc<Limiter>,
+    advert: Arc<Limiter>,
+    fullstats: Arc<Limiter>,
+    upd: Arc<Limiter>,
+}
+
+/// A call that produced no usable answer.
+enum Failed {
+    Transport(String),
+    Status(Body),
+}
+
+/// What the finance endpoint answered for one page.
+pub enum FinancePage {
+    Rows(Vec<FinanceItem>),
+    /// 204: no rows after the cursor.
+    End,
 }
 
 impl WbClient {
     pub fn new(
         http: reqwest::Client,
-        base: &str,
+        hosts: WbHosts,
         token: SecretString,
         account: &str,
         buckets: &Buckets,
     ) -> WbClient {
         WbClient {
             http,
-            base: base.to_string(),
+            hosts,
             token,
             account: account.to_string(),
             orders: buckets.get(account, "wb_orders", ORDERS_QUOTA),
             sales: buckets.get(account, "wb_sales", SALES_QUOTA),
+            finance: buckets.get(account, "wb_finance", FINANCE_QUOTA),
+            advert: buckets.get(account, "wb_advert", ADVERT_QUOTA),
+            fullstats: buckets.get(account, "wb_fullstats", FULLSTATS_QUOTA),
+            upd: buckets.get(account, "wb_upd", UPD_QUOTA),
         }
     }
 
     fn ctx(&self, dataset: Dataset) -> Ctx {
-        Ctx {
-            account: self.account.clone(),
-            dataset,
+        Ctx { account: self.account.clone(), dataset }
+    }
+
+    /// Paces and sends; a 2xx answer is the body, anything else a [`Failed`].
+    async fn call(&self, limiter: &Limiter, req: reqwest::RequestBuilder) -> Result<Body, Failed> {
+        limiter.acquire().await;
+        let body = http::send(req.header("Authorization", self.token.expose_secret()))
+            .await
+            .map_err(|e| Failed::Transport(e.to_string()))?;
+        if body.status.is_success() { Ok(body) } else { Err(Failed::Status(body)) }
+    }
+
+    fn failure(&self, dataset: Dataset, f: Failed) -> SourceError {
+        let ctx = self.ctx(dataset);
+        let body = match f {
+            Failed::Transport(detail) => return SourceError::Transport { ctx, detail },
+            Failed::Status(body) => body,
+        };
+        let status = body.status.as_u16();
+        let message = error_message(&body.bytes);
+        if status == 401 || status == 403 {
+            return SourceError::Auth {
+                ctx,
+                status,
+                message,
+                fix: format!(
+                    "the WB token is wrong, expired or lacks a category this endpoint needs. Create a Personal token with Statistics, Promotion and Finance in the seller profile (Settings → API access) and put it in {}",
+                    env_name(&format!("accounts.{}.wb.token", self.account))
+                ),
+            };
         }
+        SourceError::Api { ctx, status, message }
     }
 
     /// Rows with `lastChangeDate >= date_from` (`flag=0`), oldest change first, up to WB's cap.
-    pub async fn page<T: StatsItem>(
-        &self,
-        dataset: Dataset,
-        date_from: &str,
-    ) -> Result<Vec<T>, SourceError> {
+    pub async fn page<T: StatsItem>(&self, dataset: Dataset, date_from: &str) -> Result<Vec<T>, SourceError> {
         let (path, limiter) = match dataset {
             Dataset::WbOrders => ("/api/v1/supplier/orders", &self.orders),
             Dataset::WbSales => ("/api/v1/supplier/sales", &self.sales),
             other => unreachable!("{other} is not a WB statistics dataset"),
         };
-        let ctx = self.ctx(dataset);
-        limiter.acquire().await;
+        let req =
+            self.http.get(format!("{}{path}", self.hosts.statistics)).query(&[("dateFrom", date_from), ("flag", "0")]);
+        let body = self.call(limiter, req).await.map_err(|e| self.failure(dataset, e))?;
+        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(dataset), e))
+    }
+
+    /// One page of realization-report rows with `rrdId` after `rrd_id`, for reports in `from..=to`.
+    pub async fn finance_page(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        rrd_id: i64,
+        limit: u32,
+        period: &str,
+    ) -> Result<FinancePage, SourceError> {
+        let ds = Dataset::WbFinance;
         let req = self
             .http
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", self.token.expose_secret())
-            .query(&[("dateFrom", date_from), ("flag", "0")]);
-        let body = http::send(req)
-            .await
-            .map_err(|e| SourceError::transport(&ctx, e))?;
-        let status = body.status.as_u16();
-        if body.status.is_success() {
-            return serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&ctx, e));
+            .post(format!("{}/api/finance/v1/sales-reports/detailed", self.hosts.finance))
+            .json(&json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": limit, "rrdId": rrd_id, "period": period}));
+        let body = self.call(&self.finance, req).await.map_err(|e| self.failure(ds, e))?;
+        if body.status == reqwest::StatusCode::NO_CONTENT {
+            return Ok(FinancePage::End);
         }
-        let message = error_message(&body.bytes);
-        if status == 401 || status == 403 {
-            return Err(SourceError::Auth {
-                ctx,
-                status,
-                message,
-                fix: format!(
-                    "the WB token is wrong, expired or lacks the Statistics category. Create a Personal token with Statistics, Promotion and Finance in the seller profile (Settings → API access) and put it in {}",
-                    env_name(&format!("accounts.{}.wb.token", self.account))
-                ),
-            });
+        let rows: Vec<FinanceItem> =
+            serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))?;
+        // Before 2025-12 the end was `200 []`.
+        Ok(if rows.is_empty() { FinancePage::End } else { FinancePage::Rows(rows) })
+    }
+
+    pub async fn campaigns(&self) -> Result<PromotionCount, SourceError> {
+        let ds = Dataset::WbAdCampaigns;
+        let req = self.http.get(format!("{}/adv/v1/promotion/count", self.hosts.advert));
+        let body = self.call(&self.advert, req).await.map_err(|e| self.failure(ds, e))?;
+        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
+    }
+
+    /// Statistics of ≤ 50 campaigns over ≤ 31 days. A range WB has nothing for answers 400
+    /// "there are no statistics for this advertising period": that is an empty result.
+    pub async fn fullstats(&self, ids: &[i64], from: NaiveDate, to: NaiveDate) -> Result<Vec<FullStat>, SourceError> {
+        let ds = Dataset::WbAdStats;
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let req = self.http.get(format!("{}/adv/v3/fullstats", self.hosts.advert)).query(&[
+            ("ids", list),
+            ("beginDate", from.to_string()),
+            ("endDate", to.to_string()),
+        ]);
+        match self.call(&self.fullstats, req).await {
+            Ok(body) => serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e)),
+            Err(Failed::Status(body))
+                if body.status == reqwest::StatusCode::BAD_REQUEST
+                    && String::from_utf8_lossy(&body.bytes).contains("no statistics") =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(self.failure(ds, e)),
         }
-        Err(SourceError::Api {
-            ctx,
-            status,
-            message,
-        })
+    }
+
+    /// Spend documents over 1–31 days.
+    pub async fn upd(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<UpdItem>, SourceError> {
+        let ds = Dataset::WbAdSpend;
+        let req = self
+            .http
+            .get(format!("{}/adv/v1/upd", self.hosts.advert))
+            .query(&[("from", from.to_string()), ("to", to.to_string())]);
+        let body = self.call(&self.upd, req).await.map_err(|e| self.failure(ds, e))?;
+        if body.status == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Vec::new());
+        }
+        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
     }
 }
 
@@ -104,7 +205,12 @@ pub fn error_message(bytes: &[u8]) -> String {
         return match errors {
             serde_json::Value::Array(a) => a
                 .iter()
-                .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
+                .map(|e| {
+                    e.as_str().map_or_else(
+                        || e.get("detail").and_then(|d| d.as_str()).map_or_else(|| e.to_string(), str::to_string),
+                        str::to_string,
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
             serde_json::Value::String(s) => s.clone(),

@@ -1,6 +1,7 @@
-//! Wildberries statistics: orders and sales (`flag=0`, `lastChangeDate` paging).
+//! Wildberries: statistics (orders, sales), finance reports, advertising.
 
+pub mod ads;
 pub mod client;
 pub mod models;
 
-pub use client::WbClient;
+pub use client::{WbClient, WbHosts};

@@ -166,10 +166,7 @@ impl TryFrom<SaleItem> for WbSaleRow {
             Some('S') => false,
             Some('R') => true,
             _ => {
-                return Err(format!(
-                    "saleID {:?} starts with neither S (sale) nor R (return)",
-                    s.sale_id
-                ));
+                return Err(format!("saleID {:?} starts with neither S (sale) nor R (return)", s.sale_id));
             }
         };
         // The sign of money on R rows is undocumented and seen both ways: the prefix decides.
@@ -211,5 +208,124 @@ impl StatsItem for OrderItem {
 impl StatsItem for SaleItem {
     fn last_change_date(&self) -> &str {
         &self.last_change_date
+    }
+}
+
+/// A realization-report row (`sales-reports/detailed`). Money comes as strings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinanceItem {
+    pub rrd_id: i64,
+    #[serde(default)]
+    pub report_id: i64,
+    pub rr_date: String,
+    #[serde(default)]
+    pub doc_type_name: String,
+    #[serde(default)]
+    pub seller_oper_name: String,
+    #[serde(default)]
+    pub nm_id: i64,
+    #[serde(default)]
+    pub vendor_code: String,
+    #[serde(default)]
+    pub srid: String,
+    #[serde(default)]
+    pub quantity: i64,
+    #[serde(default, deserialize_with = "de_money")]
+    pub retail_price: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub retail_price_with_disc: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub retail_amount: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub for_pay: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub acquiring_fee: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub delivery_service: Kopecks,
+    #[serde(default)]
+    pub delivery_amount: i64,
+    #[serde(default)]
+    pub return_amount: i64,
+    #[serde(default, deserialize_with = "de_money")]
+    pub penalty: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub deduction: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub paid_storage: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub paid_acceptance: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub additional_payment: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub rebill_logistic_cost: Kopecks,
+    #[serde(default)]
+    pub bonus_type_name: String,
+}
+
+/// A row of `wb_finance`.
+#[derive(Debug, Clone)]
+pub struct WbFinanceRow {
+    pub rrd_id: i64,
+    pub report_id: i64,
+    pub rr_date: chrono::NaiveDate,
+    pub doc_type_name: String,
+    pub seller_oper_name: String,
+    /// None for rows about no article (WB sends nmId 0).
+    pub nm_id: Option<i64>,
+    pub vendor_code: String,
+    pub srid: String,
+    pub quantity: i64,
+    pub retail_price: Kopecks,
+    pub retail_price_with_disc: Kopecks,
+    pub retail_amount: Kopecks,
+    pub for_pay: Kopecks,
+    pub acquiring_fee: Kopecks,
+    pub delivery_service: Kopecks,
+    pub delivery_amount: i64,
+    pub return_amount: i64,
+    pub penalty: Kopecks,
+    pub deduction: Kopecks,
+    pub paid_storage: Kopecks,
+    pub paid_acceptance: Kopecks,
+    pub additional_payment: Kopecks,
+    pub rebill_logistic_cost: Kopecks,
+    pub bonus_type_name: String,
+}
+
+impl TryFrom<FinanceItem> for WbFinanceRow {
+    type Error = String;
+    fn try_from(f: FinanceItem) -> Result<Self, String> {
+        let rr_date = f
+            .rr_date
+            .get(..10)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or_else(|| format!("row rrdId {}: `rrDate` = {:?} is not a date", f.rrd_id, f.rr_date))?;
+        Ok(WbFinanceRow {
+            rrd_id: f.rrd_id,
+            report_id: f.report_id,
+            rr_date,
+            doc_type_name: f.doc_type_name,
+            seller_oper_name: f.seller_oper_name,
+            nm_id: (f.nm_id != 0).then_some(f.nm_id),
+            vendor_code: f.vendor_code,
+            srid: f.srid,
+            quantity: f.quantity,
+            retail_price: f.retail_price,
+            retail_price_with_disc: f.retail_price_with_disc,
+            retail_amount: f.retail_amount,
+            for_pay: f.for_pay,
+            acquiring_fee: f.acquiring_fee,
+            delivery_service: f.delivery_service,
+            delivery_amount: f.delivery_amount,
+            return_amount: f.return_amount,
+            penalty: f.penalty,
+            deduction: f.deduction,
+            paid_storage: f.paid_storage,
+            paid_acceptance: f.paid_acceptance,
+            additional_payment: f.additional_payment,
+            rebill_logistic_cost: f.rebill_logistic_cost,
+            bonus_type_name: f.bonus_type_name,
+        })
     }
 }

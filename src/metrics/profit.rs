@@ -1,0 +1,109 @@
+//! COGS, tax, profit and the ratios: computed in Rust over the aggregated rows, where the rounding
+//! and the "unknown stays unknown" rules are explicit.
+
+use polars::prelude::*;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::config::{Tax, TaxMode};
+use crate::costs::Costs;
+
+fn money_values(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i128>>> {
+    Ok(df.column(name)?.decimal()?.physical().iter().collect())
+}
+
+fn money_column(name: &str, values: Vec<Option<i128>>) -> PolarsResult<Column> {
+    Ok(Int128Chunked::from_iter_options(name.into(), values.into_iter()).into_decimal(18, 2)?.into_series().into())
+}
+
+/// Adds `cogs` (net units × the cost in force that day; null when units moved and no cost is
+/// known) and `missing_cost_units` to a per-day frame.
+pub fn add_cogs(df: &mut DataFrame, costs: &Costs) -> PolarsResult<()> {
+    let mp: Vec<Option<&str>> = df.column("marketplace")?.str()?.iter().collect();
+    let sku: Vec<Option<&str>> = df.column("sku")?.str()?.iter().collect();
+    let day: Vec<Option<chrono::NaiveDate>> = df.column("day")?.date()?.as_date_iter().collect();
+    let sold: Vec<Option<i64>> = df.column("units_sold")?.i64()?.iter().collect();
+    let returned: Vec<Option<i64>> = df.column("units_returned")?.i64()?.iter().collect();
+    let mut cogs = Vec::with_capacity(df.height());
+    let mut missing = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let net = sold[i].unwrap_or(0) - returned[i].unwrap_or(0);
+        let cost = match (mp[i], sku[i], day[i]) {
+            (Some(m), Some(s), Some(d)) if net != 0 => costs.on(m, s, d),
+            _ => None,
+        };
+        match (net, cost) {
+            (0, _) => {
+                cogs.push(Some(0));
+                missing.push(0);
+            }
+            (n, Some(c)) => {
+                cogs.push(Some(i128::from(n) * i128::from(c.0)));
+                missing.push(0);
+            }
+            (n, None) => {
+                cogs.push(None);
+                missing.push(n);
+            }
+        }
+    }
+    df.with_column(money_column("cogs", cogs)?)?;
+    df.with_column(Column::new("missing_cost_units".into(), missing))?;
+    Ok(())
+}
+
+fn ratio(a: Option<i128>, b: Option<i128>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b != 0 => Some(a as f64 / b as f64),
+        _ => None,
+    }
+}
+
+/// Adds gross_profit, tax, net_profit, margin, roi and drr from revenue, payout, ad_spend and cogs.
+///
+/// gross = payout − cogs; tax = round(rate × base) with base = revenue or gross − ad spend (half
+/// away from zero, to the kopeck); net = gross − ad spend − tax. Unknown COGS makes every figure
+/// that depends on it unknown.
+pub fn add_profit(df: &mut DataFrame, tax: &Tax) -> PolarsResult<()> {
+    let revenue = money_values(df, "revenue")?;
+    let payout = money_values(df, "payout")?;
+    let ads = money_values(df, "ad_spend")?;
+    let cogs = money_values(df, "cogs")?;
+    let n = df.height();
+    let (mut gross, mut taxes, mut net) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut margin, mut roi, mut drr) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let rate = |base: i128| -> i128 {
+        let mut t = (Decimal::from_i128_with_scale(base, 2) * tax.rate)
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        t.rescale(2);
+        t.mantissa()
+    };
+    for i in 0..n {
+        let (rev, ad) = (revenue[i].unwrap_or(0), ads[i].unwrap_or(0));
+        let g = match (payout[i], cogs[i]) {
+            (Some(p), Some(c)) => Some(p - c),
+            _ => None,
+        };
+        let t = match tax.mode {
+            TaxMode::None => Some(0),
+            TaxMode::Revenue => Some(rate(rev)),
+            TaxMode::Profit => g.map(|g| rate(g - ad)),
+        };
+        let nt = match (g, t) {
+            (Some(g), Some(t)) => Some(g - ad - t),
+            _ => None,
+        };
+        margin.push(ratio(nt, Some(rev)));
+        roi.push(ratio(nt, cogs[i]));
+        drr.push(ratio(Some(ad), Some(rev)));
+        gross.push(g);
+        taxes.push(t);
+        net.push(nt);
+    }
+    df.with_column(money_column("gross_profit", gross)?)?;
+    df.with_column(money_column("tax", taxes)?)?;
+    df.with_column(money_column("net_profit", net)?)?;
+    df.with_column(Column::new("margin".into(), margin))?;
+    df.with_column(Column::new("roi".into(), roi))?;
+    df.with_column(Column::new("drr".into(), drr))?;
+    Ok(())
+}

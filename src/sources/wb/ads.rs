@@ -1,0 +1,189 @@
+//! WB advertising: campaign list, per-article statistics (fullstats), spend documents (upd).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::money::{Kopecks, de_money};
+
+#[derive(Debug, Deserialize)]
+pub struct PromotionCount {
+    /// WB sends `null` when the seller has no campaigns.
+    #[serde(default)]
+    pub adverts: Option<Vec<AdvertGroup>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdvertGroup {
+    #[serde(rename = "type")]
+    pub advert_type: i64,
+    pub status: i64,
+    #[serde(default)]
+    pub advert_list: Vec<AdvertRef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvertRef {
+    pub advert_id: i64,
+    #[serde(default)]
+    pub change_time: Option<DateTime<chrono::FixedOffset>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FullStat {
+    pub advert_id: i64,
+    #[serde(default)]
+    pub days: Vec<FsDay>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FsDay {
+    pub date: String,
+    #[serde(default)]
+    pub apps: Vec<FsApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FsApp {
+    pub app_type: i64,
+    #[serde(default)]
+    pub nms: Vec<FsNm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FsNm {
+    pub nm_id: i64,
+    #[serde(default)]
+    pub views: i64,
+    #[serde(default)]
+    pub clicks: i64,
+    #[serde(default)]
+    pub orders: i64,
+    #[serde(deserialize_with = "de_money")]
+    pub sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub sum_price: Kopecks,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdItem {
+    #[serde(default)]
+    pub upd_num: i64,
+    #[serde(default)]
+    pub upd_time: Option<DateTime<chrono::FixedOffset>>,
+    /// Whole units of the account currency.
+    #[serde(deserialize_with = "de_money")]
+    pub upd_sum: Kopecks,
+    pub advert_id: i64,
+    #[serde(default)]
+    pub camp_name: String,
+    #[serde(default)]
+    pub advert_type: i64,
+    #[serde(default)]
+    pub advert_status: i64,
+    #[serde(default)]
+    pub payment_type: String,
+}
+
+/// A row of `wb_ad_campaigns` (the list as last seen).
+#[derive(Debug, Clone)]
+pub struct WbAdCampaignRow {
+    pub advert_id: i64,
+    pub advert_type: i64,
+    pub status: i64,
+    pub change_time: Option<DateTime<Utc>>,
+}
+
+/// A row of `wb_ad_stats`: one campaign, day, app and article.
+#[derive(Debug, Clone)]
+pub struct WbAdStatRow {
+    pub advert_id: i64,
+    pub date: NaiveDate,
+    pub app_type: i64,
+    pub nm_id: i64,
+    pub views: i64,
+    pub clicks: i64,
+    pub orders: i64,
+    pub sum: Kopecks,
+    pub sum_price: Kopecks,
+}
+
+/// A row of `wb_ad_spend`.
+#[derive(Debug, Clone)]
+pub struct WbAdSpendRow {
+    pub advert_id: i64,
+    pub upd_time: Option<DateTime<Utc>>,
+    pub upd_num: i64,
+    pub upd_sum: Kopecks,
+    pub camp_name: String,
+    pub advert_type: i64,
+    pub advert_status: i64,
+    pub payment_type: String,
+}
+
+impl PromotionCount {
+    pub fn rows(self) -> Vec<WbAdCampaignRow> {
+        self.adverts
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|g| {
+                g.advert_list.into_iter().map(move |a| WbAdCampaignRow {
+                    advert_id: a.advert_id,
+                    advert_type: g.advert_type,
+                    status: g.status,
+                    change_time: a.change_time.map(|t| t.with_timezone(&Utc)),
+                })
+            })
+            .collect()
+    }
+}
+
+/// fullstats `days[].date` looks like `…T00:00:00Z` but is a calendar day.
+pub fn stat_rows(stats: Vec<FullStat>) -> Result<Vec<WbAdStatRow>, String> {
+    let mut out = Vec::new();
+    for s in stats {
+        for d in s.days {
+            let date = d
+                .date
+                .get(..10)
+                .and_then(|x| NaiveDate::parse_from_str(x, "%Y-%m-%d").ok())
+                .ok_or_else(|| format!("campaign {}: `days[].date` = {:?} is not a date", s.advert_id, d.date))?;
+            for a in d.apps {
+                for n in a.nms {
+                    out.push(WbAdStatRow {
+                        advert_id: s.advert_id,
+                        date,
+                        app_type: a.app_type,
+                        nm_id: n.nm_id,
+                        views: n.views,
+                        clicks: n.clicks,
+                        orders: n.orders,
+                        sum: n.sum,
+                        sum_price: n.sum_price,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl From<UpdItem> for WbAdSpendRow {
+    fn from(u: UpdItem) -> Self {
+        WbAdSpendRow {
+            advert_id: u.advert_id,
+            upd_time: u.upd_time.map(|t| t.with_timezone(&Utc)),
+            upd_num: u.upd_num,
+            // upd sends whole rubles as an integer: "240" → 240.00.
+            upd_sum: u.upd_sum,
+            camp_name: u.camp_name,
+            advert_type: u.advert_type,
+            advert_status: u.advert_status,
+            payment_type: u.payment_type,
+        }
+    }
+}
