@@ -14,8 +14,18 @@ use mpetl::state::{ChunkState, StateStore};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn year_backfill_matches_ground_truth_to_the_kopeck() {
     // Medium seller, a year; WB pages of 2000 rows so that the stream pages and repeats rows.
-    let h =
-        harness(SandboxConfig { profile: ProfileName::Medium, wb_page_cap: 2000, ..Default::default() }, |_| {}).await;
+    // Finance pages of 1000 rows and accrual pages of 200, so those page too and end as the APIs do.
+    let h = harness(
+        SandboxConfig {
+            profile: ProfileName::Medium,
+            wb_page_cap: 2000,
+            wb_finance_page_cap: 1000,
+            accrual_page: 200,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await;
     let period = last_days(365);
     let report = h.backfill(&request(period)).await.expect("backfill");
     assert!(report.requests > 100, "a year of a medium seller takes many pages: {report:?}");
@@ -36,9 +46,10 @@ async fn year_backfill_matches_ground_truth_to_the_kopeck() {
         let want: i128 = truth.iter().map(|t| t.figures()[k].1.unwrap_or(0)).sum();
         assert_eq!(got, want, "{name} over the year");
     }
-    // Finance paging ended with 204 after full pages, as WB does.
+    // Finance paging went through full pages and ended with 204, as WB does.
     let st = h.sandbox.statuses();
-    assert!(st.get("/api/finance/v1/sales-reports/detailed 204").copied().unwrap_or(0) > 0, "{st:?}");
+    let fin = |code: u16| st.get(&format!("/api/finance/v1/sales-reports/detailed {code}")).copied().unwrap_or(0);
+    assert!(fin(200) > 2 * fin(204) && fin(204) > 0, "{st:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,4 +182,30 @@ async fn truncated_body_is_an_error_never_an_empty_chunk_and_the_rerun_completes
     h.backfill(&req).await.expect("rerun");
     let truth: Vec<_> = h.truth(&period).await.into_iter().filter(|t| t.marketplace == "wb").collect();
     assert_matches_truth(&h.daily(&period), &truth);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fullstats_no_statistics_400_is_an_empty_result() {
+    let h = harness(small(80_000), |_| {}).await;
+    let hosts = mpetl::sources::wb::WbHosts {
+        statistics: h.sandbox.base_url.clone(),
+        finance: h.sandbox.base_url.clone(),
+        advert: h.sandbox.base_url.clone(),
+    };
+    let client = mpetl::sources::wb::WbClient::new(
+        mpetl::http::client(std::time::Duration::from_secs(10)),
+        hosts,
+        mpetl::sandbox::WB_TOKEN.to_string().into(),
+        "demo",
+        &mpetl::http::Buckets::new(FAST),
+    );
+    let ids: Vec<i64> = h.sandbox.data().finance.campaigns.iter().map(|c| c.advert_id).collect();
+    // Same-day statistics are never served: WB answers 400 "there are no statistics …".
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let stats = client.fullstats(&ids, today, today).await.expect("no statistics is not an error");
+    assert!(stats.is_empty());
+    assert_eq!(h.sandbox.statuses().get("/adv/v3/fullstats 400"), Some(&1), "{:?}", h.sandbox.statuses());
+    // A range WB refuses for real (over 31 days) stays an error with WB's message.
+    let e = client.fullstats(&ids, today - chrono::Duration::days(40), today).await.unwrap_err().to_string();
+    assert!(e.contains("max date range 31 days"), "{e}");
 }

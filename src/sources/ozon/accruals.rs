@@ -131,7 +131,7 @@ pub fn categorize(type_name: &str) -> &'static str {
 
 /// A row of `ozon_accruals`: one component of one accrual. `amount` is signed as Ozon sends it
 /// (charges negative, income positive).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct OzonAccrualRow {
     pub accrual_id: i64,
     pub component: String,

@@ -264,7 +264,7 @@ pub struct FinanceItem {
 }
 
 /// A row of `wb_finance`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WbFinanceRow {
     pub rrd_id: i64,
     pub report_id: i64,
