@@ -41,6 +41,7 @@ pub enum Dataset {
     WbOrders,
     WbSales,
     WbFinance,
+    WbFinanceReports,
     WbAdCampaigns,
     WbAdStats,
     WbAdSpend,
@@ -57,6 +58,7 @@ impl Dataset {
             Dataset::WbOrders => "wb_orders",
             Dataset::WbSales => "wb_sales",
             Dataset::WbFinance => "wb_finance",
+            Dataset::WbFinanceReports => "wb_finance_reports",
             Dataset::WbAdCampaigns => "wb_ad_campaigns",
             Dataset::WbAdStats => "wb_ad_stats",
             Dataset::WbAdSpend => "wb_ad_spend",
@@ -71,6 +73,7 @@ impl Dataset {
             Dataset::WbOrders
             | Dataset::WbSales
             | Dataset::WbFinance
+            | Dataset::WbFinanceReports
             | Dataset::WbAdCampaigns
             | Dataset::WbAdStats
             | Dataset::WbAdSpend => Marketplace::Wb,
@@ -83,6 +86,7 @@ impl Dataset {
             Dataset::WbOrders => "GET /api/v1/supplier/orders",
             Dataset::WbSales => "GET /api/v1/supplier/sales",
             Dataset::WbFinance => "POST /api/finance/v1/sales-reports/detailed",
+            Dataset::WbFinanceReports => "POST /api/finance/v1/sales-reports/list",
             Dataset::WbAdCampaigns => "GET /adv/v1/promotion/count",
             Dataset::WbAdStats => "GET /adv/v3/fullstats",
             Dataset::WbAdSpend => "GET /adv/v1/upd",
@@ -98,6 +102,7 @@ impl Dataset {
             Dataset::WbOrders => &["srid"],
             Dataset::WbSales => &["sale_id"],
             Dataset::WbFinance => &["rrd_id"],
+            Dataset::WbFinanceReports => &["report_id"],
             Dataset::WbAdCampaigns => &["advert_id"],
             Dataset::WbAdStats => &["advert_id", "date", "nm_id", "app_type"],
             // upd has no row id: WB's documents are told apart by all four.
@@ -120,6 +125,7 @@ impl Dataset {
         match self {
             Dataset::WbOrders | Dataset::WbSales | Dataset::WbAdStats | Dataset::OzonAccruals => "date",
             Dataset::WbFinance => "rr_date",
+            Dataset::WbFinanceReports => "date_from",
             Dataset::WbAdCampaigns => "advert_id",
             Dataset::WbAdSpend => "upd_time",
             Dataset::OzonFbo | Dataset::OzonFbs => "in_process_at",

@@ -242,6 +242,30 @@ fn print_report(r: &RunReport) {
     for n in &r.notes {
         println!("note: {n}");
     }
+    if let Some(rec) = &r.reconciliation {
+        if rec.mismatches.is_empty() {
+            println!(
+                "Reconciliation: {} WB report(s) checked; every header total equals the sum of its rows.",
+                rec.reports
+            );
+        } else {
+            println!(
+                "Reconciliation: {} WB report(s) checked; {} total(s) DISAGREE with the rows:",
+                rec.reports,
+                rec.mismatches.len()
+            );
+            for m in &rec.mismatches {
+                println!(
+                    "  account {} report {} {}: header {} ≠ rows {}",
+                    m.account,
+                    m.report_id,
+                    m.field,
+                    mpetl::money::format_kopecks(m.header),
+                    mpetl::money::format_kopecks(m.rows)
+                );
+            }
+        }
+    }
     for m in &r.marts {
         println!("mart: {}", m.display());
     }

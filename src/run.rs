@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::future::join_all;
 use secrecy::SecretString;
 
@@ -24,8 +24,8 @@ use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, Planne
 use crate::sources::ozon::OzonClient;
 use crate::sources::wb::ads::{WbAdSpendRow, stat_rows};
 use crate::sources::wb::client::FinancePage;
-use crate::sources::wb::models::WbFinanceRow;
 use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
+use crate::sources::wb::models::{WbFinanceRow, WbReportRow};
 use crate::sources::wb::{WbClient, WbHosts};
 use crate::sources::{Ctx, SourceError};
 use crate::state::{ChunkRecord, ChunkState, EmbeddedStore, StateError, StateStore, StreamState};
@@ -78,6 +78,8 @@ pub struct RunReport {
     pub lake: UpsertStats,
     pub notes: Vec<String>,
     pub marts: Vec<std::path::PathBuf>,
+    /// WB report headers against their rows, for reports inside the fetched months.
+    pub reconciliation: Option<metrics::reconcile::Reconciliation>,
     pub seconds: f64,
 }
 
@@ -204,6 +206,19 @@ impl Runner {
                 rows: sku.height() as u64,
                 requests: 0,
             });
+        }
+        if req.sources.contains(&Marketplace::Wb) {
+            // Fetched months are whole, so every report inside them has all its rows.
+            let yesterday = now.with_timezone(&self.cfg.timezone).date_naive() - Duration::days(1);
+            let from = req.period.from.with_day(1).expect("day 1");
+            let r = metrics::reconcile::reconcile(&self.lake, from, req.period.to.min(yesterday))?;
+            if !r.mismatches.is_empty() {
+                self.events.emit(Event::Note(format!(
+                    "{} WB report total(s) disagree with their rows: see the report below",
+                    r.mismatches.len()
+                )));
+            }
+            report.reconciliation = Some(r);
         }
         self.events.emit(Event::StageFinished { stage: Stage::Metrics });
         self.events.emit(Event::RunFinished { ok: true });
@@ -442,6 +457,18 @@ impl Runner {
             self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
             cursor = last;
         }
+        // WB's own totals per report, for the reconciliation with the rows.
+        out.requests += 1;
+        let ctx = Ctx { account: chunk.account.clone(), dataset: Dataset::WbFinanceReports };
+        let reports = client
+            .finance_reports(from, to)
+            .await
+            .map_err(src)?
+            .into_iter()
+            .map(WbReportRow::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| src(SourceError::decode(&ctx, e)))?;
+        out.lake += self.store_rows(chunk, Rows::WbFinanceReports(reports)).await?;
         Ok(out)
     }
 

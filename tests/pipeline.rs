@@ -29,6 +29,8 @@ async fn year_backfill_matches_ground_truth_to_the_kopeck() {
     let period = last_days(365);
     let report = h.backfill(&request(period)).await.expect("backfill");
     assert!(report.requests > 100, "a year of a medium seller takes many pages: {report:?}");
+    let rec = report.reconciliation.as_ref().expect("WB reports reconciled");
+    assert!(rec.reports >= 50 && rec.mismatches.is_empty(), "{rec:?}");
     let truth = h.truth(&period).await;
     assert!(truth.iter().any(|t| t.marketplace == "wb") && truth.iter().any(|t| t.marketplace == "ozon"));
     assert_matches_truth(&h.daily(&period), &truth);
@@ -208,4 +210,22 @@ async fn fullstats_no_statistics_400_is_an_empty_result() {
     // A range WB refuses for real (over 31 days) stays an error with WB's message.
     let e = client.fullstats(&ids, today - chrono::Duration::days(40), today).await.unwrap_err().to_string();
     assert!(e.contains("max date range 31 days"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_whose_header_disagrees_with_its_rows_is_reported() {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let day = today - chrono::Duration::days(20);
+    let week = day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()));
+    let id = 300_000_000 + i64::from(week.num_days_from_ce());
+    let h = harness(SandboxConfig { misreport_header: Some(id), ..small(80_000) }, |_| {}).await;
+    let mut req = request(last_days(60));
+    req.sources = vec![Marketplace::Wb];
+    let report = h.backfill(&req).await.expect("a mismatch is reported, not fatal");
+    let rec = report.reconciliation.expect("reconciled");
+    let fields: Vec<(i64, &str, i128)> =
+        rec.mismatches.iter().map(|m| (m.report_id, m.field, m.header - m.rows)).collect();
+    // The header's forPaySum is 1.00 too high, and so is the bank payment derived from it.
+    assert_eq!(fields, vec![(id, "for_pay", 100), (id, "bank_payment", 100)], "{rec:?}");
 }

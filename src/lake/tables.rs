@@ -12,7 +12,7 @@ use crate::dataset::Dataset;
 use crate::sources::ozon::accruals::OzonAccrualRow;
 use crate::sources::ozon::models::OzonPostingRow;
 use crate::sources::wb::ads::{WbAdCampaignRow, WbAdSpendRow, WbAdStatRow};
-use crate::sources::wb::models::{WbFinanceRow, WbOrderRow, WbSaleRow};
+use crate::sources::wb::models::{REPORT_SUMS, WbFinanceRow, WbOrderRow, WbReportRow, WbSaleRow};
 
 /// Where rows came from: when they were loaded and by which chunk.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ pub enum Rows {
     WbOrders(Vec<WbOrderRow>),
     WbSales(Vec<WbSaleRow>),
     WbFinance(Vec<WbFinanceRow>),
+    WbFinanceReports(Vec<WbReportRow>),
     WbAdCampaigns(Vec<WbAdCampaignRow>),
     WbAdStats(Vec<WbAdStatRow>),
     WbAdSpend(Vec<WbAdSpendRow>),
@@ -39,6 +40,7 @@ impl Rows {
             Rows::WbOrders(_) => Dataset::WbOrders,
             Rows::WbSales(_) => Dataset::WbSales,
             Rows::WbFinance(_) => Dataset::WbFinance,
+            Rows::WbFinanceReports(_) => Dataset::WbFinanceReports,
             Rows::WbAdCampaigns(_) => Dataset::WbAdCampaigns,
             Rows::WbAdStats(_) => Dataset::WbAdStats,
             Rows::WbAdSpend(_) => Dataset::WbAdSpend,
@@ -52,6 +54,7 @@ impl Rows {
             Rows::WbOrders(r) => r.len(),
             Rows::WbSales(r) => r.len(),
             Rows::WbFinance(r) => r.len(),
+            Rows::WbFinanceReports(r) => r.len(),
             Rows::WbAdCampaigns(r) => r.len(),
             Rows::WbAdStats(r) => r.len(),
             Rows::WbAdSpend(r) => r.len(),
@@ -95,6 +98,11 @@ impl Rows {
             Rows::WbFinance(rows) => {
                 for (k, v) in split(rows, |r| ym(r.rr_date.year(), r.rr_date.month())) {
                     out.push((k, wb_finance(&v, lineage)?));
+                }
+            }
+            Rows::WbFinanceReports(rows) => {
+                for (k, v) in split(rows, |r| ym(r.date_from.year(), r.date_from.month())) {
+                    out.push((k, wb_finance_reports(&v, lineage)?));
                 }
             }
             // The campaign list is a snapshot keyed by campaign: one partition.
@@ -293,6 +301,19 @@ fn ozon_accruals(r: &[OzonAccrualRow], l: &Lineage) -> PolarsResult<DataFrame> {
         c::money("amount", r.iter().map(|x| x.amount))?,
         c::opt_int("quantity", r.iter().map(|x| x.quantity)),
     ];
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn wb_finance_reports(r: &[WbReportRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("report_id", r.iter().map(|x| x.report_id)),
+        c::date("date_from", r.iter().map(|x| x.date_from)),
+        c::date("date_to", r.iter().map(|x| x.date_to)),
+    ];
+    for (i, name) in REPORT_SUMS.iter().enumerate() {
+        cols.push(c::money(&format!("{name}_sum"), r.iter().map(|x| x.sums[i]))?);
+    }
     cols.extend(lineage_cols(r.len(), l));
     DataFrame::new_infer_height(cols)
 }

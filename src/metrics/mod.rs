@@ -12,6 +12,7 @@ use polars::prelude::*;
 
 mod events;
 mod profit;
+pub mod reconcile;
 
 use events::{AMOUNTS, COUNTS};
 

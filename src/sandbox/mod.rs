@@ -52,6 +52,8 @@ pub struct SandboxConfig {
     pub wb_finance_page_cap: usize,
     /// Accruals per `accrual/by-day` page (server-set in the real API).
     pub accrual_page: usize,
+    /// A report whose header totals disagree with its rows (forPaySum off by 1.00).
+    pub misreport_header: Option<i64>,
 }
 
 impl Default for SandboxConfig {
@@ -66,6 +68,7 @@ impl Default for SandboxConfig {
             port: 0,
             wb_finance_page_cap: 100_000,
             accrual_page: 1000,
+            misreport_header: None,
         }
     }
 }
@@ -108,6 +111,7 @@ impl Sandbox {
             .route("/v3/posting/fbo/list", post(ozon::fbo_list))
             .route("/v4/posting/fbs/list", post(ozon::fbs_list))
             .route("/api/finance/v1/sales-reports/detailed", post(wb_money::detailed))
+            .route("/api/finance/v1/sales-reports/list", post(wb_money::list))
             .route("/adv/v1/promotion/count", get(wb_money::promotion_count))
             .route("/adv/v3/fullstats", get(wb_money::fullstats))
             .route("/adv/v1/upd", get(wb_money::upd))

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::ads::{FullStat, PromotionCount, UpdItem};
-use super::models::{FinanceItem, StatsItem};
+use super::models::{FinanceItem, ReportHeader, StatsItem};
 use crate::config::env_name;
 use crate::dataset::Dataset;
 use crate::http::{self, Body, Buckets, Limiter, Quota};
@@ -148,6 +148,20 @@ impl WbClient {
             serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))?;
         // Before 2025-12 the end was `200 []`.
         Ok(if rows.is_empty() { FinancePage::End } else { FinancePage::Rows(rows) })
+    }
+
+    /// Report headers with WB's totals, for reports overlapping `from..=to`.
+    pub async fn finance_reports(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<ReportHeader>, SourceError> {
+        let ds = Dataset::WbFinanceReports;
+        let req = self
+            .http
+            .post(format!("{}/api/finance/v1/sales-reports/list", self.hosts.finance))
+            .json(&json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": 1000, "offset": 0, "period": "weekly"}));
+        let body = self.call(&self.finance, req).await.map_err(|e| self.failure(ds, e))?;
+        if body.status == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Vec::new());
+        }
+        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
     }
 
     pub async fn campaigns(&self) -> Result<PromotionCount, SourceError> {

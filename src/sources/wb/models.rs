@@ -329,3 +329,82 @@ impl TryFrom<FinanceItem> for WbFinanceRow {
         })
     }
 }
+
+/// A realization-report header (`sales-reports/list`) with WB's own totals.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportHeader {
+    pub report_id: i64,
+    pub date_from: String,
+    pub date_to: String,
+    #[serde(default, deserialize_with = "de_money")]
+    pub retail_amount_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub for_pay_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub delivery_service_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub paid_storage_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub penalty_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub deduction_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub paid_acceptance_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub additional_payment_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub bank_payment_sum: Kopecks,
+}
+
+/// A row of `wb_finance_reports`.
+#[derive(Debug, Clone)]
+pub struct WbReportRow {
+    pub report_id: i64,
+    pub date_from: chrono::NaiveDate,
+    pub date_to: chrono::NaiveDate,
+    /// WB's totals, in the order of [`REPORT_SUMS`].
+    pub sums: [Kopecks; 9],
+}
+
+/// What a report header totals, named after the detail column each one sums (`bank_payment` is
+/// what WB transfers: for_pay − logistics − storage − penalties − deductions − acceptance +
+/// additional payments). Sales count plus, returns minus.
+pub const REPORT_SUMS: [&str; 9] = [
+    "retail_amount",
+    "for_pay",
+    "delivery_service",
+    "paid_storage",
+    "penalty",
+    "deduction",
+    "paid_acceptance",
+    "additional_payment",
+    "bank_payment",
+];
+
+impl TryFrom<ReportHeader> for WbReportRow {
+    type Error = String;
+    fn try_from(h: ReportHeader) -> Result<Self, String> {
+        let date = |s: &str| {
+            s.get(..10)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .ok_or_else(|| format!("report {}: {s:?} is not a date", h.report_id))
+        };
+        Ok(WbReportRow {
+            report_id: h.report_id,
+            date_from: date(&h.date_from)?,
+            date_to: date(&h.date_to)?,
+            sums: [
+                h.retail_amount_sum,
+                h.for_pay_sum,
+                h.delivery_service_sum,
+                h.paid_storage_sum,
+                h.penalty_sum,
+                h.deduction_sum,
+                h.paid_acceptance_sum,
+                h.additional_payment_sum,
+                h.bank_payment_sum,
+            ],
+        })
+    }
+}
