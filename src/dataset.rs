@@ -51,7 +51,18 @@ pub enum Dataset {
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 4] = [Dataset::WbOrders, Dataset::WbSales, Dataset::OzonFbo, Dataset::OzonFbs];
+    pub const ALL: [Dataset; 10] = [
+        Dataset::WbOrders,
+        Dataset::WbSales,
+        Dataset::WbFinance,
+        Dataset::WbFinanceReports,
+        Dataset::WbAdCampaigns,
+        Dataset::WbAdStats,
+        Dataset::WbAdSpend,
+        Dataset::OzonFbo,
+        Dataset::OzonFbs,
+        Dataset::OzonAccruals,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -2,6 +2,7 @@
 //!
 //! Sources → lake → metrics → notifiers; see DESIGN.md in the shared folder and the README.
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod costs;

@@ -78,6 +78,29 @@ enum Command {
         #[arg(long = "account")]
         accounts: Vec<String>,
     },
+    /// Build a large seller's lake through the pipeline, then time the metrics stage (rows/s, peak
+    /// memory) against DuckDB on the same Parquet.
+    Bench {
+        #[arg(long, default_value = "large")]
+        profile: ProfileName,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value = "data/bench")]
+        data_dir: PathBuf,
+        /// Time the lake already in --data-dir instead of building it again.
+        #[arg(long)]
+        reuse: bool,
+    },
+    /// (internal) The metrics stage of `bench`, in its own process so its peak memory is its own.
+    #[command(hide = true)]
+    BenchMetrics {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+    },
     /// Serve the WB and Ozon emulators on 127.0.0.1 until Ctrl-C.
     Sandbox {
         #[arg(long, default_value = "medium")]
@@ -160,20 +183,23 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Metrics { from, to, by, accounts } => {
             let cfg = Config::load(&cli.config)?;
             let period = Period::new(from, to)?;
-            let marts = cfg.marts_dir();
-            let runner = Runner::open(cfg, Events::none())?;
             let accounts = (!accounts.is_empty()).then_some(accounts);
-            if let Some(ids) = &accounts {
-                for id in ids {
-                    runner.config().account(id)?;
-                }
+            for id in accounts.iter().flatten() {
+                cfg.account(id)?;
             }
-            let (mut sku, mut totals) = runner.metrics(&period, by, accounts.as_deref())?;
-            let written = metrics::write_marts(&marts, by, &mut sku, &mut totals, &period)?;
-            print_metrics(&period, by, &sku, &totals, &runner.config().costs_file)?;
+            let (mut sku, mut totals) = mpetl::run::compute_metrics(&cfg, &period, by, accounts.as_deref())?;
+            let written = metrics::write_marts(&cfg.marts_dir(), by, &mut sku, &mut totals, &period)?;
+            print_metrics(&period, by, &sku, &totals, &cfg.costs_file)?;
             for p in written {
                 println!("wrote {}", p.display());
             }
+            Ok(())
+        }
+        Command::Bench { profile, days, data_dir, reuse } => bench(profile, days, &data_dir, reuse).await,
+        Command::BenchMetrics { data_dir, from, to } => {
+            let cfg = bench_config(&data_dir)?;
+            let timing = mpetl::bench::time_metrics(&cfg, &Period::new(from, to)?)?;
+            println!("{}", serde_json::to_string(&timing)?);
             Ok(())
         }
         Command::Sandbox { profile, seed, port, page_cap } => {
@@ -204,6 +230,67 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The bench lake's config: the sandbox seller's account, 6 % tax on revenue, its costs.csv.
+fn bench_config(data_dir: &std::path::Path) -> Result<Config> {
+    let toml = format!(
+        "data_dir = {:?}\n[tax]\nmode = \"revenue\"\nrate = \"0.06\"\n[accounts.demo.wb]\n[accounts.demo.ozon]\n",
+        data_dir.display().to_string()
+    );
+    Ok(Config::from_toml_and_env(&toml, "bench", Vec::new())?)
+}
+
+async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reuse: bool) -> Result<()> {
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let period = Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))?;
+    let lake = mpetl::lake::Lake::new(data_dir.join("lake"));
+    if !(reuse && lake.root().exists()) {
+        if data_dir.exists() {
+            std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
+        }
+        eprintln!(
+            "building the lake of a {profile:?} seller over {days} days through the pipeline (sandbox over HTTP)…"
+        );
+        let (run, secs) = mpetl::bench::build(data_dir, profile, days).await?;
+        println!(
+            "build: {} rows fetched with {} requests, lake + marts written in {secs:.1} s ({:.0} rows/s end to end)",
+            run.report.rows_fetched,
+            run.report.requests,
+            run.report.rows_fetched as f64 / secs
+        );
+    }
+    let rows = mpetl::bench::lake_rows(&lake)?;
+    let exe = std::env::current_exe()?;
+    let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
+    anyhow::ensure!(out.status.success(), "the metrics child failed: {}", String::from_utf8_lossy(&out.stderr));
+    let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
+    let peak = mpetl::bench::children_peak_mib();
+    println!("lake: {rows} rows in {} ({} – {})", lake.root().display(), period.from, period.to);
+    println!(
+        "mpetl metrics (polars, by day × SKU, COGS, tax, profit): {:.2} s, {:.0} rows/s, peak RSS {peak:.0} MiB, {} result rows",
+        timing.seconds,
+        rows as f64 / timing.seconds,
+        timing.sku_rows
+    );
+    match mpetl::bench::time_duckdb(lake.root(), &period)? {
+        Some(d) => {
+            let same = d.revenue_kop == timing.revenue_kop && d.orders == timing.orders && d.rows == timing.sku_rows;
+            println!(
+                "DuckDB, same aggregation over the same Parquet: {:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
+                d.seconds,
+                rows as f64 / d.seconds,
+                timing.seconds / d.seconds,
+                if same {
+                    "yes".to_string()
+                } else {
+                    format!("NO (DuckDB: {} rows, revenue {}, orders {})", d.rows, d.revenue_kop, d.orders)
+                }
+            );
+        }
+        None => println!("DuckDB reference: not run (pip install duckdb)"),
+    }
+    Ok(())
 }
 
 fn print_metrics(

@@ -233,11 +233,7 @@ impl Runner {
         grain: Grain,
         accounts: Option<&[String]>,
     ) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
-        let costs = Costs::load(&self.cfg.costs_file)?;
-        let inputs = metrics::Inputs { tz: self.cfg.timezone, costs: &costs, tax: self.cfg.tax };
-        let sku = metrics::by_sku(&self.lake, &inputs, period, grain, accounts)?;
-        let totals = metrics::totals(&sku, &self.cfg.tax)?;
-        Ok((sku, totals))
+        compute_metrics(&self.cfg, period, grain, accounts)
     }
 
     async fn stage(&self, stage: Stage, plan: &plan::Plan, mp: Marketplace) -> Vec<Result<ChunkOutcome, ChunkError>> {
@@ -554,6 +550,21 @@ impl Runner {
         .expect("lake writer does not panic");
         result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
     }
+}
+
+/// Per-SKU metrics and totals of `period` at `grain` from the lake of `cfg` (no network, no
+/// state store: safe next to a running backfill).
+pub fn compute_metrics(
+    cfg: &Config,
+    period: &Period,
+    grain: Grain,
+    accounts: Option<&[String]>,
+) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
+    let costs = Costs::load(&cfg.costs_file)?;
+    let inputs = metrics::Inputs { tz: cfg.timezone, costs: &costs, tax: cfg.tax };
+    let sku = metrics::by_sku(&Lake::new(cfg.lake_dir()), &inputs, period, grain, accounts)?;
+    let totals = metrics::totals(&sku, &cfg.tax)?;
+    Ok((sku, totals))
 }
 
 /// Fetches one statistics page and normalises it. Returns the rows, the page's last

@@ -41,13 +41,39 @@ fn to_day(c: &str, tz: Tz) -> Expr {
     col(c).dt().convert_time_zone(TimeZone::from_chrono(&tz)).dt().date()
 }
 
-/// One source's events: the given measures, every other one zero.
+/// Which events count: the period's days and, optionally, some accounts.
+#[derive(Debug, Clone)]
+pub struct Scope<'a> {
+    pub tz: Tz,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub accounts: Option<&'a [String]>,
+}
+
+pub const KEYS: [&str; 4] = ["day", "account", "marketplace", "sku"];
+
+/// The sum of a column that may hold unknowns (null): unknown if any part of the group is.
+pub fn known_sum(c: &str, money: bool) -> Expr {
+    let sum = if money { col(c).sum().strict_cast(MONEY) } else { col(c).sum() };
+    let null = lit(NULL).cast(if money { MONEY } else { DataType::Int64 });
+    when(col(c).null_count().gt(lit(0))).then(null).otherwise(sum).alias(c)
+}
+
+/// Sums of the event measures per group.
+pub fn event_sums() -> Vec<Expr> {
+    let mut v: Vec<Expr> = COUNTS.iter().map(|c| known_sum(c, false)).collect();
+    v.extend(AMOUNTS.iter().map(|c| col(*c).sum().strict_cast(MONEY)));
+    v
+}
+
+/// One source's events, already summed per day × SKU: the given measures, every other one zero.
+/// Summing each source on its own keeps the wide event rows from ever being materialised.
 fn part(
     lf: LazyFrame,
+    scope: &Scope<'_>,
     marketplace: &str,
     day: Expr,
     sku: Expr,
-    seller_sku: Expr,
     measures: Vec<(&str, Expr)>,
 ) -> LazyFrame {
     let mut cols = vec![
@@ -55,7 +81,6 @@ fn part(
         lit(marketplace.to_string()).alias("marketplace"),
         day.alias("day"),
         sku.cast(DataType::String).alias("sku"),
-        seller_sku.cast(DataType::String).alias("seller_sku"),
     ];
     let given = |name: &str| measures.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone());
     for c in COUNTS {
@@ -64,25 +89,31 @@ fn part(
     for c in AMOUNTS {
         cols.push(given(c).unwrap_or_else(zero_money).strict_cast(MONEY).alias(c));
     }
-    lf.select(cols)
+    let mut lf = lf.select(cols).filter(col("day").gt_eq(lit(scope.from)).and(col("day").lt_eq(lit(scope.to))));
+    if let Some(a) = scope.accounts {
+        let list = Series::new("accounts".into(), a.to_vec());
+        lf = lf.filter(col("account").is_in(lit(list).implode(false), false));
+    }
+    lf.group_by(KEYS.map(col)).agg(event_sums())
 }
 
 fn when_then(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
     when(cond).then(then).otherwise(otherwise)
 }
 
-pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
+/// Every source's events in scope, summed per day × SKU (a source may repeat a key; sum again).
+pub fn events(lake: &Lake, scope: &Scope<'_>) -> Result<Option<LazyFrame>, MetricsError> {
+    let tz = scope.tz;
     let mut parts = Vec::new();
-    let null_text = || lit(NULL).cast(DataType::String);
     let unknown = || lit(NULL).cast(DataType::Int64);
     if let Some(lf) = lake.scan(Dataset::WbOrders)? {
         // One WB order row is one unit, counted on its order day; a cancellation too.
         parts.push(part(
             lf,
+            scope,
             "wb",
             to_day("date", tz),
             col("nm_id"),
-            col("supplier_article"),
             vec![("orders", lit(1i64)), ("orders_value", col("price_with_disc")), ("cancellations", col("is_cancel"))],
         ));
     }
@@ -92,10 +123,10 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
         let sale = col("is_return").not();
         parts.push(part(
             lf,
+            scope,
             "wb",
             to_day("date", tz),
             col("nm_id"),
-            col("supplier_article"),
             vec![
                 ("buyouts", sale.clone()),
                 ("returns", col("is_return")),
@@ -113,10 +144,10 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
             |e: Expr| when(sale.clone()).then(e.clone()).when(ret.clone()).then(neg(e)).otherwise(zero_money());
         parts.push(part(
             lf,
+            scope,
             "wb",
             col("rr_date"),
             col("nm_id"),
-            null_text(),
             vec![
                 ("units_sold", when_then(sale.clone(), col("quantity"), lit(0i64))),
                 ("units_returned", when_then(ret.clone(), col("quantity"), lit(0i64))),
@@ -133,7 +164,7 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
     }
     if let Some(lf) = lake.scan(Dataset::WbAdStats)? {
         // fullstats spend per article and day, summed over campaigns and apps.
-        parts.push(part(lf, "wb", col("date"), col("nm_id"), null_text(), vec![("ad_spend", col("sum"))]));
+        parts.push(part(lf, scope, "wb", col("date"), col("nm_id"), vec![("ad_spend", col("sum"))]));
     }
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
         let Some(lf) = lake.scan(ds)? else { continue };
@@ -144,10 +175,10 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
         let is = |s: &str| col("status").eq(lit(s.to_string()));
         parts.push(part(
             lf,
+            scope,
             "ozon",
             to_day("in_process_at", tz),
             col("sku"),
-            col("offer_id"),
             vec![
                 ("orders", col("quantity")),
                 ("orders_value", value.clone()),
@@ -166,10 +197,10 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
         let qty = col("quantity").fill_null(lit(0i64));
         parts.push(part(
             lf,
+            scope,
             "ozon",
             col("date"),
             col("sku"),
-            null_text(),
             vec![
                 ("returns", unknown()),
                 ("units_sold", when_then(revenue.clone().and(col("amount").gt(lit(0))), qty.clone(), lit(0i64))),
@@ -190,4 +221,30 @@ pub fn events(lake: &Lake, tz: Tz) -> Result<Option<LazyFrame>, MetricsError> {
         return Ok(None);
     }
     Ok(Some(concat(parts, UnionArgs::default())?))
+}
+
+/// The seller's own article per marketplace SKU, from every order and posting ever loaded.
+pub fn labels(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
+    let mut parts = Vec::new();
+    let pick = |lf: LazyFrame, mp: &str, sku: &str, label: &str| {
+        lf.select([
+            lit(mp.to_string()).alias("marketplace"),
+            col(sku).cast(DataType::String).alias("sku"),
+            col(label).alias("seller_sku"),
+        ])
+    };
+    if let Some(lf) = lake.scan(Dataset::WbOrders)? {
+        parts.push(pick(lf, "wb", "nm_id", "supplier_article"));
+    }
+    for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
+        if let Some(lf) = lake.scan(ds)? {
+            parts.push(pick(lf, "ozon", "sku", "offer_id"));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        concat(parts, UnionArgs::default())?.group_by([col("marketplace"), col("sku")]).agg([col("seller_sku").last()]),
+    ))
 }

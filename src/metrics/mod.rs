@@ -14,7 +14,7 @@ mod events;
 mod profit;
 pub mod reconcile;
 
-use events::{AMOUNTS, COUNTS};
+use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
 
 use crate::config::Tax;
 use crate::costs::Costs;
@@ -50,13 +50,6 @@ impl Grain {
             Grain::Month => "month",
         }
     }
-}
-
-/// The sum of a column that may hold unknowns (null): unknown if any part of the group is.
-fn known_sum(c: &str, money: bool) -> Expr {
-    let sum = if money { col(c).sum().strict_cast(MONEY) } else { col(c).sum() };
-    let null = lit(NULL).cast(if money { MONEY } else { DataType::Int64 });
-    when(col(c).null_count().gt(lit(0))).then(null).otherwise(sum).alias(c)
 }
 
 /// Sums of every additive column, COGS and missing-cost units included.
@@ -148,24 +141,11 @@ pub fn by_sku(
     grain: Grain,
     accounts: Option<&[String]>,
 ) -> Result<DataFrame, MetricsError> {
-    let Some(ev) = events::events(lake, inputs.tz)? else {
+    let scope = Scope { tz: inputs.tz, from: period.from, to: period.to, accounts };
+    let Some(ev) = events::events(lake, &scope)? else {
         return empty_sku_frame();
     };
-    // Labels come from every row ever loaded, so a day with money only still has its article.
-    let labels = ev
-        .clone()
-        .filter(col("seller_sku").is_not_null().and(col("sku").is_not_null()))
-        .group_by([col("marketplace"), col("sku")])
-        .agg([col("seller_sku").last()]);
-    let mut ev = ev.filter(col("day").gt_eq(lit(period.from)).and(col("day").lt_eq(lit(period.to))));
-    if let Some(a) = accounts {
-        let list = Series::new("accounts".into(), a.to_vec());
-        ev = ev.filter(col("account").is_in(lit(list).implode(false), false));
-    }
-    let mut daily_sums: Vec<Expr> = COUNTS.iter().map(|c| known_sum(c, false)).collect();
-    daily_sums.extend(AMOUNTS.iter().map(|c| col(*c).sum().strict_cast(MONEY)));
-    let mut daily =
-        ev.group_by([col("day"), col("account"), col("marketplace"), col("sku")]).agg(daily_sums).collect()?;
+    let mut daily = ev.group_by(KEYS.map(col)).agg(event_sums()).collect()?;
     // Costs change by the day, so COGS is exact per day and sums up from there.
     profit::add_cogs(&mut daily, inputs.costs)?;
     let start = match grain {
@@ -173,17 +153,22 @@ pub fn by_sku(
         Grain::Week => col("day").dt().truncate(lit("1w")),
         Grain::Month => col("day").dt().truncate(lit("1mo")),
     };
-    let grouped = daily
+    let mut grouped = daily
         .lazy()
         .with_column(start.alias("period_start"))
         .group_by([col("period_start"), col("account"), col("marketplace"), col("sku")])
-        .agg(additive())
-        .join(
+        .agg(additive());
+    // Labels come from every order and posting ever loaded, so a day with money only still has
+    // its article.
+    grouped = match events::labels(lake)? {
+        Some(labels) => grouped.join(
             labels,
             [col("marketplace"), col("sku")],
             [col("marketplace"), col("sku")],
             JoinArgs::new(JoinType::Left),
-        );
+        ),
+        None => grouped.with_column(lit(NULL).cast(DataType::String).alias("seller_sku")),
+    };
     let df = derive(grouped, &inputs.tax)?;
     let out = df
         .lazy()

@@ -62,8 +62,8 @@ impl Profile {
             ProfileName::Large => Profile {
                 wb_skus: 400,
                 ozon_skus: 300,
-                wb_orders_per_day: 3000,
-                ozon_postings_per_day: 2500,
+                wb_orders_per_day: 4000,
+                ozon_postings_per_day: 3500,
                 cancel_rate: 0.06,
                 return_rate: 0.15,
             },

@@ -1,0 +1,214 @@
+//! `mpetl bench`: builds a large seller's lake through the real pipeline (sandbox over HTTP),
+//! then times the metrics stage in a child process (so its peak memory is its own) and the same
+//! aggregation in DuckDB over the same Parquet files, as a reference.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::dataset::Dataset;
+use crate::demo::{self, DemoOptions};
+use crate::lake::Lake;
+use crate::metrics::{self, Grain};
+use crate::notify::Events;
+use crate::sandbox::ProfileName;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    #[error("bench: {0}")]
+    Other(String),
+}
+
+/// Rows in the whole lake, counted by a scan.
+pub fn lake_rows(lake: &Lake) -> Result<u64, BenchError> {
+    let mut n = 0u64;
+    for ds in Dataset::ALL {
+        let Some(lf) = lake.scan(ds).map_err(|e| BenchError::Other(e.to_string()))? else { continue };
+        // `len()` alone is answered from footers, which undercount polars' own multi-row-group
+        // files here (pyarrow and DuckDB count them right); counting a column reads the data.
+        let df = lf
+            .select([polars::prelude::col(ds.primary_key()[0]).count()])
+            .collect()
+            .map_err(|e| BenchError::Other(e.to_string()))?;
+        n += df.columns()[0]
+            .cast(&polars::prelude::DataType::UInt64)
+            .map_err(|e| BenchError::Other(e.to_string()))?
+            .u64()
+            .map_err(|e| BenchError::Other(e.to_string()))?
+            .get(0)
+            .unwrap_or(0);
+    }
+    Ok(n)
+}
+
+/// Stage 1: the lake of a `profile` seller over `days`, fetched from the sandbox.
+pub async fn build(data_dir: &Path, profile: ProfileName, days: i64) -> Result<(demo::DemoRun, f64), BenchError> {
+    let opts = DemoOptions {
+        data_dir: data_dir.to_path_buf(),
+        profile,
+        seed: 42,
+        days,
+        time_scale: 1_000_000,
+        wb_page_cap: 80_000,
+    };
+    let t = Instant::now();
+    let run = demo::run(&opts, Events::none()).await?;
+    Ok((run, t.elapsed().as_secs_f64()))
+}
+
+/// What the child process measured.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MetricsTiming {
+    pub seconds: f64,
+    pub sku_rows: usize,
+    pub revenue_kop: i128,
+    pub orders: i64,
+}
+
+/// Stage 2 (run in a child): the metrics stage as `backfill` runs it, by day, over the lake.
+pub fn time_metrics(cfg: &crate::config::Config, period: &crate::plan::Period) -> Result<MetricsTiming, BenchError> {
+    let t = Instant::now();
+    let (sku, _totals) = crate::run::compute_metrics(cfg, period, Grain::Day, None)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let rows = metrics::rows(&sku)?;
+    Ok(MetricsTiming {
+        seconds,
+        sku_rows: sku.height(),
+        revenue_kop: rows.iter().filter_map(|r| r.money("revenue")).sum(),
+        orders: rows.iter().filter_map(|r| r.count("orders")).sum(),
+    })
+}
+
+/// Peak resident memory of waited-for children, in MiB (Linux `ru_maxrss` is in KiB).
+pub fn children_peak_mib() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a full rusage into the pointer we own.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+}
+
+/// The same per-day × SKU aggregation of the lake, in DuckDB SQL (every event source, the
+/// same filters). Prints `seconds rows revenue_kop orders`.
+const DUCKDB: &str = r#"
+import sys, time, duckdb
+lake, d_from, d_to = sys.argv[1], sys.argv[2], sys.argv[3]
+def scan(ds): return f"read_parquet('{lake}/{ds}/**/*.parquet', hive_partitioning = true)"
+msk = lambda c: f"CAST(timezone('Europe/Moscow', {c}) AS DATE)"
+q = f"""
+WITH ev AS (
+  SELECT account, 'wb' AS mp, {msk('date')} AS day, CAST(nm_id AS VARCHAR) AS sku, 1 AS orders,
+         price_with_disc AS orders_value, CAST(is_cancel AS BIGINT) AS cancellations FROM {scan('wb_orders')}
+  UNION ALL BY NAME
+  SELECT account, 'wb' AS mp, {msk('date')} AS day, CAST(nm_id AS VARCHAR) AS sku,
+         CAST(NOT is_return AS BIGINT) AS buyouts, CAST(is_return AS BIGINT) AS returns,
+         CASE WHEN is_return THEN 0 ELSE price_with_disc END AS buyouts_value,
+         CASE WHEN is_return THEN price_with_disc ELSE 0 END AS returns_value FROM {scan('wb_sales')}
+  UNION ALL BY NAME
+  SELECT account, 'wb' AS mp, rr_date AS day, CAST(nm_id AS VARCHAR) AS sku,
+         CASE seller_oper_name WHEN 'Продажа' THEN quantity ELSE 0 END AS units_sold,
+         CASE seller_oper_name WHEN 'Возврат' THEN quantity ELSE 0 END AS units_returned,
+         CASE seller_oper_name WHEN 'Продажа' THEN retail_price_with_disc WHEN 'Возврат' THEN -retail_price_with_disc ELSE 0 END AS revenue,
+         CASE seller_oper_name WHEN 'Продажа' THEN retail_price_with_disc - for_pay WHEN 'Возврат' THEN for_pay - retail_price_with_disc ELSE 0 END AS commission,
+         delivery_service + rebill_logistic_cost AS logistics, paid_storage AS storage, paid_acceptance AS acceptance,
+         penalty AS penalties, deduction AS other_deductions, additional_payment AS additional_payments FROM {scan('wb_finance')}
+  UNION ALL BY NAME
+  SELECT account, 'wb' AS mp, date AS day, CAST(nm_id AS VARCHAR) AS sku, sum AS ad_spend FROM {scan('wb_ad_stats')}
+  UNION ALL BY NAME
+  SELECT account, 'ozon' AS mp, {msk('in_process_at')} AS day, CAST(sku AS VARCHAR) AS sku, quantity AS orders,
+         price * quantity AS orders_value,
+         CASE WHEN status = 'cancelled' THEN quantity ELSE 0 END AS cancellations,
+         CASE WHEN status = 'delivered' THEN quantity ELSE 0 END AS buyouts,
+         CASE WHEN status = 'delivered' THEN price * quantity ELSE 0 END AS buyouts_value
+  FROM read_parquet(['{lake}/ozon_fbo/**/*.parquet', '{lake}/ozon_fbs/**/*.parquet'], hive_partitioning = true)
+  UNION ALL BY NAME
+  SELECT account, 'ozon' AS mp, date AS day, CAST(sku AS VARCHAR) AS sku,
+         CASE WHEN category = 'revenue' AND amount > 0 THEN coalesce(quantity, 0) ELSE 0 END AS units_sold,
+         CASE WHEN category = 'revenue' AND amount < 0 THEN coalesce(quantity, 0) ELSE 0 END AS units_returned,
+         CASE WHEN category = 'revenue' THEN amount ELSE 0 END AS revenue,
+         CASE WHEN category = 'commission' THEN -amount ELSE 0 END AS commission,
+         CASE WHEN category = 'logistics' THEN -amount ELSE 0 END AS logistics,
+         CASE WHEN category = 'storage' THEN -amount ELSE 0 END AS storage,
+         CASE WHEN category = 'acceptance' THEN -amount ELSE 0 END AS acceptance,
+         CASE WHEN category = 'penalties' THEN -amount ELSE 0 END AS penalties,
+         CASE WHEN category = 'other_deductions' THEN -amount ELSE 0 END AS other_deductions,
+         CASE WHEN category = 'additional_payments' THEN amount ELSE 0 END AS additional_payments,
+         CASE WHEN category = 'ads' THEN -amount ELSE 0 END AS ad_spend FROM {scan('ozon_accruals')}
+)
+SELECT day, account, mp, sku, sum(orders) AS orders, sum(orders_value) AS orders_value, sum(cancellations) AS cancellations,
+       sum(buyouts) AS buyouts, sum(returns) AS returns, sum(buyouts_value) AS buyouts_value, sum(returns_value) AS returns_value,
+       sum(units_sold) AS units_sold, sum(units_returned) AS units_returned, sum(revenue) AS revenue, sum(commission) AS commission,
+       sum(logistics) AS logistics, sum(storage) AS storage, sum(acceptance) AS acceptance, sum(penalties) AS penalties,
+       sum(other_deductions) AS other_deductions, sum(additional_payments) AS additional_payments, sum(ad_spend) AS ad_spend
+FROM ev WHERE day BETWEEN DATE '{d_from}' AND DATE '{d_to}' GROUP BY ALL
+"""
+con = duckdb.connect()
+t = time.perf_counter()
+rows = con.sql(q).fetchall()
+s = time.perf_counter() - t
+rev = sum(r[13] or 0 for r in rows)
+orders = sum(r[4] or 0 for r in rows)
+print(s, len(rows), int(rev * 100), orders)
+"#;
+
+#[derive(Debug, Clone)]
+pub struct DuckTiming {
+    pub seconds: f64,
+    pub rows: usize,
+    pub revenue_kop: i128,
+    pub orders: i64,
+}
+
+/// Runs the DuckDB reference; `Ok(None)` when python3 with duckdb is not installed.
+pub fn time_duckdb(lake: &Path, period: &crate::plan::Period) -> Result<Option<DuckTiming>, BenchError> {
+    let out = Command::new("python3")
+        .args(["-c", DUCKDB, &lake.display().to_string(), &period.from.to_string(), &period.to.to_string()])
+        .output();
+    let Ok(out) = out else { return Ok(None) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        if stderr.contains("No module named 'duckdb'") {
+            return Ok(None);
+        }
+        return Err(BenchError::Other(format!("the DuckDB reference failed: {stderr}")));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let parse = || -> Option<DuckTiming> {
+        Some(DuckTiming {
+            seconds: f.first()?.parse().ok()?,
+            rows: f.get(1)?.parse().ok()?,
+            revenue_kop: f.get(2)?.parse().ok()?,
+            orders: f.get(3)?.parse().ok()?,
+        })
+    };
+    parse().map(Some).ok_or_else(|| BenchError::Other(format!("unexpected DuckDB output: {text}")))
+}
+
+/// The child process's command line.
+pub fn child(exe: &Path, data_dir: &Path, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Command {
+    let mut c = Command::new(exe);
+    c.args([
+        "bench-metrics",
+        "--data-dir",
+        &data_dir.display().to_string(),
+        "--from",
+        &from.to_string(),
+        "--to",
+        &to.to_string(),
+    ]);
+    c
+}
+
+pub fn default_dir() -> PathBuf {
+    PathBuf::from("data/bench")
+}
