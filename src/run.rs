@@ -15,7 +15,7 @@ use crate::clock::parse_wb_naive;
 use crate::config::{Config, ConfigError, require_credentials};
 use crate::costs::Costs;
 use crate::dataset::{Dataset, Marketplace};
-use crate::http::{self, Buckets};
+use crate::http::Net;
 use crate::lake::tables::{Lineage, Rows};
 use crate::lake::{Lake, LakeError, UpsertStats};
 use crate::metrics::{self, Grain, MetricsError};
@@ -75,6 +75,8 @@ pub struct RunReport {
     pub chunks_cached: u64,
     pub requests: u64,
     pub rows_fetched: u64,
+    /// Requests repeated after 429, 5xx, timeouts or cut bodies.
+    pub retries: u64,
     pub lake: UpsertStats,
     pub notes: Vec<String>,
     pub marts: Vec<std::path::PathBuf>,
@@ -95,8 +97,7 @@ pub struct Runner {
     cfg: Config,
     lake: Lake,
     store: Arc<dyn StateStore>,
-    http: reqwest::Client,
-    buckets: Arc<Buckets>,
+    net: Net,
     events: Events,
 }
 
@@ -110,8 +111,7 @@ impl Runner {
     pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
         Runner {
             lake: Lake::new(cfg.lake_dir()),
-            http: http::client(cfg.fetch.http_timeout()),
-            buckets: Arc::new(Buckets::new(cfg.fetch.time_scale)),
+            net: Net::new(cfg.fetch.http_timeout(), cfg.fetch.time_scale),
             cfg,
             store,
             events,
@@ -174,6 +174,7 @@ impl Runner {
             notes: plan.notes.clone(),
             ..Default::default()
         };
+        report.retries = self.net.retries();
         let mut failures = Vec::new();
         for result in wb.into_iter().chain(ozon) {
             match result {
@@ -322,20 +323,19 @@ impl Runner {
         let e = &self.cfg.endpoints;
         let hosts =
             WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
-        WbClient::new(self.http.clone(), hosts, token, account, &self.buckets)
+        WbClient::new(&self.net, hosts, token, account)
     }
 
     fn ozon_client(&self, account: &str) -> OzonClient {
         let a = self.cfg.account(account).expect("planned accounts exist");
         let o = a.ozon.as_ref().expect("credentials checked before planning");
         OzonClient::new(
-            self.http.clone(),
+            &self.net,
             &self.cfg.endpoints.ozon,
             o.client_id.as_deref().expect("checked"),
             o.api_key.clone().expect("checked"),
             account,
             self.cfg.fetch.ozon_page_limit,
-            &self.buckets,
         )
     }
 

@@ -90,9 +90,35 @@ impl Buckets {
     }
 }
 
+/// What every client of a run shares: the HTTP client, the rate-limit buckets, the retry policy
+/// and the count of retries made.
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub http: reqwest::Client,
+    pub buckets: Arc<Buckets>,
+    pub retry: RetryPolicy,
+    pub retries: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Net {
+    pub fn new(timeout: Duration, time_scale: u32) -> Net {
+        Net {
+            http: client(timeout),
+            buckets: Arc::new(Buckets::new(time_scale)),
+            retry: RetryPolicy { time_scale, ..RetryPolicy::default() },
+            retries: Arc::default(),
+        }
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// A response read to the end.
 pub struct Body {
     pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub bytes: Vec<u8>,
 }
 
@@ -107,8 +133,9 @@ pub enum HttpError {
 pub async fn send(req: reqwest::RequestBuilder) -> Result<Body, HttpError> {
     let resp = req.send().await.map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
     let status = resp.status();
+    let headers = resp.headers().clone();
     let bytes = resp.bytes().await.map_err(|e| HttpError::Transport(e.without_url().to_string()))?;
-    Ok(Body { status, bytes: bytes.to_vec() })
+    Ok(Body { status, headers, bytes: bytes.to_vec() })
 }
 
 /// The start of a body for an error message: bodies can be long, and never hold secrets here.
@@ -116,6 +143,120 @@ pub fn excerpt(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let t = text.trim();
     if t.chars().count() > 300 { format!("{}…", t.chars().take(300).collect::<String>()) } else { t.to_string() }
+}
+
+/// How failed requests are repeated. Periods are divided by `time_scale` like the limits.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the 2nd attempt; doubles each time, full jitter, capped at `cap`.
+    pub base: Duration,
+    pub cap: Duration,
+    /// Ozon's "Circle is open": the method is blocked for minutes.
+    pub circuit_wait: Duration,
+    pub time_scale: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(120),
+            circuit_wait: Duration::from_secs(180),
+            time_scale: 1,
+        }
+    }
+}
+
+/// The outcome of one attempt that did not succeed.
+pub enum Failure<E> {
+    /// Worth repeating (429, 408, 5xx, no answer, a cut body); `hint` is the server's wait.
+    Retry { hint: Option<Duration>, error: E },
+    /// Repeating cannot help (400, 401, 403, 404, anything unknown).
+    Permanent(E),
+}
+
+/// A request given up on after `attempts` tries, or refused for good.
+#[derive(Debug, thiserror::Error)]
+#[error("{source} (gave up after {attempts} attempts)")]
+pub struct GaveUp<E: std::error::Error + 'static> {
+    pub attempts: u32,
+    #[source]
+    pub source: E,
+}
+
+/// Cheap jitter without a dependency: xorshift seeded from the clock and a counter.
+fn jitter(max: Duration) -> Duration {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.subsec_nanos() as u64);
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ nanos;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    max.mul_f64((x >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+impl RetryPolicy {
+    fn scaled(&self, d: Duration) -> Duration {
+        d / self.time_scale.max(1)
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or attempts run out. Every attempt takes
+    /// a token from `limiter` first, so retries never exceed the limit either. `on_retry` hears
+    /// each repeat (for progress and counters).
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        limiter: &Limiter,
+        mut attempt: F,
+        on_retry: impl Fn(&E, Duration),
+    ) -> Result<T, Failure<GaveUp<E>>>
+    where
+        E: std::error::Error + 'static,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure<E>>>,
+    {
+        let mut n = 0;
+        loop {
+            n += 1;
+            limiter.acquire().await;
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Permanent(error)) => {
+                    return Err(Failure::Permanent(GaveUp { attempts: n, source: error }));
+                }
+                Err(Failure::Retry { hint, error }) => {
+                    if n >= self.max_attempts {
+                        return Err(Failure::Retry { hint, error: GaveUp { attempts: n, source: error } });
+                    }
+                    let backoff = jitter(self.cap.min(self.base * 2u32.saturating_pow(n - 1)));
+                    // The server's own wait wins; the attempt budget stays.
+                    let wait = self.scaled(hint.unwrap_or(backoff));
+                    on_retry(&error, wait);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    pub fn circuit_open(&self) -> Duration {
+        self.circuit_wait
+    }
+}
+
+/// Seconds in a header such as `X-Ratelimit-Retry` or `Retry-After` (names are case-insensitive).
+pub fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
+    headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+/// Statuses that are worth repeating.
+pub fn transient(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
 }
 
 #[cfg(test)]

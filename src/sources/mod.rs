@@ -30,6 +30,58 @@ pub enum SourceError {
     Decode { ctx: Ctx, detail: String },
     #[error("{ctx}: {detail}")]
     Stuck { ctx: Ctx, detail: String },
+    #[error("{0}")]
+    GaveUp(Box<crate::http::GaveUp<SourceError>>),
+}
+
+/// Sends `req` with retries: `decode` reads any answer it understands (a 2xx always; a special
+/// status such as fullstats' "no statistics" 400 when it wants), anything else is classified:
+/// 429/408/5xx, no answer and a body that does not decode are repeated; the rest is `refused`.
+pub(crate) async fn call<T>(
+    net: &crate::http::Net,
+    limiter: &crate::http::Limiter,
+    ctx: &Ctx,
+    req: reqwest::RequestBuilder,
+    decode: impl Fn(&crate::http::Body) -> Option<Result<T, String>>,
+    refused: impl Fn(&crate::http::Body) -> SourceError,
+) -> Result<T, SourceError> {
+    use crate::http::{Failure, header_secs, send, transient};
+    let attempt = || {
+        let req = req.try_clone().expect("request bodies are in memory");
+        let (decode, refused) = (&decode, &refused);
+        async move {
+            let body = match send(req).await {
+                Ok(b) => b,
+                Err(e) => return Err(Failure::Retry { hint: None, error: SourceError::transport(ctx, e) }),
+            };
+            if let Some(r) = decode(&body) {
+                return r.map_err(|e| Failure::Retry { hint: None, error: SourceError::decode(ctx, e) });
+            }
+            if transient(body.status) {
+                // WB says how long to wait in X-Ratelimit-Retry, Ozon in Retry-After; Ozon's
+                // "Circle is open" blocks the method for minutes.
+                let circuit = String::from_utf8_lossy(&body.bytes).contains("Circle is open");
+                let hint = if circuit {
+                    Some(net.retry.circuit_open())
+                } else {
+                    header_secs(&body.headers, "x-ratelimit-retry")
+                        .or_else(|| header_secs(&body.headers, "retry-after"))
+                };
+                return Err(Failure::Retry { hint, error: refused(&body) });
+            }
+            Err(Failure::Permanent(refused(&body)))
+        }
+    };
+    let on_retry = |e: &SourceError, wait: std::time::Duration| {
+        net.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+    };
+    match net.retry.run(limiter, attempt, on_retry).await {
+        Ok(v) => Ok(v),
+        // A first-time refusal is just itself; anything that was retried says how often.
+        Err(Failure::Permanent(g)) if g.attempts == 1 => Err(g.source),
+        Err(Failure::Permanent(g)) | Err(Failure::Retry { error: g, .. }) => Err(SourceError::GaveUp(Box::new(g))),
+    }
 }
 
 impl SourceError {

@@ -10,8 +10,8 @@ use super::accruals::{AccrualType, ByDay, OzonAccrualRow, Types};
 use super::models::{ListResponse, OzonPostingRow, RpcError};
 use crate::config::env_name;
 use crate::dataset::Dataset;
-use crate::http::{self, Buckets, Limiter, Quota};
-use crate::sources::{Ctx, SourceError};
+use crate::http::{self, Limiter, Net, Quota};
+use crate::sources::{Ctx, SourceError, call};
 
 /// 50 requests per second per Client-Id, shared by every method.
 pub const SELLER_QUOTA: Quota = Quota::per_second(50);
@@ -19,7 +19,7 @@ pub const SELLER_QUOTA: Quota = Quota::per_second(50);
 pub const ACCRUALS_QUOTA: Quota = Quota::per_second(3);
 
 pub struct OzonClient {
-    http: reqwest::Client,
+    net: Net,
     base: String,
     client_id: String,
     api_key: SecretString,
@@ -34,10 +34,8 @@ enum Page {
     PeriodTooLong,
 }
 
-/// A call that produced no usable answer.
-enum Failed {
-    Transport(String),
-    Status(http::Body),
+fn json_body<T: serde::de::DeserializeOwned>(b: &http::Body) -> Option<Result<T, String>> {
+    b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map_err(|e| e.to_string()))
 }
 
 /// What fetching one window took.
@@ -49,16 +47,16 @@ pub struct WindowFetch {
 
 impl OzonClient {
     pub fn new(
-        http: reqwest::Client,
+        net: &Net,
         base: &str,
         client_id: &str,
         api_key: SecretString,
         account: &str,
         page_limit: u32,
-        buckets: &Buckets,
     ) -> OzonClient {
+        let buckets = &net.buckets;
         OzonClient {
-            http,
+            net: net.clone(),
             base: base.to_string(),
             client_id: client_id.to_string(),
             api_key,
@@ -80,7 +78,6 @@ impl OzonClient {
         to: DateTime<Utc>,
         cursor: &str,
     ) -> Result<Page, SourceError> {
-        let ctx = self.ctx(dataset);
         let (path, with) = match dataset {
             Dataset::OzonFbo => {
                 ("/v3/posting/fbo/list", json!({"analytics_data": false, "financial_data": false, "legal_info": false}))
@@ -102,38 +99,39 @@ impl OzonClient {
             },
             "with": with,
         });
-        match self.post(&self.limiter, path, &body).await {
-            Ok(resp) => serde_json::from_slice(&resp.bytes).map(Page::Ok).map_err(|e| SourceError::decode(&ctx, e)),
-            Err(Failed::Status(resp))
-                if resp.status == reqwest::StatusCode::BAD_REQUEST
-                    && serde_json::from_slice::<RpcError>(&resp.bytes)
-                        .is_ok_and(|e| e.message.contains("PERIOD_IS_TOO_LONG")) =>
+        self.post(dataset, &self.limiter, path, &body, |b| {
+            if b.status == reqwest::StatusCode::BAD_REQUEST
+                && serde_json::from_slice::<RpcError>(&b.bytes).is_ok_and(|e| e.message.contains("PERIOD_IS_TOO_LONG"))
             {
-                Ok(Page::PeriodTooLong)
+                return Some(Ok(Page::PeriodTooLong));
             }
-            Err(f) => Err(self.failure(dataset, f)),
-        }
+            b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map(Page::Ok).map_err(|e| e.to_string()))
+        })
+        .await
     }
 
-    /// Paces and sends a POST; a 2xx answer is the body, anything else a [`Failed`].
-    async fn post(&self, limiter: &Limiter, path: &str, body: &serde_json::Value) -> Result<http::Body, Failed> {
-        limiter.acquire().await;
+    /// Sends a POST with the keys, paced by `limiter`, retried as `sources::call` says.
+    async fn post<T>(
+        &self,
+        dataset: Dataset,
+        limiter: &Limiter,
+        path: &str,
+        body: &serde_json::Value,
+        decode: impl Fn(&http::Body) -> Option<Result<T, String>>,
+    ) -> Result<T, SourceError> {
+        let ctx = self.ctx(dataset);
         let req = self
+            .net
             .http
             .post(format!("{}{path}", self.base))
             .header("Client-Id", &self.client_id)
             .header("Api-Key", self.api_key.expose_secret())
             .json(body);
-        let resp = http::send(req).await.map_err(|e| Failed::Transport(e.to_string()))?;
-        if resp.status.is_success() { Ok(resp) } else { Err(Failed::Status(resp)) }
+        call(&self.net, limiter, &ctx, req, decode, |b| self.refused(&ctx, b)).await
     }
 
-    fn failure(&self, dataset: Dataset, f: Failed) -> SourceError {
-        let ctx = self.ctx(dataset);
-        let resp = match f {
-            Failed::Transport(detail) => return SourceError::Transport { ctx, detail },
-            Failed::Status(r) => r,
-        };
+    fn refused(&self, ctx: &Ctx, resp: &http::Body) -> SourceError {
+        let ctx = ctx.clone();
         let status = resp.status.as_u16();
         let err: Option<RpcError> = serde_json::from_slice(&resp.bytes).ok();
         let message =
@@ -157,13 +155,8 @@ impl OzonClient {
     /// The accrual type dictionary.
     pub async fn accrual_types(&self) -> Result<Vec<AccrualType>, SourceError> {
         let ds = Dataset::OzonAccruals;
-        let resp = self
-            .post(&self.accruals, "/v1/finance/accrual/types", &json!({}))
-            .await
-            .map_err(|f| self.failure(ds, f))?;
-        serde_json::from_slice::<Types>(&resp.bytes)
-            .map(|t| t.accrual_types)
-            .map_err(|e| SourceError::decode(&self.ctx(ds), e))
+        let types: Types = self.post(ds, &self.accruals, "/v1/finance/accrual/types", &json!({}), json_body).await?;
+        Ok(types.accrual_types)
     }
 
     /// Every accrual of one day, following `last_id`.
@@ -178,11 +171,7 @@ impl OzonClient {
         loop {
             requests += 1;
             let body = json!({"date": day.to_string(), "last_id": last_id});
-            let resp = self
-                .post(&self.accruals, "/v1/finance/accrual/by-day", &body)
-                .await
-                .map_err(|f| self.failure(ds, f))?;
-            let page: ByDay = serde_json::from_slice(&resp.bytes).map_err(|e| SourceError::decode(&ctx, e))?;
+            let page: ByDay = self.post(ds, &self.accruals, "/v1/finance/accrual/by-day", &body, json_body).await?;
             let n = page.accruals.len();
             for a in page.accruals {
                 rows.extend(a.into_rows(types).map_err(|e| SourceError::decode(&ctx, e))?);

@@ -11,8 +11,8 @@ use super::ads::{FullStat, PromotionCount, UpdItem};
 use super::models::{FinanceItem, ReportHeader, StatsItem};
 use crate::config::env_name;
 use crate::dataset::Dataset;
-use crate::http::{self, Body, Buckets, Limiter, Quota};
-use crate::sources::{Ctx, SourceError};
+use crate::http::{self, Body, Limiter, Net, Quota};
+use crate::sources::{Ctx, SourceError, call};
 
 /// Personal and Service tokens (WB, 2026): requests per period, burst.
 pub const ORDERS_QUOTA: Quota = Quota::per_minute(10);
@@ -31,7 +31,7 @@ pub struct WbHosts {
 }
 
 pub struct WbClient {
-    http: reqwest::Client,
+    net: Net,
     hosts: WbHosts,
     token: SecretString,
     account: String,
@@ -43,12 +43,6 @@ pub struct WbClient {
     upd: Arc<Limiter>,
 }
 
-/// A call that produced no usable answer.
-enum Failed {
-    Transport(String),
-    Status(Body),
-}
-
 /// What the finance endpoint answered for one page.
 pub enum FinancePage {
     Rows(Vec<FinanceItem>),
@@ -56,25 +50,24 @@ pub enum FinancePage {
     End,
 }
 
+fn json<T: serde::de::DeserializeOwned>(b: &Body) -> Option<Result<T, String>> {
+    b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map_err(|e| e.to_string()))
+}
+
 impl WbClient {
-    pub fn new(
-        http: reqwest::Client,
-        hosts: WbHosts,
-        token: SecretString,
-        account: &str,
-        buckets: &Buckets,
-    ) -> WbClient {
+    pub fn new(net: &Net, hosts: WbHosts, token: SecretString, account: &str) -> WbClient {
+        let b = &net.buckets;
         WbClient {
-            http,
+            net: net.clone(),
             hosts,
             token,
             account: account.to_string(),
-            orders: buckets.get(account, "wb_orders", ORDERS_QUOTA),
-            sales: buckets.get(account, "wb_sales", SALES_QUOTA),
-            finance: buckets.get(account, "wb_finance", FINANCE_QUOTA),
-            advert: buckets.get(account, "wb_advert", ADVERT_QUOTA),
-            fullstats: buckets.get(account, "wb_fullstats", FULLSTATS_QUOTA),
-            upd: buckets.get(account, "wb_upd", UPD_QUOTA),
+            orders: b.get(account, "wb_orders", ORDERS_QUOTA),
+            sales: b.get(account, "wb_sales", SALES_QUOTA),
+            finance: b.get(account, "wb_finance", FINANCE_QUOTA),
+            advert: b.get(account, "wb_advert", ADVERT_QUOTA),
+            fullstats: b.get(account, "wb_fullstats", FULLSTATS_QUOTA),
+            upd: b.get(account, "wb_upd", UPD_QUOTA),
         }
     }
 
@@ -82,21 +75,21 @@ impl WbClient {
         Ctx { account: self.account.clone(), dataset }
     }
 
-    /// Paces and sends; a 2xx answer is the body, anything else a [`Failed`].
-    async fn call(&self, limiter: &Limiter, req: reqwest::RequestBuilder) -> Result<Body, Failed> {
-        limiter.acquire().await;
-        let body = http::send(req.header("Authorization", self.token.expose_secret()))
-            .await
-            .map_err(|e| Failed::Transport(e.to_string()))?;
-        if body.status.is_success() { Ok(body) } else { Err(Failed::Status(body)) }
+    /// Sends with the token, paced by `limiter`, retried as `sources::call` says.
+    async fn call<T>(
+        &self,
+        dataset: Dataset,
+        limiter: &Limiter,
+        req: reqwest::RequestBuilder,
+        decode: impl Fn(&Body) -> Option<Result<T, String>>,
+    ) -> Result<T, SourceError> {
+        let ctx = self.ctx(dataset);
+        let req = req.header("Authorization", self.token.expose_secret());
+        call(&self.net, limiter, &ctx, req, decode, |b| self.refused(&ctx, b)).await
     }
 
-    fn failure(&self, dataset: Dataset, f: Failed) -> SourceError {
-        let ctx = self.ctx(dataset);
-        let body = match f {
-            Failed::Transport(detail) => return SourceError::Transport { ctx, detail },
-            Failed::Status(body) => body,
-        };
+    fn refused(&self, ctx: &Ctx, body: &Body) -> SourceError {
+        let ctx = ctx.clone();
         let status = body.status.as_u16();
         let message = error_message(&body.bytes);
         if status == 401 || status == 403 {
@@ -120,10 +113,12 @@ impl WbClient {
             Dataset::WbSales => ("/api/v1/supplier/sales", &self.sales),
             other => unreachable!("{other} is not a WB statistics dataset"),
         };
-        let req =
-            self.http.get(format!("{}{path}", self.hosts.statistics)).query(&[("dateFrom", date_from), ("flag", "0")]);
-        let body = self.call(limiter, req).await.map_err(|e| self.failure(dataset, e))?;
-        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(dataset), e))
+        let req = self
+            .net
+            .http
+            .get(format!("{}{path}", self.hosts.statistics))
+            .query(&[("dateFrom", date_from), ("flag", "0")]);
+        self.call(dataset, limiter, req, json).await
     }
 
     /// One page of realization-report rows with `rrdId` after `rrd_id`, for reports in `from..=to`.
@@ -135,76 +130,69 @@ impl WbClient {
         limit: u32,
         period: &str,
     ) -> Result<FinancePage, SourceError> {
-        let ds = Dataset::WbFinance;
         let req = self
+            .net
             .http
             .post(format!("{}/api/finance/v1/sales-reports/detailed", self.hosts.finance))
             .json(&json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": limit, "rrdId": rrd_id, "period": period}));
-        let body = self.call(&self.finance, req).await.map_err(|e| self.failure(ds, e))?;
-        if body.status == reqwest::StatusCode::NO_CONTENT {
-            return Ok(FinancePage::End);
-        }
-        let rows: Vec<FinanceItem> =
-            serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))?;
-        // Before 2025-12 the end was `200 []`.
-        Ok(if rows.is_empty() { FinancePage::End } else { FinancePage::Rows(rows) })
+        self.call(Dataset::WbFinance, &self.finance, req, |b| {
+            if b.status == reqwest::StatusCode::NO_CONTENT {
+                return Some(Ok(FinancePage::End));
+            }
+            // Before 2025-12 the end was `200 []`.
+            json::<Vec<FinanceItem>>(b)
+                .map(|r| r.map(|rows| if rows.is_empty() { FinancePage::End } else { FinancePage::Rows(rows) }))
+        })
+        .await
     }
 
     /// Report headers with WB's totals, for reports overlapping `from..=to`.
     pub async fn finance_reports(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<ReportHeader>, SourceError> {
-        let ds = Dataset::WbFinanceReports;
-        let req = self
-            .http
-            .post(format!("{}/api/finance/v1/sales-reports/list", self.hosts.finance))
-            .json(&json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": 1000, "offset": 0, "period": "weekly"}));
-        let body = self.call(&self.finance, req).await.map_err(|e| self.failure(ds, e))?;
-        if body.status == reqwest::StatusCode::NO_CONTENT {
-            return Ok(Vec::new());
-        }
-        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
+        let req = self.net.http.post(format!("{}/api/finance/v1/sales-reports/list", self.hosts.finance)).json(
+            &json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": 1000, "offset": 0, "period": "weekly"}),
+        );
+        self.call(Dataset::WbFinanceReports, &self.finance, req, |b| {
+            if b.status == reqwest::StatusCode::NO_CONTENT { Some(Ok(Vec::new())) } else { json(b) }
+        })
+        .await
     }
 
     pub async fn campaigns(&self) -> Result<PromotionCount, SourceError> {
-        let ds = Dataset::WbAdCampaigns;
-        let req = self.http.get(format!("{}/adv/v1/promotion/count", self.hosts.advert));
-        let body = self.call(&self.advert, req).await.map_err(|e| self.failure(ds, e))?;
-        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
+        let req = self.net.http.get(format!("{}/adv/v1/promotion/count", self.hosts.advert));
+        self.call(Dataset::WbAdCampaigns, &self.advert, req, json).await
     }
 
     /// Statistics of ≤ 50 campaigns over ≤ 31 days. A range WB has nothing for answers 400
     /// "there are no statistics for this advertising period": that is an empty result.
     pub async fn fullstats(&self, ids: &[i64], from: NaiveDate, to: NaiveDate) -> Result<Vec<FullStat>, SourceError> {
-        let ds = Dataset::WbAdStats;
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let req = self.http.get(format!("{}/adv/v3/fullstats", self.hosts.advert)).query(&[
+        let req = self.net.http.get(format!("{}/adv/v3/fullstats", self.hosts.advert)).query(&[
             ("ids", list),
             ("beginDate", from.to_string()),
             ("endDate", to.to_string()),
         ]);
-        match self.call(&self.fullstats, req).await {
-            Ok(body) => serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e)),
-            Err(Failed::Status(body))
-                if body.status == reqwest::StatusCode::BAD_REQUEST
-                    && String::from_utf8_lossy(&body.bytes).contains("no statistics") =>
+        self.call(Dataset::WbAdStats, &self.fullstats, req, |b| {
+            if b.status == reqwest::StatusCode::BAD_REQUEST
+                && String::from_utf8_lossy(&b.bytes).contains("no statistics")
             {
-                Ok(Vec::new())
+                return Some(Ok(Vec::new()));
             }
-            Err(e) => Err(self.failure(ds, e)),
-        }
+            json(b)
+        })
+        .await
     }
 
     /// Spend documents over 1–31 days.
     pub async fn upd(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<UpdItem>, SourceError> {
-        let ds = Dataset::WbAdSpend;
         let req = self
+            .net
             .http
             .get(format!("{}/adv/v1/upd", self.hosts.advert))
             .query(&[("from", from.to_string()), ("to", to.to_string())]);
-        let body = self.call(&self.upd, req).await.map_err(|e| self.failure(ds, e))?;
-        if body.status == reqwest::StatusCode::NO_CONTENT {
-            return Ok(Vec::new());
-        }
-        serde_json::from_slice(&body.bytes).map_err(|e| SourceError::decode(&self.ctx(ds), e))
+        self.call(Dataset::WbAdSpend, &self.upd, req, |b| {
+            if b.status == reqwest::StatusCode::NO_CONTENT { Some(Ok(Vec::new())) } else { json(b) }
+        })
+        .await
     }
 }
 
