@@ -233,8 +233,10 @@ impl RetryPolicy {
                         return Err(Failure::Retry { hint, error: GaveUp { attempts: n, source: error } });
                     }
                     let backoff = jitter(self.cap.min(self.base * 2u32.saturating_pow(n - 1)));
-                    // The server's own wait wins; the attempt budget stays.
-                    let wait = self.scaled(hint.unwrap_or(backoff));
+                    // The server's wait is the least we wait; the growing backoff still applies,
+                    // so clients that compete for one limit spread out instead of colliding
+                    // again. The attempt budget stays.
+                    let wait = self.scaled(hint.map_or(backoff, |h| h.max(backoff)));
                     on_retry(&error, wait);
                     tokio::time::sleep(wait).await;
                 }

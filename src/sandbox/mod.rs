@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod finance;
+pub mod limits;
 mod ozon;
 mod ozon_money;
 mod wb;
@@ -54,6 +55,9 @@ pub struct SandboxConfig {
     pub accrual_page: usize,
     /// A report whose header totals disagree with its rows (forPaySum off by 1.00).
     pub misreport_header: Option<i64>,
+    /// Enforce the real rate limits, their periods divided by this; None: no limits.
+    pub enforce_limits: Option<u32>,
+    pub faults: limits::Faults,
 }
 
 impl Default for SandboxConfig {
@@ -69,6 +73,8 @@ impl Default for SandboxConfig {
             wb_finance_page_cap: 100_000,
             accrual_page: 1000,
             misreport_header: None,
+            enforce_limits: None,
+            faults: limits::Faults::default(),
         }
     }
 }
@@ -80,6 +86,7 @@ pub(crate) struct Shared {
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
     pub statuses: Mutex<BTreeMap<String, u64>>,
+    pub enforcer: limits::Enforcer,
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -104,6 +111,7 @@ impl Sandbox {
             truncate_next: AtomicU32::new(0),
             requests: Mutex::new(BTreeMap::new()),
             statuses: Mutex::new(BTreeMap::new()),
+            enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.faults.clone(), cfg.seed),
         });
         let app = Router::new()
             .route("/api/v1/supplier/orders", get(wb::orders))
@@ -153,6 +161,11 @@ impl Sandbox {
         self.shared.statuses.lock().expect("statuses lock").clone()
     }
 
+    /// 429s answered because a client exceeded a limit, per bucket.
+    pub fn violations(&self) -> BTreeMap<String, u64> {
+        self.shared.enforcer.violations.lock().expect("violations lock").clone()
+    }
+
     pub fn total_requests(&self) -> u64 {
         self.requests().values().sum()
     }
@@ -177,19 +190,35 @@ async fn count_and_fault(State(s): State<Arc<Shared>>, req: Request<Body>, next:
         return next.run(req).await;
     }
     *s.requests.lock().expect("requests lock").entry(path.clone()).or_default() += 1;
+    let count = |status: StatusCode| {
+        *s.statuses.lock().expect("statuses lock").entry(format!("{path} {}", status.as_u16())).or_default() += 1;
+    };
+    let (stall, truncate, drift) = match s.enforcer.check(&path) {
+        limits::Verdict::Refuse(r) => {
+            count(r.status());
+            return r;
+        }
+        limits::Verdict::Serve { stall, truncate, drift } => (stall, truncate, drift),
+    };
+    if let Some(d) = stall {
+        tokio::time::sleep(d).await;
+    }
     let resp = next.run(req).await;
-    *s.statuses.lock().expect("statuses lock").entry(format!("{path} {}", resp.status().as_u16())).or_default() += 1;
-    let take = s.truncate_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-    if !take || !resp.status().is_success() {
+    count(resp.status());
+    let cut =
+        truncate || s.truncate_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if !(cut || drift) || !resp.status().is_success() {
         return resp;
     }
-    // A proxy that cut the body: valid HTTP, half a JSON document.
-    let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let cut = bytes.slice(..bytes.len() / 2);
-    let mut parts = parts;
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default().to_vec();
+    let mut bytes = if drift { limits::drift(&bytes).unwrap_or(bytes) } else { bytes };
+    if cut {
+        // A proxy that cut the body: valid HTTP, half a JSON document.
+        bytes.truncate(bytes.len() / 2);
+    }
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(cut))
+    Response::from_parts(parts, limits::body_of(bytes))
 }
 
 #[derive(Deserialize)]
