@@ -65,6 +65,18 @@ enum Command {
         #[arg(long)]
         refresh: bool,
     },
+    /// Show what a backfill of a period would fetch: chunks (cached or not), requests per
+    /// rate-limit bucket and the least wall time the limits allow. Makes no request.
+    Plan {
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        #[arg(long = "account")]
+        accounts: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_value = "wb,ozon")]
+        sources: Vec<Marketplace>,
+    },
     /// Compute the metrics of a period from the lake (no network) and print them.
     Metrics {
         #[arg(long, value_parser = parse_date)]
@@ -180,6 +192,40 @@ async fn run(cli: Cli) -> Result<()> {
             print_report(&report);
             Ok(())
         }
+        Command::Plan { from, to, accounts, sources } => {
+            let cfg = Config::load(&cli.config)?;
+            let period = Period::new(from, to)?;
+            let store = mpetl::state::EmbeddedStore::open(&cfg.state_dir())?;
+            let chosen: Vec<&mpetl::config::Account> = if accounts.is_empty() {
+                cfg.accounts.iter().collect()
+            } else {
+                accounts.iter().map(|id| cfg.account(id)).collect::<Result<_, _>>()?
+            };
+            let req =
+                mpetl::plan::PlanRequest { period, accounts: chosen, sources, refresh: false, now: chrono::Utc::now() };
+            let plan = mpetl::plan::plan(&cfg, &store, &req)?;
+            let cached = plan.chunks.iter().filter(|c| c.cached).count();
+            println!("{} chunk(s), {cached} cached (no request):", plan.chunks.len());
+            for c in &plan.chunks {
+                println!("  {:<40} {}", c.chunk.id, if c.cached { "cached" } else { "fetch" });
+            }
+            for n in &plan.notes {
+                println!("note: {n}");
+            }
+            let costs = mpetl::plan::cost(&plan, &cfg);
+            println!("\n{:<14} {:>9} {:>16} {:>14}", "bucket", "requests", "limit", "at least");
+            let mut longest = std::time::Duration::ZERO;
+            for b in &costs {
+                longest = longest.max(b.lower_bound);
+                let limit = format!("{}/{:?} (×{})", 1, b.quota.period, b.quota.burst);
+                println!("{:<14} {:>8}+ {:>16} {:>14}", b.bucket, b.requests, limit, human(b.lower_bound));
+            }
+            println!(
+                "\nThe run takes at least {} (buckets run concurrently; more when data fills more pages).",
+                human(longest)
+            );
+            Ok(())
+        }
         Command::Metrics { from, to, by, accounts } => {
             let cfg = Config::load(&cli.config)?;
             let period = Period::new(from, to)?;
@@ -291,6 +337,16 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
         None => println!("DuckDB reference: not run (pip install duckdb)"),
     }
     Ok(())
+}
+
+/// "38 min 20 s", "2.5 s".
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{:.1} s", d.as_secs_f64()),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 fn print_metrics(

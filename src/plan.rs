@@ -280,3 +280,51 @@ mod tests {
         assert!(e.to_string().contains("swap"));
     }
 }
+
+/// The least a plan costs in one rate-limit bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketCost {
+    pub bucket: &'static str,
+    pub quota: crate::http::Quota,
+    /// Requests the plan needs at the least (more when data fills more than one page).
+    pub requests: u64,
+    /// The least wall time those requests take under the quota.
+    pub lower_bound: std::time::Duration,
+}
+
+/// Requests per bucket that the plan's uncached chunks need at the least, and the least time the
+/// limits allow for them. Buckets run concurrently, so the run takes at least the longest one.
+pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
+    use crate::sources::{ozon::client as oz, wb::client as wb};
+    let mut need: std::collections::BTreeMap<&'static str, (crate::http::Quota, u64)> = Default::default();
+    let mut add =
+        |bucket: &'static str, quota: crate::http::Quota, n: u64| need.entry(bucket).or_insert((quota, 0)).1 += n;
+    for c in plan.chunks.iter().filter(|c| !c.cached).map(|c| &c.chunk) {
+        match (&c.kind, c.dataset) {
+            // One page if everything fits under WB's cap; one more per 80 000 rows.
+            (ChunkKind::Stream { .. }, Dataset::WbOrders) => add("wb_orders", wb::ORDERS_QUOTA, 1),
+            (ChunkKind::Stream { .. }, _) => add("wb_sales", wb::SALES_QUOTA, 1),
+            // A page of rows, the 204 that ends them, and the report list.
+            (ChunkKind::Days { .. }, Dataset::WbFinance) => add("wb_finance", wb::FINANCE_QUOTA, 3),
+            (ChunkKind::Days { .. }, Dataset::WbAdStats) => {
+                add("wb_advert", wb::ADVERT_QUOTA, 1);
+                add("wb_fullstats", wb::FULLSTATS_QUOTA, 1);
+                add("wb_upd", wb::UPD_QUOTA, 1);
+            }
+            (ChunkKind::Days { from, to, .. }, _) => {
+                add("ozon_accruals", oz::ACCRUALS_QUOTA, 1 + (*to - *from).num_days().max(0) as u64 + 1)
+            }
+            (ChunkKind::Window { since, to, .. }, ds) => {
+                let days = (*to - *since).num_days().max(1) as u64;
+                add("ozon", oz::SELLER_QUOTA, days.div_ceil(u64::from(cfg.fetch.window_days(ds))));
+            }
+        }
+    }
+    need.into_iter()
+        .map(|(bucket, (quota, requests))| {
+            let interval = quota.period / cfg.fetch.time_scale.max(1);
+            let paced = requests.saturating_sub(u64::from(quota.burst));
+            BucketCost { bucket, quota, requests, lower_bound: interval * paced as u32 }
+        })
+        .collect()
+}

@@ -118,3 +118,18 @@ for name in ["wb_orders", "wb_sales", "ozon_fbo", "ozon_fbs"]:
         panic!("pyarrow/DuckDB could not read the lake: {why}");
     }
 }
+
+#[test]
+fn plan_prints_requests_per_bucket_and_the_least_wall_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mpetl.toml"), "[accounts.main.wb]\ntoken = \"t\"\n").unwrap();
+    let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    // Three months of finance: a page, the closing 204 and the report list each = 9 requests at
+    // 1/min with no burst: (9 − 1) × 60 s = 8 min, the longest bucket.
+    let line = out.lines().find(|l| l.starts_with("wb_finance")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains(" 9+") && line.contains("8 min 0 s"), "{line}");
+    assert!(out.contains("at least 8 min 0 s"), "{out}");
+    assert!(out.contains("wb_finance/main/2026-07") && out.contains("main/wb_orders"), "{out}");
+}
