@@ -24,6 +24,8 @@ fn every_subcommand_has_help() {
         vec!["backfill", "--help"],
         vec!["metrics", "--help"],
         vec!["sandbox", "--help"],
+        vec!["plan", "--help"],
+        vec!["bench", "--help"],
     ] {
         let o = mpetl(&sub, dir.path());
         assert!(o.status.success(), "{sub:?}: {}", stderr(&o));
