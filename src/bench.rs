@@ -212,3 +212,112 @@ pub fn child(exe: &Path, data_dir: &Path, from: chrono::NaiveDate, to: chrono::N
 pub fn default_dir() -> PathBuf {
     PathBuf::from("data/bench")
 }
+
+/// What `bench --limits` measured.
+#[derive(Debug, Clone)]
+pub struct LimitsReport {
+    pub wall: std::time::Duration,
+    pub lower_bound: std::time::Duration,
+    pub longest_bucket: &'static str,
+    /// (endpoint path, requests made, the least the data needs).
+    pub requests: Vec<(String, u64, u64)>,
+    pub violations: u64,
+    pub rows: u64,
+}
+
+/// A year against the sandbox with the real limits enforced (time-scaled): wall time against the
+/// limits' lower bound, and requests per endpoint against the least the data needs.
+pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<LimitsReport, BenchError> {
+    use crate::sandbox::{Sandbox, SandboxConfig};
+    let sandbox = Sandbox::start(SandboxConfig { profile, enforce_limits: Some(scale), ..Default::default() })
+        .await
+        .map_err(|e| BenchError::Other(e.to_string()))?;
+    let dir = std::env::temp_dir().join(format!("mpetl-bench-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = demo::sandbox_config(&sandbox, dir.clone(), scale, 80_000);
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()))
+        .map_err(|e| BenchError::Other(e.to_string()))?;
+    let today = chrono::Utc::now().with_timezone(&cfg.timezone).date_naive();
+    let period = crate::plan::Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))
+        .map_err(crate::run::RunError::from)?;
+    let runner = crate::run::Runner::open(cfg.clone(), Events::none())?;
+    let store = crate::state::EmbeddedStore::open(&dir.join("bound-state")).map_err(crate::run::RunError::from)?;
+    let plan = crate::plan::plan(
+        &cfg,
+        &store,
+        &crate::plan::PlanRequest {
+            period,
+            accounts: cfg.accounts.iter().collect(),
+            sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
+            refresh: false,
+            now: chrono::Utc::now(),
+        },
+    )
+    .map_err(crate::run::RunError::from)?;
+    let costs = crate::plan::cost(&plan, &cfg);
+    let longest =
+        costs.iter().max_by_key(|c| c.lower_bound).cloned().ok_or_else(|| BenchError::Other("empty plan".into()))?;
+    let t = Instant::now();
+    let report = runner
+        .backfill(&crate::run::BackfillRequest {
+            period,
+            accounts: None,
+            sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
+            refresh: false,
+            grains: vec![],
+        })
+        .await?;
+    let wall = t.elapsed();
+    let d = sandbox.data();
+    // The least each endpoint could have been asked, given the rows it had to hand over.
+    let per_month = |dates: Vec<chrono::NaiveDate>, cap: u64| {
+        let mut m: std::collections::BTreeMap<(i32, u32), u64> = Default::default();
+        for x in dates {
+            use chrono::Datelike;
+            *m.entry((x.year(), x.month())).or_default() += 1;
+        }
+        m.values().map(|n| n.div_ceil(cap)).sum::<u64>()
+    };
+    let in_period = |x: chrono::NaiveDate| x >= period.from && x <= period.to;
+    let postings = |schema: crate::sandbox::data::OzonSchema| {
+        per_month(
+            d.ozon_postings
+                .iter()
+                .filter(|p| p.schema == schema)
+                .map(|p| p.in_process_at.date_naive())
+                .filter(|x| in_period(*x))
+                .collect(),
+            100,
+        )
+    };
+    let minimum = |path: &str| -> u64 {
+        match path {
+            "/api/v1/supplier/orders" => (d.wb_orders.len() as u64).div_ceil(80_000),
+            "/api/v1/supplier/sales" => (d.wb_sales.len() as u64).div_ceil(80_000),
+            "/api/finance/v1/sales-reports/detailed" => {
+                per_month(d.finance.wb_rows.iter().map(|r| r.rr_date).filter(|x| in_period(*x)).collect(), 100_000)
+            }
+            "/v3/posting/fbo/list" => postings(crate::sandbox::data::OzonSchema::Fbo),
+            "/v4/posting/fbs/list" => postings(crate::sandbox::data::OzonSchema::Fbs),
+            "/v1/finance/accrual/by-day" => {
+                let mut days: std::collections::BTreeMap<chrono::NaiveDate, u64> = Default::default();
+                for a in d.finance.accruals.iter().filter(|a| in_period(a.date)) {
+                    *days.entry(a.date).or_default() += 1;
+                }
+                days.values().map(|n| n.div_ceil(1000)).sum()
+            }
+            _ => 1,
+        }
+    };
+    let requests = sandbox.requests().into_iter().map(|(p, n)| (p.clone(), n, minimum(&p))).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(LimitsReport {
+        wall,
+        lower_bound: longest.lower_bound,
+        longest_bucket: longest.bucket,
+        requests,
+        violations: sandbox.violations().values().sum(),
+        rows: report.rows_fetched,
+    })
+}

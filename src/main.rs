@@ -102,6 +102,10 @@ enum Command {
         /// Time the lake already in --data-dir instead of building it again.
         #[arg(long)]
         reuse: bool,
+        /// Instead: run the year against the real rate limits (time-scaled by this), and compare
+        /// wall time with the limits' lower bound and requests with the least the data needs.
+        #[arg(long)]
+        limits: Option<u32>,
     },
     /// (internal) The metrics stage of `bench`, in its own process so its peak memory is its own.
     #[command(hide = true)]
@@ -241,7 +245,24 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { profile, days, data_dir, reuse } => bench(profile, days, &data_dir, reuse).await,
+        Command::Bench { profile, days, limits: Some(scale), .. } => {
+            let r = mpetl::bench::limits(profile, days, scale).await?;
+            println!("{profile:?} seller, {days} days, real limits ÷ {scale}: {} rows", r.rows);
+            println!("{:<42} {:>9} {:>9} {:>7}", "endpoint", "requests", "minimum", "ratio");
+            for (path, n, min) in &r.requests {
+                println!("{path:<42} {n:>9} {min:>9} {:>7.2}", *n as f64 / (*min).max(1) as f64);
+            }
+            println!(
+                "wall {:.2} s; lower bound under the limits {:.2} s ({}); ratio {:.3}; limit violations: {}",
+                r.wall.as_secs_f64(),
+                r.lower_bound.as_secs_f64(),
+                r.longest_bucket,
+                r.wall.as_secs_f64() / r.lower_bound.as_secs_f64(),
+                r.violations
+            );
+            Ok(())
+        }
+        Command::Bench { profile, days, data_dir, reuse, limits: None } => bench(profile, days, &data_dir, reuse).await,
         Command::BenchMetrics { data_dir, from, to } => {
             let cfg = bench_config(&data_dir)?;
             let timing = mpetl::bench::time_metrics(&cfg, &Period::new(from, to)?)?;
