@@ -129,16 +129,28 @@ impl Sandbox {
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port)).await?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", cfg.port))?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        // The emulators get threads of their own: a client that keeps its runtime busy (decoding,
+        // the lake) must not delay the moment the sandbox sees a request, or its rate-limit
+        // bookkeeping would be about our scheduling rather than the client's pacing.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sandbox")
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new().name("sandbox".into()).spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+        })?;
         Ok(Sandbox { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
     }
 
@@ -233,6 +245,15 @@ async fn truth(State(s): State<Arc<Shared>>, Query(q): Query<TruthQuery>) -> Res
 
 async fn requests(State(s): State<Arc<Shared>>) -> Response {
     axum::Json(s.requests.lock().expect("requests lock").clone()).into_response()
+}
+
+/// Runs a handler's page building on the blocking pool: a big page takes a while to render, and
+/// the workers must stay free to see other requests the moment they arrive (the rate-limit
+/// bookkeeping depends on it).
+pub(crate) async fn off_the_workers(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
 }
 
 /// A JSON error response with a status code.

@@ -58,11 +58,11 @@ struct Cursor {
     f: String,
 }
 
-pub(crate) async fn fbo_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn fbo_list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     list(&s, &headers, &body, OzonSchema::Fbo)
 }
 
-pub(crate) async fn fbs_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn fbs_list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     list(&s, &headers, &body, OzonSchema::Fbs)
 }
 
@@ -216,4 +216,12 @@ fn posting_json(p: &OzonPosting, skus: &[OzonSku]) -> Value {
         }
     }
     v
+}
+
+pub(crate) async fn fbo_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    super::off_the_workers(move || fbo_list_now(s, headers, body)).await
+}
+
+pub(crate) async fn fbs_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    super::off_the_workers(move || fbs_list_now(s, headers, body)).await
 }

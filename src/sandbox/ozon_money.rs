@@ -32,7 +32,7 @@ pub(crate) async fn types(State(_): State<Arc<Shared>>, headers: HeaderMap) -> R
     axum::Json(json!({"accrual_types": list})).into_response()
 }
 
-pub(crate) async fn by_day(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn by_day_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -117,4 +117,8 @@ fn accrual_json(s: &Shared, a: &Accrual) -> Value {
         "total_amount": amount(a.total()), "posting": posting, "item_fees": item_fees, "non_item_fee": non_item,
         "container_fees": null,
     })
+}
+
+pub(crate) async fn by_day(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    super::off_the_workers(move || by_day_now(s, headers, body)).await
 }

@@ -121,11 +121,7 @@ fn common(
     m
 }
 
-pub(crate) async fn orders(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+fn orders_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -159,11 +155,7 @@ pub(crate) async fn orders(
     axum::Json(body).into_response()
 }
 
-pub(crate) async fn sales(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+fn sales_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -193,4 +185,20 @@ pub(crate) async fn sales(
         })
         .collect();
     axum::Json(body).into_response()
+}
+
+pub(crate) async fn orders(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    super::off_the_workers(move || orders_now(s, headers, q)).await
+}
+
+pub(crate) async fn sales(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    super::off_the_workers(move || sales_now(s, headers, q)).await
 }

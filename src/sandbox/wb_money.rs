@@ -31,7 +31,7 @@ fn week_start(d: NaiveDate) -> NaiveDate {
     d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
 }
 
-pub(crate) async fn detailed(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn detailed_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -109,7 +109,7 @@ fn fin_row_json(s: &Shared, r: &WbFinRow, daily: bool) -> Value {
 }
 
 /// Report headers with their totals, computed from the same rows `detailed` serves.
-pub(crate) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -205,11 +205,7 @@ fn metrics(views: i64, clicks: i64, orders: i64, sum: i64, sum_price: i64) -> se
     m
 }
 
-pub(crate) async fn fullstats(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+fn fullstats_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) -> Response {
     if let Err(r) = check_auth(&headers) {
         return r;
     }
@@ -331,4 +327,20 @@ pub(crate) async fn upd(
         })
         .collect();
     axum::Json(rows).into_response()
+}
+
+pub(crate) async fn detailed(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    super::off_the_workers(move || detailed_now(s, headers, body)).await
+}
+
+pub(crate) async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    super::off_the_workers(move || list_now(s, headers, body)).await
+}
+
+pub(crate) async fn fullstats(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    super::off_the_workers(move || fullstats_now(s, headers, q)).await
 }

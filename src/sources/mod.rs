@@ -54,7 +54,13 @@ pub(crate) async fn call<T>(
                 Ok(b) => b,
                 Err(e) => return Err(Failure::Retry { hint: None, error: SourceError::transport(ctx, e) }),
             };
-            if let Some(r) = decode(&body) {
+            // Decoding a page of 100 000 rows takes a while: do it off the async workers, so the
+            // requests of other buckets leave when their limiter says, not when a worker frees up.
+            let decoded = match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| decode(&body)),
+                _ => decode(&body),
+            };
+            if let Some(r) = decoded {
                 return r.map_err(|e| Failure::Retry { hint: None, error: SourceError::decode(ctx, e) });
             }
             if transient(body.status) {
