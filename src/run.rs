@@ -4,6 +4,7 @@
 //! marked done; a failed chunk fails the run with the chunk and the marketplace's message, and
 //! the same command resumes it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +23,8 @@ use crate::metrics::{self, Grain, MetricsError};
 use crate::notify::{Event, Events, Stage};
 use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, PlannedChunk};
 use crate::sources::ozon::OzonClient;
-use crate::sources::wb::ads::{WbAdSpendRow, stat_rows};
+use crate::sources::ozon::accruals::AccrualType;
+use crate::sources::wb::ads::{WbAdCampaignRow, WbAdSpendRow, stat_rows};
 use crate::sources::wb::client::FinancePage;
 use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
 use crate::sources::wb::models::{WbFinanceRow, WbReportRow};
@@ -99,6 +101,9 @@ pub struct Runner {
     store: Arc<dyn StateStore>,
     net: Net,
     events: Events,
+    /// Lists that do not change within a run, asked once per account instead of once per chunk.
+    campaigns: tokio::sync::Mutex<HashMap<String, Vec<WbAdCampaignRow>>>,
+    accrual_types: tokio::sync::Mutex<HashMap<String, Vec<AccrualType>>>,
 }
 
 impl Runner {
@@ -115,6 +120,8 @@ impl Runner {
             cfg,
             store,
             events,
+            campaigns: Default::default(),
+            accrual_types: Default::default(),
         }
     }
 
@@ -480,12 +487,23 @@ impl Runner {
         let client = self.wb_client(&chunk.account);
         let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
         let mut out = ChunkOutcome::default();
-        let campaigns = client.campaigns().await.map_err(src)?.rows();
-        out.requests += 1;
+        let campaigns = {
+            // Concurrent month chunks wait here for the first one's answer.
+            let mut cache = self.campaigns.lock().await;
+            match cache.get(&chunk.account) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = client.campaigns().await.map_err(src)?.rows();
+                    out.requests += 1;
+                    out.rows += c.len() as u64;
+                    out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(c.clone())).await?;
+                    cache.insert(chunk.account.clone(), c.clone());
+                    c
+                }
+            }
+        };
         // Only finished, active and paused campaigns have statistics.
         let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
-        out.rows += campaigns.len() as u64;
-        out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(campaigns)).await?;
         for batch in ids.chunks(50) {
             out.requests += 1;
             let stats = client.fullstats(batch, from, to).await.map_err(src)?;
@@ -513,8 +531,19 @@ impl Runner {
     ) -> Result<ChunkOutcome, ChunkError> {
         let client = self.ozon_client(&chunk.account);
         let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
-        let mut out = ChunkOutcome { requests: 1, ..Default::default() };
-        let types = client.accrual_types().await.map_err(src)?;
+        let mut out = ChunkOutcome::default();
+        let types = {
+            let mut cache = self.accrual_types.lock().await;
+            match cache.get(&chunk.account) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = client.accrual_types().await.map_err(src)?;
+                    out.requests += 1;
+                    cache.insert(chunk.account.clone(), t.clone());
+                    t
+                }
+            }
+        };
         let mut rows = Vec::new();
         let mut day = from;
         while day <= to {
