@@ -299,6 +299,7 @@ pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
     let mut need: std::collections::BTreeMap<&'static str, (crate::http::Quota, u64)> = Default::default();
     let mut add =
         |bucket: &'static str, quota: crate::http::Quota, n: u64| need.entry(bucket).or_insert((quota, 0)).1 += n;
+    let mut once = std::collections::HashSet::new();
     for c in plan.chunks.iter().filter(|c| !c.cached).map(|c| &c.chunk) {
         match (&c.kind, c.dataset) {
             // One page if everything fits under WB's cap; one more per 80 000 rows.
@@ -306,13 +307,15 @@ pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
             (ChunkKind::Stream { .. }, _) => add("wb_sales", wb::SALES_QUOTA, 1),
             // A page of rows, the 204 that ends them, and the report list.
             (ChunkKind::Days { .. }, Dataset::WbFinance) => add("wb_finance", wb::FINANCE_QUOTA, 3),
+            // The campaign list and the accrual types are asked once per account and run.
             (ChunkKind::Days { .. }, Dataset::WbAdStats) => {
-                add("wb_advert", wb::ADVERT_QUOTA, 1);
+                add("wb_advert", wb::ADVERT_QUOTA, u64::from(once.insert((c.account.as_str(), "wb_advert"))));
                 add("wb_fullstats", wb::FULLSTATS_QUOTA, 1);
                 add("wb_upd", wb::UPD_QUOTA, 1);
             }
             (ChunkKind::Days { from, to, .. }, _) => {
-                add("ozon_accruals", oz::ACCRUALS_QUOTA, 1 + (*to - *from).num_days().max(0) as u64 + 1)
+                let types = u64::from(once.insert((c.account.as_str(), "ozon_types")));
+                add("ozon_accruals", oz::ACCRUALS_QUOTA, types + (*to - *from).num_days().max(0) as u64 + 1)
             }
             (ChunkKind::Window { since, to, .. }, ds) => {
                 let days = (*to - *since).num_days().max(1) as u64;
