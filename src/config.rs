@@ -81,6 +81,15 @@ struct RawConfig {
     costs_file: Option<PathBuf>,
     #[serde(default)]
     tax: RawTax,
+    #[serde(default)]
+    state: RawState,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    redis_url: Option<SecretString>,
+    namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +282,11 @@ pub struct Config {
     /// `marketplace,sku,unit_cost,valid_from`; defaults to `<data_dir>/costs.csv`.
     pub costs_file: PathBuf,
     pub tax: Tax,
+    /// Redis for state (from `REDIS_URL` or `state.redis_url`); the embedded store when None.
+    /// A secret: the URL may carry a password.
+    pub redis_url: Option<SecretString>,
+    /// Separates deployments sharing one Redis: keys are `mpetl:<namespace>:…`.
+    pub state_namespace: String,
 }
 
 const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
@@ -412,7 +426,25 @@ impl Config {
         }
         let tax = tax(raw.tax)?;
         let costs_file = raw.costs_file.unwrap_or_else(|| data_dir.join("costs.csv"));
-        Ok(Config { data_dir, timezone, endpoints, fetch: raw.fetch, accounts, costs_file, tax })
+        let state_namespace = raw.state.namespace.unwrap_or_else(|| "default".into());
+        if state_namespace.is_empty() || state_namespace.contains(':') {
+            return Err(invalid(
+                "state.namespace",
+                &state_namespace,
+                "use a short name without ':' (it prefixes Redis keys)",
+            ));
+        }
+        Ok(Config {
+            data_dir,
+            timezone,
+            endpoints,
+            fetch: raw.fetch,
+            accounts,
+            costs_file,
+            tax,
+            redis_url: raw.state.redis_url,
+            state_namespace,
+        })
     }
 
     pub fn account(&self, id: &str) -> Result<&Account, ConfigError> {

@@ -60,6 +60,8 @@ pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_
             wb_advert: sandbox.base_url.clone(),
             ozon: sandbox.base_url.clone(),
         },
+        redis_url: None,
+        state_namespace: "demo".into(),
         tax: crate::config::Tax { mode: crate::config::TaxMode::Revenue, rate: rust_decimal::Decimal::new(6, 2) },
         fetch: FetchConfig { time_scale, wb_page_cap: wb_page_cap as u32, ..FetchConfig::default() },
         accounts: vec![Account {

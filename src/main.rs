@@ -199,7 +199,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Plan { from, to, accounts, sources } => {
             let cfg = Config::load(&cli.config)?;
             let period = Period::new(from, to)?;
-            let store = mpetl::state::EmbeddedStore::open(&cfg.state_dir())?;
+            let store = mpetl::state::open(&cfg)?;
             let chosen: Vec<&mpetl::config::Account> = if accounts.is_empty() {
                 cfg.accounts.iter().collect()
             } else {
@@ -207,7 +207,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let req =
                 mpetl::plan::PlanRequest { period, accounts: chosen, sources, refresh: false, now: chrono::Utc::now() };
-            let plan = mpetl::plan::plan(&cfg, &store, &req)?;
+            let plan = mpetl::plan::plan(&cfg, store.as_ref(), &req)?;
             let cached = plan.chunks.iter().filter(|c| c.cached).count();
             println!("{} chunk(s), {cached} cached (no request):", plan.chunks.len());
             for c in &plan.chunks {

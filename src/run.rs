@@ -30,7 +30,7 @@ use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbS
 use crate::sources::wb::models::{WbFinanceRow, WbReportRow};
 use crate::sources::wb::{WbClient, WbHosts};
 use crate::sources::{Ctx, SourceError};
-use crate::state::{ChunkRecord, ChunkState, EmbeddedStore, StateError, StateStore, StreamState};
+use crate::state::{ChunkRecord, ChunkState, StateError, StateStore, StreamState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -107,9 +107,9 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Opens the embedded state store under the config's data directory.
+    /// Opens the state store the config asks for (Redis or embedded).
     pub fn open(cfg: Config, events: Events) -> Result<Runner, RunError> {
-        let store = Arc::new(EmbeddedStore::open(&cfg.state_dir())?);
+        let store = crate::state::open(&cfg)?;
         Ok(Self::with_store(cfg, store, events))
     }
 

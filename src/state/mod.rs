@@ -1,12 +1,15 @@
 //! Run state: where each WB statistics stream stopped, and which window chunks are done.
 //!
-//! One trait; the embedded store (redb under `data/state/`) needs no server.
+//! One trait, two stores: embedded (redb under `data/state/`, no server, the default) and Redis
+//! (when `REDIS_URL` or `state.redis_url` names one).
 
 pub mod embedded;
+pub mod redis;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use self::redis::RedisStore;
 pub use embedded::EmbeddedStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +20,10 @@ pub enum StateError {
         "state store {path} is in use by another mpetl process. Fix: wait for it to finish, or point this run at another data_dir"
     )]
     Locked { path: String },
+    #[error(
+        "cannot reach Redis at {url}: {detail}. Fix: start Redis there, correct REDIS_URL, or unset it to use the embedded store"
+    )]
+    Unreachable { url: String, detail: String },
     #[error("state record {key} is unreadable ({detail}). Fix: run `mpetl backfill` with --refresh to rebuild it")]
     Corrupt { key: String, detail: String },
 }
@@ -63,4 +70,13 @@ pub trait StateStore: Send + Sync {
     fn put_stream(&self, key: &str, s: &StreamState) -> Result<(), StateError>;
     fn chunk(&self, id: &str) -> Result<Option<ChunkRecord>, StateError>;
     fn put_chunk(&self, rec: &ChunkRecord) -> Result<(), StateError>;
+}
+
+/// The store a config asks for: Redis when it names one, else the embedded store.
+pub fn open(cfg: &crate::config::Config) -> Result<std::sync::Arc<dyn StateStore>, StateError> {
+    use secrecy::ExposeSecret;
+    Ok(match &cfg.redis_url {
+        Some(url) => std::sync::Arc::new(RedisStore::open(url.expose_secret(), &cfg.state_namespace)?),
+        None => std::sync::Arc::new(EmbeddedStore::open(&cfg.state_dir())?),
+    })
 }
