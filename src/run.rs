@@ -116,7 +116,7 @@ impl Runner {
     pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
         Runner {
             lake: Lake::new(cfg.lake_dir()),
-            net: Net::new(cfg.fetch.http_timeout(), cfg.fetch.time_scale),
+            net: Net::new(cfg.fetch.http_timeout(), cfg.fetch.time_scale, shared_buckets(&cfg)),
             cfg,
             store,
             events,
@@ -579,6 +579,15 @@ impl Runner {
         .expect("lake writer does not panic");
         result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
     }
+}
+
+/// With Redis configured, rate-limit buckets live there too: every process of a seller paces
+/// against the same limit.
+fn shared_buckets(cfg: &Config) -> Option<crate::http::SharedBuckets> {
+    use secrecy::ExposeSecret;
+    let url = cfg.redis_url.as_ref()?;
+    let client = redis::Client::open(url.expose_secret()).ok()?;
+    Some(crate::http::SharedBuckets { client, prefix: format!("mpetl:{}:bucket", cfg.state_namespace) })
 }
 
 /// Per-SKU metrics and totals of `period` at `grain` from the lake of `cfg` (no network, no

@@ -127,3 +127,29 @@ async fn a_permanent_failure_names_the_chunk_and_the_run_resumes() {
     assert!(h.sandbox.total_requests() > before);
     assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_redis_stay_within_one_sellers_limit_together() {
+    let Some(server) = common::redis_server::RedisServer::start() else { return };
+    // As above, two runners pull one seller at once, but their buckets live in one Redis.
+    let mut h = harness(enforced(Faults::default()), |f| f.time_scale = SCALE).await;
+    h.cfg.redis_url = Some(server.url.clone().into());
+    let period = last_days(40);
+    let mut other = h.cfg.clone();
+    other.data_dir = h.dir.path().join("other");
+    std::fs::create_dir_all(&other.data_dir).unwrap();
+    std::fs::copy(&h.cfg.costs_file, other.data_dir.join("costs.csv")).unwrap();
+    other.costs_file = other.data_dir.join("costs.csv");
+    let second = mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap();
+    let req = request(period);
+    let (a, b) = tokio::join!(h.backfill(&req), second.backfill(&req));
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    assert!(
+        h.sandbox.violations().is_empty(),
+        "violations: {:?} (retries {} + {})",
+        h.sandbox.violations(),
+        a.retries,
+        b.retries
+    );
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+}

@@ -41,23 +41,102 @@ impl Quota {
     }
 }
 
-/// One bucket's pacing. Waiters queue on the mutex, so requests leave in order.
+/// Buckets kept in Redis, so every process of a seller draws from the same ones.
+#[derive(Debug, Clone)]
+pub struct SharedBuckets {
+    pub client: redis::Client,
+    /// Key prefix, e.g. `mpetl:default:bucket`.
+    pub prefix: String,
+}
+
+/// GCRA in Redis, on Redis' clock: answers 0 (go; the slot is taken) or the µs to wait.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allowed = tat - tonumber(ARGV[2])
+if allowed > now then return allowed - now end
+redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1])), 'PX', ARGV[3])
+return 0
+";
+
+struct Remote {
+    client: redis::Client,
+    key: String,
+    conn: std::sync::Mutex<Option<redis::Connection>>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("key", &self.key).finish()
+    }
+}
+
+impl Remote {
+    /// µs to wait before the slot is ours (0: taken now).
+    fn try_take(&self, interval: Duration, tolerance: Duration) -> redis::RedisResult<u64> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.client.get_connection_with_timeout(Duration::from_secs(5))?);
+        }
+        let conn = guard.as_mut().expect("connected above");
+        let ttl_ms = ((interval + tolerance).as_millis() as u64).max(1) * 2 + 1000;
+        let r = redis::Script::new(GCRA)
+            .key(&self.key)
+            .arg(interval.as_micros() as u64)
+            .arg(tolerance.as_micros() as u64)
+            .arg(ttl_ms)
+            .invoke(conn);
+        if r.is_err() {
+            *guard = None; // reconnect next time
+        }
+        r
+    }
+}
+
+/// One bucket's pacing. Waiters queue on the mutex, so requests of this process leave in order;
+/// with Redis the slot itself is taken from the shared bucket.
 #[derive(Debug)]
 pub struct Limiter {
     interval: Duration,
     tolerance: Duration,
     tat: tokio::sync::Mutex<Option<Instant>>,
+    remote: Option<Arc<Remote>>,
 }
 
 impl Limiter {
     pub fn new(q: Quota, time_scale: u32) -> Limiter {
         let interval = q.period / time_scale.max(1);
-        Limiter { interval, tolerance: interval * q.burst.saturating_sub(1), tat: tokio::sync::Mutex::new(None) }
+        Limiter {
+            interval,
+            tolerance: interval * q.burst.saturating_sub(1),
+            tat: tokio::sync::Mutex::new(None),
+            remote: None,
+        }
     }
 
     /// Waits until a request may go.
     pub async fn acquire(&self) {
         let mut tat = self.tat.lock().await;
+        if let Some(remote) = &self.remote {
+            loop {
+                let (r, i, t) = (remote.clone(), self.interval, self.tolerance);
+                match tokio::task::spawn_blocking(move || r.try_take(i, t)).await {
+                    Ok(Ok(0)) => return,
+                    Ok(Ok(us)) => tokio::time::sleep(Duration::from_micros(us)).await,
+                    Ok(Err(e)) => {
+                        // Pacing goes on locally rather than stopping the run.
+                        tracing::warn!(error = %e, "the Redis rate-limit bucket is unreachable: pacing this process alone");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate-limit task failed: pacing this process alone");
+                        break;
+                    }
+                }
+            }
+        }
         let now = Instant::now();
         let theoretical = tat.unwrap_or(now).max(now);
         let allowed_at = theoretical.checked_sub(self.tolerance).unwrap_or(now);
@@ -68,16 +147,18 @@ impl Limiter {
     }
 }
 
-/// Limiters per (account, bucket), shared by every client of a run.
+/// Limiters per (account, bucket), shared by every client of a run (and, with Redis, by every
+/// process of a seller).
 #[derive(Debug, Default)]
 pub struct Buckets {
     time_scale: u32,
+    shared: Option<SharedBuckets>,
     map: Mutex<HashMap<(String, &'static str), Arc<Limiter>>>,
 }
 
 impl Buckets {
-    pub fn new(time_scale: u32) -> Buckets {
-        Buckets { time_scale, map: Mutex::new(HashMap::new()) }
+    pub fn new(time_scale: u32, shared: Option<SharedBuckets>) -> Buckets {
+        Buckets { time_scale, shared, map: Mutex::new(HashMap::new()) }
     }
 
     pub fn get(&self, account: &str, bucket: &'static str, quota: Quota) -> Arc<Limiter> {
@@ -85,7 +166,17 @@ impl Buckets {
             .lock()
             .expect("buckets lock")
             .entry((account.to_string(), bucket))
-            .or_insert_with(|| Arc::new(Limiter::new(quota, self.time_scale)))
+            .or_insert_with(|| {
+                let mut l = Limiter::new(quota, self.time_scale);
+                l.remote = self.shared.as_ref().map(|s| {
+                    Arc::new(Remote {
+                        client: s.client.clone(),
+                        key: format!("{}:{account}:{bucket}", s.prefix),
+                        conn: std::sync::Mutex::new(None),
+                    })
+                });
+                Arc::new(l)
+            })
             .clone()
     }
 }
@@ -101,10 +192,10 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(timeout: Duration, time_scale: u32) -> Net {
+    pub fn new(timeout: Duration, time_scale: u32, shared: Option<SharedBuckets>) -> Net {
         Net {
             http: client(timeout),
-            buckets: Arc::new(Buckets::new(time_scale)),
+            buckets: Arc::new(Buckets::new(time_scale, shared)),
             retry: RetryPolicy { time_scale, ..RetryPolicy::default() },
             retries: Arc::default(),
         }
