@@ -248,9 +248,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench { profile, days, limits: Some(scale), .. } => {
             let r = mpetl::bench::limits(profile, days, scale).await?;
             println!("{profile:?} seller, {days} days, real limits ÷ {scale}: {} rows", r.rows);
-            println!("{:<42} {:>9} {:>9} {:>7}", "endpoint", "requests", "minimum", "ratio");
-            for (path, n, min) in &r.requests {
-                println!("{path:<42} {n:>9} {min:>9} {:>7.2}", *n as f64 / (*min).max(1) as f64);
+            println!("{:<42} {:>9} {:>9} {:>7} {:>9}", "endpoint", "requests", "minimum", "ratio", "old bot");
+            for (path, n, min, old) in &r.requests {
+                let old = old.map_or_else(|| "—".to_string(), |o| o.to_string());
+                println!("{path:<42} {n:>9} {min:>9} {:>7.2} {old:>9}", *n as f64 / (*min).max(1) as f64);
             }
             println!(
                 "wall {:.2} s; lower bound under the limits {:.2} s ({}); ratio {:.3}; limit violations: {}",
@@ -259,6 +260,10 @@ async fn run(cli: Cli) -> Result<()> {
                 r.longest_bucket,
                 r.wall.as_secs_f64() / r.lower_bound.as_secs_f64(),
                 r.violations
+            );
+            println!(
+                "the old bot's chunking (model, same data, same limits; no ads, no accruals): at least {:.2} s",
+                r.old_lower_bound.as_secs_f64()
             );
             Ok(())
         }

@@ -305,8 +305,11 @@ pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
             // One page if everything fits under WB's cap; one more per 80 000 rows.
             (ChunkKind::Stream { .. }, Dataset::WbOrders) => add("wb_orders", wb::ORDERS_QUOTA, 1),
             (ChunkKind::Stream { .. }, _) => add("wb_sales", wb::SALES_QUOTA, 1),
-            // A page of rows, the 204 that ends them, and the report list.
-            (ChunkKind::Days { .. }, Dataset::WbFinance) => add("wb_finance", wb::FINANCE_QUOTA, 3),
+            // A page of rows and the 204 that ends them; the report list has a bucket of its own.
+            (ChunkKind::Days { .. }, Dataset::WbFinance) => {
+                add("wb_finance", wb::FINANCE_QUOTA, 2);
+                add("wb_finance_list", wb::FINANCE_QUOTA, 1);
+            }
             // The campaign list and the accrual types are asked once per account and run.
             (ChunkKind::Days { .. }, Dataset::WbAdStats) => {
                 add("wb_advert", wb::ADVERT_QUOTA, u64::from(once.insert((c.account.as_str(), "wb_advert"))));

@@ -38,6 +38,8 @@ pub struct WbClient {
     orders: Arc<Limiter>,
     sales: Arc<Limiter>,
     finance: Arc<Limiter>,
+    /// `sales-reports/list` has its own 1/min limit, apart from `detailed`.
+    finance_list: Arc<Limiter>,
     advert: Arc<Limiter>,
     fullstats: Arc<Limiter>,
     upd: Arc<Limiter>,
@@ -65,6 +67,7 @@ impl WbClient {
             orders: b.get(account, "wb_orders", ORDERS_QUOTA),
             sales: b.get(account, "wb_sales", SALES_QUOTA),
             finance: b.get(account, "wb_finance", FINANCE_QUOTA),
+            finance_list: b.get(account, "wb_finance_list", FINANCE_QUOTA),
             advert: b.get(account, "wb_advert", ADVERT_QUOTA),
             fullstats: b.get(account, "wb_fullstats", FULLSTATS_QUOTA),
             upd: b.get(account, "wb_upd", UPD_QUOTA),
@@ -151,7 +154,7 @@ impl WbClient {
         let req = self.net.http.post(format!("{}/api/finance/v1/sales-reports/list", self.hosts.finance)).json(
             &json!({"dateFrom": from.to_string(), "dateTo": to.to_string(), "limit": 1000, "offset": 0, "period": "weekly"}),
         );
-        self.call(Dataset::WbFinanceReports, &self.finance, req, |b| {
+        self.call(Dataset::WbFinanceReports, &self.finance_list, req, |b| {
             if b.status == reqwest::StatusCode::NO_CONTENT { Some(Ok(Vec::new())) } else { json(b) }
         })
         .await
