@@ -83,7 +83,30 @@ struct RawConfig {
     tax: RawTax,
     #[serde(default)]
     state: RawState,
+    #[serde(default)]
+    limits: BTreeMap<String, RawLimit>,
 }
+
+/// A rate limit override: one request per `period_secs`, `burst` at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimit {
+    period_secs: f64,
+    burst: u32,
+}
+
+/// Buckets whose limits `[limits.<bucket>]` may override.
+pub const BUCKETS: [&str; 9] = [
+    "wb_orders",
+    "wb_sales",
+    "wb_finance",
+    "wb_finance_list",
+    "wb_advert",
+    "wb_fullstats",
+    "wb_upd",
+    "ozon",
+    "ozon_accruals",
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -287,6 +310,8 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// Separates deployments sharing one Redis: keys are `mpetl:<namespace>:…`.
     pub state_namespace: String,
+    /// Rate limits that replace the defaults, per bucket (e.g. a Basic WB token's lower limits).
+    pub limits: BTreeMap<String, crate::http::Quota>,
 }
 
 const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
@@ -434,6 +459,25 @@ impl Config {
                 "use a short name without ':' (it prefixes Redis keys)",
             ));
         }
+        let mut limits = BTreeMap::new();
+        for (bucket, l) in raw.limits {
+            if !BUCKETS.contains(&bucket.as_str()) {
+                return Err(invalid(
+                    format!("limits.{bucket}"),
+                    &bucket,
+                    format!("known buckets: {}", BUCKETS.join(", ")),
+                ));
+            }
+            if !(l.period_secs > 0.0 && l.period_secs.is_finite()) || l.burst == 0 {
+                return Err(invalid(
+                    format!("limits.{bucket}"),
+                    format!("period_secs = {}, burst = {}", l.period_secs, l.burst),
+                    "write one request per period_secs (> 0) with burst ≥ 1, e.g. { period_secs = 60, burst = 1 }",
+                ));
+            }
+            limits
+                .insert(bucket, crate::http::Quota { period: Duration::from_secs_f64(l.period_secs), burst: l.burst });
+        }
         Ok(Config {
             data_dir,
             timezone,
@@ -444,6 +488,7 @@ impl Config {
             tax,
             redis_url: raw.state.redis_url,
             state_namespace,
+            limits,
         })
     }
 

@@ -327,7 +327,8 @@ pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
         }
     }
     need.into_iter()
-        .map(|(bucket, (quota, requests))| {
+        .map(|(bucket, (default, requests))| {
+            let quota = cfg.limits.get(bucket).copied().unwrap_or(default);
             let interval = quota.period / cfg.fetch.time_scale.max(1);
             let paced = requests.saturating_sub(u64::from(quota.burst));
             BucketCost { bucket, quota, requests, lower_bound: interval * paced as u32 }

@@ -16,7 +16,7 @@ use crate::clock::parse_wb_naive;
 use crate::config::{Config, ConfigError, require_credentials};
 use crate::costs::Costs;
 use crate::dataset::{Dataset, Marketplace};
-use crate::http::Net;
+use crate::http::{Buckets, Net};
 use crate::lake::tables::{Lineage, Rows};
 use crate::lake::{Lake, LakeError, UpsertStats};
 use crate::metrics::{self, Grain, MetricsError};
@@ -116,7 +116,11 @@ impl Runner {
     pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
         Runner {
             lake: Lake::new(cfg.lake_dir()),
-            net: Net::new(cfg.fetch.http_timeout(), cfg.fetch.time_scale, shared_buckets(&cfg)),
+            net: Net::new(
+                cfg.fetch.http_timeout(),
+                cfg.fetch.time_scale,
+                Buckets::new(cfg.fetch.time_scale, shared_buckets(&cfg)).with_overrides(cfg.limits.clone()),
+            ),
             cfg,
             store,
             events,

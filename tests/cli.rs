@@ -137,3 +137,31 @@ fn plan_prints_requests_per_bucket_and_the_least_wall_time() {
     assert!(out.contains("at least 5 min 0 s"), "{out}");
     assert!(out.contains("wb_finance/main/2026-07") && out.contains("main/wb_orders"), "{out}");
 }
+
+#[test]
+fn a_limit_override_changes_the_plan_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A slower finance limit (one request per 2 minutes): 6 requests take (6 − 1) × 120 s.
+    std::fs::write(
+        dir.path().join("mpetl.toml"),
+        "[accounts.main.wb]\ntoken = \"t\"\n[limits.wb_finance]\nperiod_secs = 120\nburst = 1\n",
+    )
+    .unwrap();
+    let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("at least 10 min 0 s"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    std::fs::write(
+        dir.path().join("mpetl.toml"),
+        "[accounts.main.wb]\n[limits.wb_fnance]\nperiod_secs = 60\nburst = 1\n",
+    )
+    .unwrap();
+    let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31"], dir.path());
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("limits.wb_fnance") && e.contains("wb_finance"), "{e}");
+}

@@ -215,7 +215,7 @@ async fn fullstats_no_statistics_400_is_an_empty_result() {
         finance: h.sandbox.base_url.clone(),
         advert: h.sandbox.base_url.clone(),
     };
-    let net = mpetl::http::Net::new(std::time::Duration::from_secs(10), FAST, None);
+    let net = mpetl::http::Net::new(std::time::Duration::from_secs(10), FAST, mpetl::http::Buckets::new(FAST, None));
     let client = mpetl::sources::wb::WbClient::new(&net, hosts, mpetl::sandbox::WB_TOKEN.to_string().into(), "demo");
     let ids: Vec<i64> = h.sandbox.data().finance.campaigns.iter().map(|c| c.advert_id).collect();
     // Same-day statistics are never served: WB answers 400 "there are no statistics …".

@@ -153,12 +153,24 @@ impl Limiter {
 pub struct Buckets {
     time_scale: u32,
     shared: Option<SharedBuckets>,
+    /// Limits that replace a bucket's default.
+    overrides: std::collections::BTreeMap<String, Quota>,
     map: Mutex<HashMap<(String, &'static str), Arc<Limiter>>>,
 }
 
 impl Buckets {
     pub fn new(time_scale: u32, shared: Option<SharedBuckets>) -> Buckets {
-        Buckets { time_scale, shared, map: Mutex::new(HashMap::new()) }
+        Buckets { time_scale, shared, overrides: Default::default(), map: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn with_overrides(mut self, overrides: std::collections::BTreeMap<String, Quota>) -> Buckets {
+        self.overrides = overrides;
+        self
+    }
+
+    /// The limit in force for `bucket`: the config's override, else the marketplace's default.
+    pub fn quota(&self, bucket: &str, default: Quota) -> Quota {
+        self.overrides.get(bucket).copied().unwrap_or(default)
     }
 
     pub fn get(&self, account: &str, bucket: &'static str, quota: Quota) -> Arc<Limiter> {
@@ -167,7 +179,7 @@ impl Buckets {
             .expect("buckets lock")
             .entry((account.to_string(), bucket))
             .or_insert_with(|| {
-                let mut l = Limiter::new(quota, self.time_scale);
+                let mut l = Limiter::new(self.quota(bucket, quota), self.time_scale);
                 l.remote = self.shared.as_ref().map(|s| {
                     Arc::new(Remote {
                         client: s.client.clone(),
@@ -192,10 +204,10 @@ pub struct Net {
 }
 
 impl Net {
-    pub fn new(timeout: Duration, time_scale: u32, shared: Option<SharedBuckets>) -> Net {
+    pub fn new(timeout: Duration, time_scale: u32, buckets: Buckets) -> Net {
         Net {
             http: client(timeout),
-            buckets: Arc::new(Buckets::new(time_scale, shared)),
+            buckets: Arc::new(buckets),
             retry: RetryPolicy { time_scale, ..RetryPolicy::default() },
             retries: Arc::default(),
         }
