@@ -225,7 +225,8 @@ async fn fullstats_no_statistics_400_is_an_empty_result() {
     assert_eq!(h.sandbox.statuses().get("/adv/v3/fullstats 400"), Some(&1), "{:?}", h.sandbox.statuses());
     // A range WB refuses for real (over 31 days) stays an error with WB's message.
     let e = client.fullstats(&ids, today - chrono::Duration::days(40), today).await.unwrap_err().to_string();
-    assert!(e.contains("max date range 31 days"), "{e}");
+    assert!(e.contains("max date range 31 days") && e.contains("report this message"), "{e}");
+    assert_eq!(h.sandbox.statuses().get("/adv/v3/fullstats 400"), Some(&2), "a 400 is not retried");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

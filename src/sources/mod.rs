@@ -22,7 +22,7 @@ impl std::fmt::Display for Ctx {
 pub enum SourceError {
     #[error("{ctx}: the marketplace rejected the credentials (HTTP {status}: {message}). Fix: {fix}")]
     Auth { ctx: Ctx, status: u16, message: String, fix: String },
-    #[error("{ctx}: HTTP {status}: {message}")]
+    #[error("{ctx}: HTTP {status}: {message}. {}", what_to_do(*status))]
     Api { ctx: Ctx, status: u16, message: String },
     #[error("{ctx}: no answer ({detail})")]
     Transport { ctx: Ctx, detail: String },
@@ -87,6 +87,24 @@ pub(crate) async fn call<T>(
         // A first-time refusal is just itself; anything that was retried says how often.
         Err(Failure::Permanent(g)) if g.attempts == 1 => Err(g.source),
         Err(Failure::Permanent(g)) | Err(Failure::Retry { error: g, .. }) => Err(SourceError::GaveUp(Box::new(g))),
+    }
+}
+
+/// What a seller or operator can do about a refusal that is not about credentials.
+fn what_to_do(status: u16) -> &'static str {
+    match status {
+        400 => {
+            "The marketplace refused the request as invalid: its API may have changed; report this message to the mpetl maintainers"
+        }
+        404 => {
+            "The endpoint was not found: check the endpoints.* base URLs in the config (the marketplace may have retired this method)"
+        }
+        409 => "The marketplace reports a conflict: run the same command again later",
+        429 => {
+            "The marketplace kept limiting the requests: another process may be using the same seller's limit; run again later or share limits through Redis (REDIS_URL)"
+        }
+        500..=599 => "The marketplace kept failing: run the same command again later; done chunks are kept",
+        _ => "Run the same command again later; done chunks are kept",
     }
 }
 
