@@ -491,21 +491,15 @@ impl Runner {
         let client = self.wb_client(&chunk.account);
         let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
         let mut out = ChunkOutcome::default();
-        let campaigns = {
-            // Concurrent month chunks wait here for the first one's answer.
-            let mut cache = self.campaigns.lock().await;
-            match cache.get(&chunk.account) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = client.campaigns().await.map_err(src)?.rows();
-                    out.requests += 1;
-                    out.rows += c.len() as u64;
-                    out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(c.clone())).await?;
-                    cache.insert(chunk.account.clone(), c.clone());
-                    c
-                }
-            }
-        };
+        let (campaigns, fetched) = once_per_account(&self.campaigns, &chunk.account, || async {
+            client.campaigns().await.map(|c| c.rows()).map_err(src)
+        })
+        .await?;
+        if fetched {
+            out.requests += 1;
+            out.rows += campaigns.len() as u64;
+            out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(campaigns.clone())).await?;
+        }
         // Only finished, active and paused campaigns have statistics.
         let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
         for batch in ids.chunks(50) {
@@ -536,18 +530,11 @@ impl Runner {
         let client = self.ozon_client(&chunk.account);
         let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
         let mut out = ChunkOutcome::default();
-        let types = {
-            let mut cache = self.accrual_types.lock().await;
-            match cache.get(&chunk.account) {
-                Some(t) => t.clone(),
-                None => {
-                    let t = client.accrual_types().await.map_err(src)?;
-                    out.requests += 1;
-                    cache.insert(chunk.account.clone(), t.clone());
-                    t
-                }
-            }
-        };
+        let (types, fetched) = once_per_account(&self.accrual_types, &chunk.account, || async {
+            client.accrual_types().await.map_err(src)
+        })
+        .await?;
+        out.requests += u64::from(fetched);
         let mut rows = Vec::new();
         let mut day = from;
         while day <= to {
@@ -583,6 +570,26 @@ impl Runner {
         .expect("lake writer does not panic");
         result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
     }
+}
+
+/// The account's entry of a per-run cache, fetched by the first caller while concurrent callers
+/// wait for it. Also says whether this call fetched it.
+async fn once_per_account<T: Clone, F, Fut>(
+    cache: &tokio::sync::Mutex<HashMap<String, T>>,
+    account: &str,
+    fetch: F,
+) -> Result<(T, bool), ChunkError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChunkError>>,
+{
+    let mut cache = cache.lock().await;
+    if let Some(v) = cache.get(account) {
+        return Ok((v.clone(), false));
+    }
+    let v = fetch().await?;
+    cache.insert(account.to_string(), v.clone());
+    Ok((v, true))
 }
 
 /// With Redis configured, rate-limit buckets live there too: every process of a seller paces

@@ -18,6 +18,16 @@ fn enforced(faults: Faults) -> SandboxConfig {
     SandboxConfig { profile: ProfileName::Small, seed: 11, enforce_limits: Some(SCALE), faults, ..Default::default() }
 }
 
+/// A second runner on the same seller and config (its own lake and buckets), as another process.
+fn second_process(h: &Harness) -> mpetl::run::Runner {
+    let mut other = h.cfg.clone();
+    other.data_dir = h.dir.path().join("other");
+    std::fs::create_dir_all(&other.data_dir).unwrap();
+    std::fs::copy(&h.cfg.costs_file, other.data_dir.join("costs.csv")).unwrap();
+    other.costs_file = other.data_dir.join("costs.csv");
+    mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paced_to_the_limits_mpetl_never_trips_them() {
     let h = harness(enforced(Faults::default()), |f| f.time_scale = SCALE).await;
@@ -35,12 +45,7 @@ async fn two_uncoordinated_processes_trip_the_limit_and_still_complete() {
     // X-Ratelimit-Retry, wait as told, and lose nothing. (Proves the enforcement bites.)
     let h = harness(enforced(Faults::default()), |f| f.time_scale = SCALE).await;
     let period = last_days(40);
-    let mut other = h.cfg.clone();
-    other.data_dir = h.dir.path().join("other");
-    std::fs::create_dir_all(&other.data_dir).unwrap();
-    std::fs::copy(&h.cfg.costs_file, other.data_dir.join("costs.csv")).unwrap();
-    other.costs_file = other.data_dir.join("costs.csv");
-    let second = mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap();
+    let second = second_process(&h);
     let req = request(period);
     let (a, b) = tokio::join!(h.backfill(&req), second.backfill(&req));
     let (a, b) = (a.expect("first"), b.expect("second"));
@@ -135,12 +140,7 @@ async fn two_processes_sharing_redis_stay_within_one_sellers_limit_together() {
     let mut h = harness(enforced(Faults::default()), |f| f.time_scale = SCALE).await;
     h.cfg.redis_url = Some(server.url.clone().into());
     let period = last_days(40);
-    let mut other = h.cfg.clone();
-    other.data_dir = h.dir.path().join("other");
-    std::fs::create_dir_all(&other.data_dir).unwrap();
-    std::fs::copy(&h.cfg.costs_file, other.data_dir.join("costs.csv")).unwrap();
-    other.costs_file = other.data_dir.join("costs.csv");
-    let second = mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap();
+    let second = second_process(&h);
     let req = request(period);
     let (a, b) = tokio::join!(h.backfill(&req), second.backfill(&req));
     let (a, b) = (a.expect("first"), b.expect("second"));
