@@ -475,6 +475,7 @@ impl Runner {
             .map(WbReportRow::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| src(SourceError::decode(&ctx, e)))?;
+        out.rows += reports.len() as u64;
         out.lake += self.store_rows(chunk, Rows::WbFinanceReports(reports)).await?;
         Ok(out)
     }
