@@ -289,10 +289,14 @@ async fn run(cli: Cli) -> Result<()> {
                 sandbox::OZON_CLIENT_ID,
                 sandbox::OZON_API_KEY
             );
+            println!(
+                "  WB finance:    {u}/api/finance/v1/sales-reports/detailed, …/list; ads: {u}/adv/v1/promotion/count, /adv/v3/fullstats, /adv/v1/upd"
+            );
+            println!("  Ozon finance:  {u}/v1/finance/accrual/by-day, …/types");
             println!("  Ground truth:  {u}/__sandbox/truth?from=YYYY-MM-DD&to=YYYY-MM-DD");
             println!("Point a backfill at it:");
             println!(
-                "  MPETL_ENDPOINTS__WB_STATISTICS={u} MPETL_ENDPOINTS__OZON={u} MPETL_ACCOUNTS__MAIN__WB__TOKEN={} MPETL_ACCOUNTS__MAIN__OZON__CLIENT_ID={} MPETL_ACCOUNTS__MAIN__OZON__API_KEY={} mpetl backfill --from 2026-01-01 --to 2026-01-31",
+                "  MPETL_FETCH__TIME_SCALE=600 MPETL_ENDPOINTS__WB_STATISTICS={u} MPETL_ENDPOINTS__WB_FINANCE={u} MPETL_ENDPOINTS__WB_ADVERT={u} MPETL_ENDPOINTS__OZON={u} MPETL_ACCOUNTS__MAIN__WB__TOKEN={} MPETL_ACCOUNTS__MAIN__OZON__CLIENT_ID={} MPETL_ACCOUNTS__MAIN__OZON__API_KEY={} mpetl backfill --from 2026-01-01 --to 2026-01-31",
                 sandbox::WB_TOKEN,
                 sandbox::OZON_CLIENT_ID,
                 sandbox::OZON_API_KEY
