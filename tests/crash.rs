@@ -1,5 +1,6 @@
 //! A backfill process killed with SIGKILL at several moments, then run again: the lake is never
-//! half-written, and the finished lake holds the same numbers as the sandbox's truth.
+//! half-written, and the finished lake holds the same numbers as the sandbox's truth. Both
+//! state stores.
 
 mod common;
 
@@ -12,7 +13,17 @@ use mpetl::sandbox::limits::Faults;
 use mpetl::sandbox::{ProfileName, SandboxConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_backfills_resume_to_the_truth() {
+async fn killed_backfills_resume_to_the_truth_embedded() {
+    killed_backfills_resume_to_the_truth(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_backfills_resume_to_the_truth_redis() {
+    let Some(server) = common::redis_server::RedisServer::start() else { return };
+    killed_backfills_resume_to_the_truth(Some(server.url.clone())).await;
+}
+
+async fn killed_backfills_resume_to_the_truth(redis_url: Option<String>) {
     // Real limits ÷ 120 make the run last a few seconds, long enough to be killed in the middle.
     let sb = SandboxConfig {
         profile: ProfileName::Small,
@@ -21,14 +32,16 @@ async fn killed_backfills_resume_to_the_truth() {
         faults: Faults::default(),
         ..Default::default()
     };
-    let h = harness(sb, |f| f.time_scale = 120).await;
+    let mut h = harness(sb, |f| f.time_scale = 120).await;
+    h.cfg.redis_url = redis_url.clone().map(Into::into);
+    let state = redis_url.map_or_else(String::new, |u| format!("[state]\nredis_url = {u:?}\n"));
     let period = last_days(70);
     let u = &h.sandbox.base_url;
     let config = h.dir.path().join("mpetl.toml");
     std::fs::write(
         &config,
         format!(
-            "data_dir = {:?}\n[fetch]\ntime_scale = 120\n[accounts.demo.wb]\ntoken = {:?}\n[accounts.demo.ozon]\nclient_id = {:?}\napi_key = {:?}\n\
+            "data_dir = {:?}\n{state}[fetch]\ntime_scale = 120\n[accounts.demo.wb]\ntoken = {:?}\n[accounts.demo.ozon]\nclient_id = {:?}\napi_key = {:?}\n\
              [endpoints]\nwb_statistics = {u:?}\nwb_finance = {u:?}\nwb_advert = {u:?}\nozon = {u:?}\n",
             h.cfg.data_dir.display().to_string(),
             mpetl::sandbox::WB_TOKEN,
