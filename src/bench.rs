@@ -2,7 +2,7 @@
 //! then times the metrics stage in a child process (so its peak memory is its own) and the same
 //! aggregation in DuckDB over the same Parquet files, as a reference.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -202,10 +202,6 @@ pub fn child(exe: &Path, data_dir: &Path, from: chrono::NaiveDate, to: chrono::N
         &to.to_string(),
     ]);
     c
-}
-
-pub fn default_dir() -> PathBuf {
-    PathBuf::from("data/bench")
 }
 
 /// What `bench --limits` measured.

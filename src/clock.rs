@@ -25,16 +25,7 @@ pub fn local_to_utc(t: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-pub fn moscow_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
-    local_to_utc(t, chrono_tz::Europe::Moscow)
-}
-
 /// First instant of local day `d` in `tz`.
 pub fn day_start(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
     local_to_utc(d.and_hms_opt(0, 0, 0).expect("midnight"), tz)
-}
-
-/// Today in `tz`.
-pub fn today(tz: Tz) -> NaiveDate {
-    Utc::now().with_timezone(&tz).date_naive()
 }

@@ -121,10 +121,6 @@ impl Costs {
         let list = self.by_sku.get(&(marketplace.to_string(), sku.to_string()))?;
         list.iter().rev().find(|(from, _)| *from <= day).map(|(_, c)| *c)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_sku.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -42,10 +42,6 @@ impl Period {
     pub fn instants(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         (day_start(self.from, tz), day_start(self.to + Duration::days(1), tz))
     }
-
-    pub fn days(&self) -> i64 {
-        (self.to - self.from).num_days() + 1
-    }
 }
 
 /// Parses a CLI date, with a message that says what is expected.
