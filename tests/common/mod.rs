@@ -122,7 +122,7 @@ impl Truth {
     /// Every compared figure, by mart column name; money in kopecks.
     pub fn figures(&self) -> Vec<(&'static str, Option<i128>)> {
         let m = |v: i64| Some(i128::from(v));
-        vec![
+        let v = vec![
             ("orders", m(self.orders)),
             ("orders_value", m(self.orders_value)),
             ("cancellations", m(self.cancellations)),
@@ -144,41 +144,41 @@ impl Truth {
             ("payout", m(self.payout())),
             ("ad_spend", m(self.ad_spend)),
             ("cogs", self.cogs.map(i128::from)),
-        ]
+        ];
+        assert!(v.iter().map(|f| f.0).eq(FIGURES.iter().copied()), "FIGURES and figures() disagree");
+        v
     }
 }
 
 /// The same figures read from a metrics row.
 pub fn figures(m: &MetricRow) -> Vec<(&'static str, Option<i128>)> {
-    Truth::figures(&Truth {
-        marketplace: String::new(),
-        day: NaiveDate::MIN,
-        sku: String::new(),
-        seller_sku: String::new(),
-        orders: 0,
-        orders_value: 0,
-        cancellations: 0,
-        buyouts: 0,
-        returns: None,
-        buyouts_value: 0,
-        returns_value: 0,
-        units_sold: 0,
-        units_returned: 0,
-        revenue: 0,
-        commission: 0,
-        logistics: 0,
-        storage: 0,
-        acceptance: 0,
-        penalties: 0,
-        other_deductions: 0,
-        additional_payments: 0,
-        ad_spend: 0,
-        cogs: None,
-    })
-    .into_iter()
-    .map(|(name, _)| (name, m.money(name).or_else(|| m.count(name).map(i128::from))))
-    .collect()
+    FIGURES.iter().map(|name| (*name, m.money(name).or_else(|| m.count(name).map(i128::from)))).collect()
 }
+
+/// The compared figures, in the order `Truth::figures` lists them.
+pub const FIGURES: [&str; 21] = [
+    "orders",
+    "orders_value",
+    "cancellations",
+    "buyouts",
+    "returns",
+    "buyouts_value",
+    "returns_value",
+    "sales_value",
+    "units_sold",
+    "units_returned",
+    "revenue",
+    "commission",
+    "logistics",
+    "storage",
+    "acceptance",
+    "penalties",
+    "other_deductions",
+    "additional_payments",
+    "payout",
+    "ad_spend",
+    "cogs",
+];
 
 /// Compares daily metrics with the truth cell by cell, to the kopeck; returns the differences.
 pub fn diff(metrics: &[MetricRow], truth: &[Truth]) -> Vec<String> {
