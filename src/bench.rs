@@ -254,13 +254,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
         costs.iter().max_by_key(|c| c.lower_bound).cloned().ok_or_else(|| BenchError::Other("empty plan".into()))?;
     let t = Instant::now();
     let report = runner
-        .backfill(&crate::run::BackfillRequest {
-            period,
-            accounts: None,
-            sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
-            refresh: false,
-            grains: vec![],
-        })
+        .backfill(&crate::run::BackfillRequest { grains: vec![], ..crate::run::BackfillRequest::new(period) })
         .await?;
     let wall = t.elapsed();
     let d = sandbox.data();

@@ -113,6 +113,27 @@ pub const BUCKETS: [&str; 9] = [
 struct RawState {
     redis_url: Option<SecretString>,
     namespace: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    lease_secs: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    reconnect_secs: Option<String>,
+}
+
+/// How runs hold their accounts and ride out Redis trouble (`[state]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateOptions {
+    /// A run holds a lease on each of its accounts for this long, renewed every third of it; a
+    /// run that dies loses its accounts this long after its last renewal (at once when it died
+    /// on this host). Default 30.
+    pub lease_secs: u64,
+    /// How long a lost Redis connection is retried before the run stops cleanly. Default 30.
+    pub reconnect_secs: u64,
+}
+
+impl Default for StateOptions {
+    fn default() -> Self {
+        StateOptions { lease_secs: 30, reconnect_secs: 30 }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -312,9 +333,10 @@ pub struct Config {
     pub state_namespace: String,
     /// Rate limits that replace the defaults, per bucket (e.g. a Basic WB token's lower limits).
     pub limits: BTreeMap<String, crate::http::Quota>,
+    pub state: StateOptions,
 }
 
-const RESERVED_ENV: [&str; 2] = ["MPETL_CONFIG", "MPETL_LOG"];
+const RESERVED_ENV: [&str; 3] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT"];
 
 impl Config {
     /// Reads `path` and overlays the process environment.
@@ -459,6 +481,20 @@ impl Config {
                 "use a short name without ':' (it prefixes Redis keys)",
             ));
         }
+        let mut state = StateOptions::default();
+        for (field, v, slot) in [
+            ("state.lease_secs", raw.state.lease_secs, &mut state.lease_secs),
+            ("state.reconnect_secs", raw.state.reconnect_secs, &mut state.reconnect_secs),
+        ] {
+            if let Some(v) = v {
+                *slot = v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid(field, &v, "give a whole number of seconds ≥ 1, e.g. 30"))?;
+            }
+        }
         let mut limits = BTreeMap::new();
         for (bucket, l) in raw.limits {
             if !BUCKETS.contains(&bucket.as_str()) {
@@ -489,6 +525,7 @@ impl Config {
             redis_url: raw.state.redis_url,
             state_namespace,
             limits,
+            state,
         })
     }
 

@@ -79,6 +79,20 @@ impl Dataset {
         }
     }
 
+    pub fn from_name(name: &str) -> Option<Dataset> {
+        Dataset::ALL.into_iter().find(|d| d.name() == name.trim())
+    }
+
+    /// The dataset whose chunks fetch this one (report totals come with the finance rows,
+    /// campaigns and spend with the ad statistics).
+    pub fn chunk_dataset(self) -> Dataset {
+        match self {
+            Dataset::WbFinanceReports => Dataset::WbFinance,
+            Dataset::WbAdCampaigns | Dataset::WbAdSpend => Dataset::WbAdStats,
+            d => d,
+        }
+    }
+
     pub fn marketplace(self) -> Marketplace {
         match self {
             Dataset::WbOrders

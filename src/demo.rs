@@ -6,7 +6,6 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
 use crate::config::{Account, Config, Endpoints, FetchConfig, OzonCredentials, WbCredentials};
-use crate::dataset::Marketplace;
 use crate::metrics::Grain;
 use crate::notify::Events;
 use crate::plan::Period;
@@ -63,6 +62,7 @@ pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_
         redis_url: None,
         limits: Default::default(),
         state_namespace: "demo".into(),
+        state: Default::default(),
         tax: crate::config::Tax { mode: crate::config::TaxMode::Revenue, rate: rust_decimal::Decimal::new(6, 2) },
         fetch: FetchConfig { time_scale, wb_page_cap: wb_page_cap as u32, ..FetchConfig::default() },
         accounts: vec![Account {
@@ -103,11 +103,8 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
     let runner = Runner::open(cfg, events)?;
     let report = runner
         .backfill(&BackfillRequest {
-            period,
-            accounts: None,
-            sources: vec![Marketplace::Wb, Marketplace::Ozon],
-            refresh: false,
             grains: vec![Grain::Day, Grain::Week, Grain::Month],
+            ..BackfillRequest::new(period)
         })
         .await?;
     Ok(DemoRun { sandbox, runner, period, report })

@@ -50,11 +50,15 @@ enum Command {
     /// Pull a period from the marketplaces into the lake, then write the marts.
     Backfill {
         /// First day (YYYY-MM-DD, in the configured time zone).
-        #[arg(long, value_parser = parse_date)]
-        from: NaiveDate,
+        #[arg(long, value_parser = parse_date, required_unless_present = "resume")]
+        from: Option<NaiveDate>,
         /// Last day, inclusive.
-        #[arg(long, value_parser = parse_date)]
-        to: NaiveDate,
+        #[arg(long, value_parser = parse_date, required_unless_present = "resume")]
+        to: Option<NaiveDate>,
+        /// Continue the run with this id (see `mpetl status`) with its own period, accounts and
+        /// sources. A plain re-run of the same command continues too, under a new id.
+        #[arg(long, conflicts_with_all = ["from", "to", "accounts", "refresh"])]
+        resume: Option<String>,
         /// Only these accounts (repeatable); all configured accounts by default.
         #[arg(long = "account")]
         accounts: Vec<String>,
@@ -76,6 +80,23 @@ enum Command {
         accounts: Vec<String>,
         #[arg(long, value_delimiter = ',', default_value = "wb,ozon")]
         sources: Vec<Marketplace>,
+    },
+    /// Active and recent runs (stage, chunks done/total, rows, errors, ETA); with a run id,
+    /// that run's per-chunk detail.
+    Status {
+        run: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How many recent runs to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// The chunk cache: `stats` per dataset, or `invalidate` chunks so the next run fetches
+    /// them again.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
     },
     /// Compute the metrics of a period from the lake (no network) and print them.
     Metrics {
@@ -132,6 +153,37 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Entries, rows, hits, misses, hit ratio and lake bytes per dataset.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop cached chunks (all, or those matching every filter given). The lake is kept; the
+    /// next run fetches the dropped chunks again and upserts them.
+    Invalidate {
+        /// A dataset name, e.g. wb_finance, ozon_fbo, wb_orders.
+        #[arg(long, value_parser = parse_dataset)]
+        dataset: Option<mpetl::dataset::Dataset>,
+        #[arg(long = "account")]
+        account: Option<String>,
+        /// Chunks covering days from this one on.
+        #[arg(long, value_parser = parse_date)]
+        from: Option<NaiveDate>,
+        /// Chunks covering days up to this one.
+        #[arg(long, value_parser = parse_date)]
+        to: Option<NaiveDate>,
+    },
+}
+
+fn parse_dataset(s: &str) -> Result<mpetl::dataset::Dataset, String> {
+    mpetl::dataset::Dataset::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = mpetl::dataset::Dataset::ALL.iter().map(|d| d.name()).collect();
+        format!("unknown dataset '{s}'; use one of: {}", names.join(", "))
+    })
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG").unwrap_or_else(|_| "warn".into()))
@@ -176,24 +228,108 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Sandbox requests served: {}", out.sandbox.total_requests());
             Ok(())
         }
-        Command::Backfill { from, to, accounts, sources, refresh } => {
+        Command::Backfill { from, to, resume, accounts, sources, refresh } => {
             let cfg = Config::load(&cli.config)?;
-            let period = Period::new(from, to)?;
             let (events, rx) = Events::channel();
             let progress = tokio::spawn(notify::terminal::run(rx));
             let runner = Runner::open(cfg, events)?;
-            let req = BackfillRequest {
-                period,
-                accounts: (!accounts.is_empty()).then_some(accounts.clone()),
-                sources,
-                refresh,
-                grains: vec![Grain::Day, Grain::Week, Grain::Month],
+            let grains = vec![Grain::Day, Grain::Week, Grain::Month];
+            let req = match resume {
+                Some(id) => BackfillRequest { grains, ..runner.resume_request(&id)? },
+                None => {
+                    let period = Period::new(from.expect("clap requires it"), to.expect("clap requires it"))?;
+                    BackfillRequest {
+                        accounts: (!accounts.is_empty()).then_some(accounts.clone()),
+                        sources,
+                        refresh,
+                        grains,
+                        ..BackfillRequest::new(period)
+                    }
+                }
             };
+            // Ctrl-C or SIGTERM: chunks stop at their next page with what they fetched stored,
+            // and the run ends `interrupted`, resumable.
+            let stop = runner.stop_flag();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                eprintln!("stopping: finishing the current pages, then the run can be resumed");
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
             let result = runner.backfill(&req).await;
             drop(runner);
             let _ = progress.await;
             let report = result?;
             print_report(&report);
+            Ok(())
+        }
+        Command::Status { run, json, limit } => {
+            let cfg = Config::load(&cli.config)?;
+            let Some(store) = mpetl::state::open_to_read(&cfg)? else {
+                println!("No runs recorded yet (no state in {}).", cfg.state_dir().display());
+                return Ok(());
+            };
+            let now = chrono::Utc::now();
+            let stale = chrono::Duration::seconds(cfg.state.lease_secs as i64 + 5);
+            match run {
+                None => {
+                    let views: Vec<_> =
+                        store.runs(limit)?.into_iter().map(|r| mpetl::status::RunView::new(r, now, stale)).collect();
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&views)?);
+                    } else {
+                        print!("{}", mpetl::status::runs_table(&views));
+                    }
+                }
+                Some(id) => {
+                    let rec = store.run(&id)?.ok_or_else(|| mpetl::run::RunError::UnknownRun { id: id.clone() })?;
+                    let chunks = rec
+                        .chunks
+                        .iter()
+                        .map(|c| Ok((c.clone(), store.chunk(c)?)))
+                        .collect::<Result<Vec<_>, mpetl::state::StateError>>()?;
+                    let view = mpetl::status::RunView::new(rec, now, stale);
+                    if json {
+                        let detail: Vec<_> =
+                            chunks.iter().map(|(id, c)| serde_json::json!({"id": id, "record": c})).collect();
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&serde_json::json!({"run": view, "chunks": detail}))?
+                        );
+                    } else {
+                        print!("{}", mpetl::status::run_detail(&view, &chunks));
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Cache { action: CacheAction::Stats { json } } => {
+            let cfg = Config::load(&cli.config)?;
+            let stats = match mpetl::state::open_to_read(&cfg)? {
+                Some(store) => mpetl::status::cache_stats(store.as_ref(), &mpetl::lake::Lake::new(cfg.lake_dir()))?,
+                None => Vec::new(),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print!("{}", mpetl::status::cache_table(&stats));
+            }
+            Ok(())
+        }
+        Command::Cache { action: CacheAction::Invalidate { dataset, account, from, to } } => {
+            let cfg = Config::load(&cli.config)?;
+            if let Some(a) = &account {
+                cfg.account(a)?;
+            }
+            if let (Some(f), Some(t)) = (from, to) {
+                Period::new(f, t)?;
+            }
+            let store = mpetl::state::open(&cfg)?;
+            let sel = mpetl::status::Invalidate { dataset, account, from, to };
+            let dropped = mpetl::status::invalidate(store.as_ref(), &sel)?;
+            for id in &dropped {
+                println!("dropped {id}");
+            }
+            println!("{} cached chunk(s) dropped; the next run fetches them again", dropped.len());
             Ok(())
         }
         Command::Plan { from, to, accounts, sources } => {
@@ -370,6 +506,15 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
 }
 
 /// "38 min 20 s", "2.5 s".
+/// Ctrl-C, or SIGTERM (what systemd and `kill` send).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
 fn human(d: std::time::Duration) -> String {
     let s = d.as_secs();
     match s {
@@ -402,7 +547,8 @@ fn print_metrics(
 
 fn print_report(r: &RunReport) {
     println!(
-        "Fetched {} rows with {} requests in {:.1} s; {} of {} chunks were cached. Lake: {} new keys, {} changed rows, {} partition files written.",
+        "Run {}: fetched {} rows with {} requests in {:.1} s; {} of {} chunks were cached. Lake: {} new keys, {} changed rows, {} partition files written.",
+        r.run_id,
         r.rows_fetched,
         r.requests,
         r.seconds,

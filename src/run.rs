@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -20,6 +21,7 @@ use crate::http::{Buckets, Net};
 use crate::lake::tables::{Lineage, Rows};
 use crate::lake::{Lake, LakeError, UpsertStats};
 use crate::metrics::{self, Grain, MetricsError};
+use crate::notify::progress::Progress;
 use crate::notify::{Event, Events, Stage};
 use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, PlannedChunk};
 use crate::sources::ozon::OzonClient;
@@ -30,7 +32,9 @@ use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbS
 use crate::sources::wb::models::{WbFinanceRow, WbReportRow};
 use crate::sources::wb::{WbClient, WbHosts};
 use crate::sources::{Ctx, SourceError};
-use crate::state::{ChunkRecord, ChunkState, StateError, StateStore, StreamState};
+use crate::state::{
+    self, Acquired, ChunkRecord, ChunkState, Lease, RunRecord, RunStatus, StateError, StateStore, StreamState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -42,8 +46,22 @@ pub enum RunError {
     State(#[from] StateError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
-    #[error("{} chunk(s) failed; the lake keeps everything stored before the failure and the same command resumes:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
-    Chunks(Vec<ChunkError>),
+    #[error("run {run}: {} chunk(s) failed; the lake keeps everything stored before the failure, and `mpetl backfill --resume {run}` (or the same command) continues:\n{}", .errors.len(), .errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Chunks { run: String, errors: Vec<ChunkError> },
+    #[error(
+        "account {account} is being fetched by another run ({holder}); its lease ends in {secs} s unless that run renews it. Fix: wait for it (`mpetl status` shows it), or stop it"
+    )]
+    Busy { account: String, holder: String, secs: u64 },
+    #[error("no run {id} in the state store. Fix: `mpetl status` lists the runs it knows")]
+    UnknownRun { id: String },
+    #[error(
+        "run {id} already finished ({status}); there is nothing to resume. Fix: start a new run with `mpetl backfill --from … --to …`"
+    )]
+    NothingToResume { id: String, status: &'static str },
+    #[error(
+        "run {id} was stopped before it finished; what it fetched is stored. `mpetl backfill --resume {id}` continues it"
+    )]
+    Interrupted { id: String },
 }
 
 /// One failed chunk, named.
@@ -55,6 +73,8 @@ pub enum ChunkError {
     Lake { chunk: String, source: LakeError },
     #[error("chunk {chunk}: {source}")]
     State { chunk: String, source: StateError },
+    #[error("chunk {chunk}: stopped before it finished")]
+    Stopped { chunk: String },
 }
 
 /// What to backfill.
@@ -68,11 +88,32 @@ pub struct BackfillRequest {
     pub refresh: bool,
     /// Grains of the marts to write after the fetch.
     pub grains: Vec<Grain>,
+    /// Continue this run (its id) instead of starting a new one.
+    pub resume: Option<String>,
+    /// What started the run: `backfill`, or a job's name.
+    pub kind: String,
+}
+
+impl BackfillRequest {
+    /// Every configured account and both marketplaces, month marts: what a plain
+    /// `mpetl backfill --from --to` does.
+    pub fn new(period: Period) -> BackfillRequest {
+        BackfillRequest {
+            period,
+            accounts: None,
+            sources: vec![Marketplace::Wb, Marketplace::Ozon],
+            refresh: false,
+            grains: vec![Grain::Month],
+            resume: None,
+            kind: "backfill".into(),
+        }
+    }
 }
 
 /// The outcome of a run.
 #[derive(Debug, Default)]
 pub struct RunReport {
+    pub run_id: String,
     pub chunks_planned: u64,
     pub chunks_cached: u64,
     pub requests: u64,
@@ -104,6 +145,42 @@ pub struct Runner {
     /// Lists that do not change within a run, asked once per account instead of once per chunk.
     campaigns: tokio::sync::Mutex<HashMap<String, Vec<WbAdCampaignRow>>>,
     accrual_types: tokio::sync::Mutex<HashMap<String, Vec<AccrualType>>>,
+    /// Set by a signal: chunks stop at their next page, after storing what they have.
+    stop: Arc<AtomicBool>,
+}
+
+/// One run in flight: its record (progress folded from its events), its leases and the flags
+/// the heartbeat raises.
+pub struct RunCtx {
+    pub id: String,
+    record: std::sync::Mutex<RunRecord>,
+    leases: HashMap<String, Lease>,
+    /// A lease was lost: another process owns an account now, so nothing more is written.
+    lost: AtomicBool,
+    events: Events,
+    retries: Arc<std::sync::atomic::AtomicU64>,
+    retries_at_start: u64,
+}
+
+impl RunCtx {
+    fn emit(&self, e: Event) {
+        {
+            let mut r = self.record.lock().unwrap_or_else(|p| p.into_inner());
+            r.progress.apply(&e, Utc::now());
+            r.progress.retries = self.retries.load(Ordering::Relaxed) - self.retries_at_start;
+        }
+        self.events.emit(e);
+    }
+
+    fn fence(&self, account: &str) -> Option<&Lease> {
+        self.leases.get(account)
+    }
+
+    fn snapshot(&self) -> RunRecord {
+        let mut r = self.record.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        r.progress.retries = self.retries.load(Ordering::Relaxed) - self.retries_at_start;
+        r
+    }
 }
 
 impl Runner {
@@ -126,7 +203,102 @@ impl Runner {
             events,
             campaigns: Default::default(),
             accrual_types: Default::default(),
+            stop: Arc::default(),
         }
+    }
+
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
+    }
+
+    /// Raising it stops the run at the next page or chunk: what was fetched is stored, cursors
+    /// stay consistent, and the run ends `interrupted`, resumable.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// The request of run `id`, to continue it.
+    pub fn resume_request(&self, id: &str) -> Result<BackfillRequest, RunError> {
+        let rec = self.store.run(id)?.ok_or_else(|| RunError::UnknownRun { id: id.to_string() })?;
+        if rec.status == RunStatus::Done {
+            return Err(RunError::NothingToResume { id: id.to_string(), status: rec.status.name() });
+        }
+        let sources = rec.sources.iter().filter_map(|s| s.parse::<Marketplace>().ok()).collect::<Vec<_>>();
+        Ok(BackfillRequest {
+            period: Period { from: rec.from, to: rec.to },
+            accounts: Some(rec.accounts),
+            sources,
+            refresh: false,
+            grains: vec![Grain::Month],
+            resume: Some(rec.id),
+            kind: rec.kind,
+        })
+    }
+
+    /// A new run record, or the resumed one with one more attempt.
+    fn start_record(
+        &self,
+        req: &BackfillRequest,
+        accounts: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<RunRecord, RunError> {
+        let fresh = |id: String| RunRecord {
+            holder: state::holder_id(&id),
+            id,
+            kind: req.kind.clone(),
+            from: req.period.from,
+            to: req.period.to,
+            accounts: accounts.to_vec(),
+            sources: req.sources.iter().map(|m| m.code().to_string()).collect(),
+            refresh: req.refresh,
+            status: RunStatus::Running,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            attempts: 1,
+            chunks: Vec::new(),
+            progress: Progress::new(now),
+            error: None,
+        };
+        Ok(match &req.resume {
+            None => fresh(RunRecord::new_id(now)),
+            Some(id) => {
+                let old = self.store.run(id)?.ok_or_else(|| RunError::UnknownRun { id: id.clone() })?;
+                RunRecord { attempts: old.attempts + 1, created_at: old.created_at, ..fresh(id.clone()) }
+            }
+        })
+    }
+
+    /// Takes every account of the run; a lease of a process that died on this host is taken
+    /// over at once, a live one refuses the run.
+    fn take_leases(&self, rec: &RunRecord) -> Result<HashMap<String, Lease>, RunError> {
+        let ttl = std::time::Duration::from_secs(self.cfg.state.lease_secs);
+        let mut out = HashMap::new();
+        for account in &rec.accounts {
+            let name = format!("account:{account}");
+            let mut got = self.store.acquire_lease(&name, &rec.holder, ttl, None)?;
+            if let Acquired::Held { holder, .. } = &got
+                && state::holder_is_dead_here(holder)
+            {
+                got = self.store.acquire_lease(&name, &rec.holder, ttl, Some(holder))?;
+            }
+            match got {
+                Acquired::Granted(l) => {
+                    out.insert(account.clone(), l);
+                }
+                Acquired::Held { holder, expires_in, .. } => {
+                    for l in out.values() {
+                        let _ = self.store.release_lease(l);
+                    }
+                    return Err(RunError::Busy {
+                        account: account.clone(),
+                        holder,
+                        secs: expires_in.as_secs_f64().ceil() as u64,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn lake(&self) -> &Lake {
@@ -151,33 +323,96 @@ impl Runner {
                 }
             }
         }
+        let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        let record = self.start_record(req, &ids, now)?;
+        let leases = self.take_leases(&record)?;
+        self.store.put_run(&record)?;
+        let retries = self.net.retries.clone();
+        let cx = Arc::new(RunCtx {
+            id: record.id.clone(),
+            retries_at_start: retries.load(Ordering::Relaxed),
+            retries,
+            record: std::sync::Mutex::new(record),
+            leases,
+            lost: AtomicBool::new(false),
+            events: self.events.clone(),
+        });
+        let heartbeat = Heartbeat::start(cx.clone(), self.store.clone(), self.cfg.state.lease_secs);
+        let result = self.run(&cx, req, &accounts, now).await;
+        heartbeat.stop();
+        let result = match result {
+            Err(RunError::Chunks { errors, .. }) if errors.iter().all(|e| matches!(e, ChunkError::Stopped { .. })) => {
+                Err(RunError::Interrupted { id: cx.id.clone() })
+            }
+            other => other,
+        };
+        let mut fin = cx.snapshot();
+        fin.updated_at = Utc::now();
+        fin.finished_at = Some(fin.updated_at);
+        (fin.status, fin.error) = match &result {
+            Ok(_) => (RunStatus::Done, None),
+            Err(RunError::Interrupted { .. }) => (RunStatus::Interrupted, None),
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        // The data is durable already; a record that cannot be written only leaves the run
+        // looking `interrupted` in `mpetl status`, which resuming settles.
+        if let Err(e) = self.store.put_run(&fin) {
+            tracing::warn!(run = %cx.id, error = %e, "the final run record was not written");
+        }
+        for l in cx.leases.values() {
+            if let Err(e) = self.store.release_lease(l) {
+                tracing::warn!(lease = %l.name, error = %e, "lease not released; it expires by itself");
+            }
+        }
+        let mut report = result?;
+        report.run_id = cx.id.clone();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
 
-        self.events.emit(Event::StageStarted { stage: Stage::Plan, chunks: 1 });
+    async fn run(
+        &self,
+        cx: &RunCtx,
+        req: &BackfillRequest,
+        accounts: &[&crate::config::Account],
+        now: DateTime<Utc>,
+    ) -> Result<RunReport, RunError> {
+        cx.emit(Event::StageStarted { stage: Stage::Plan, chunks: 1 });
         let plan = plan::plan(
             &self.cfg,
             self.store.as_ref(),
             &PlanRequest {
                 period: req.period,
-                accounts: accounts.clone(),
+                accounts: accounts.to_vec(),
                 sources: req.sources.clone(),
                 refresh: req.refresh,
                 now,
             },
         )?;
         for n in &plan.notes {
-            self.events.emit(Event::Note(n.clone()));
+            cx.emit(Event::Note(n.clone()));
         }
-        self.events.emit(Event::ChunkDone {
+        cx.record.lock().unwrap_or_else(|p| p.into_inner()).chunks =
+            plan.chunks.iter().map(|c| c.chunk.id.clone()).collect();
+        let mut counts: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for c in &plan.chunks {
+            let e = counts.entry(c.chunk.dataset.name()).or_default();
+            if c.cached { e.0 += 1 } else { e.1 += 1 }
+        }
+        for (ds, (hits, misses)) in counts {
+            self.store.count_cache(ds, hits, misses)?;
+        }
+        cx.emit(Event::ChunkDone {
             stage: Stage::Plan,
             chunk: "plan".into(),
             rows: plan.chunks.len() as u64,
             requests: 0,
         });
-        self.events.emit(Event::StageFinished { stage: Stage::Plan });
+        cx.emit(Event::StageFinished { stage: Stage::Plan });
 
         let (wb, ozon) = tokio::join!(
-            self.stage(Stage::Wb, &plan, Marketplace::Wb),
-            self.stage(Stage::Ozon, &plan, Marketplace::Ozon)
+            self.stage(cx, Stage::Wb, &plan, Marketplace::Wb),
+            self.stage(cx, Stage::Ozon, &plan, Marketplace::Ozon)
         );
         let mut report = RunReport {
             chunks_planned: plan.chunks.len() as u64,
@@ -198,11 +433,11 @@ impl Runner {
             }
         }
         if !failures.is_empty() {
-            self.events.emit(Event::RunFinished { ok: false });
-            return Err(RunError::Chunks(failures));
+            cx.emit(Event::RunFinished { ok: false });
+            return Err(RunError::Chunks { run: cx.id.clone(), errors: failures });
         }
 
-        self.events.emit(Event::StageStarted { stage: Stage::Metrics, chunks: req.grains.len() as u64 });
+        cx.emit(Event::StageStarted { stage: Stage::Metrics, chunks: req.grains.len() as u64 });
         for grain in &req.grains {
             let (mut sku, mut totals) = self.metrics(&req.period, *grain, req.accounts.as_deref())?;
             report.marts.extend(metrics::write_marts(
@@ -212,7 +447,7 @@ impl Runner {
                 &mut totals,
                 &req.period,
             )?);
-            self.events.emit(Event::ChunkDone {
+            cx.emit(Event::ChunkDone {
                 stage: Stage::Metrics,
                 chunk: grain.name().into(),
                 rows: sku.height() as u64,
@@ -225,16 +460,15 @@ impl Runner {
             let from = req.period.from.with_day(1).expect("day 1");
             let r = metrics::reconcile::reconcile(&self.lake, from, req.period.to.min(yesterday))?;
             if !r.mismatches.is_empty() {
-                self.events.emit(Event::Note(format!(
+                cx.emit(Event::Note(format!(
                     "{} WB report total(s) disagree with their rows: see the report below",
                     r.mismatches.len()
                 )));
             }
             report.reconciliation = Some(r);
         }
-        self.events.emit(Event::StageFinished { stage: Stage::Metrics });
-        self.events.emit(Event::RunFinished { ok: true });
-        report.seconds = started.elapsed().as_secs_f64();
+        cx.emit(Event::StageFinished { stage: Stage::Metrics });
+        cx.emit(Event::RunFinished { ok: true });
         Ok(report)
     }
 
@@ -248,58 +482,59 @@ impl Runner {
         compute_metrics(&self.cfg, period, grain, accounts)
     }
 
-    async fn stage(&self, stage: Stage, plan: &plan::Plan, mp: Marketplace) -> Vec<Result<ChunkOutcome, ChunkError>> {
+    async fn stage(
+        &self,
+        cx: &RunCtx,
+        stage: Stage,
+        plan: &plan::Plan,
+        mp: Marketplace,
+    ) -> Vec<Result<ChunkOutcome, ChunkError>> {
         let chunks: Vec<&PlannedChunk> = plan.for_marketplace(mp).collect();
-        self.events.emit(Event::StageStarted { stage, chunks: chunks.len() as u64 });
+        cx.emit(Event::StageStarted { stage, chunks: chunks.len() as u64 });
         // Chunks of different buckets run concurrently; each client paces its own bucket, and
         // the window chunks of one dataset queue on the same limiter.
         let results = join_all(chunks.into_iter().map(|pc| async move {
             if pc.cached {
-                self.events.emit(Event::ChunkCached { stage, chunk: pc.chunk.id.clone() });
+                cx.emit(Event::ChunkCached { stage, chunk: pc.chunk.id.clone() });
                 return Ok(ChunkOutcome::default());
             }
-            let r = self.run_chunk(stage, &pc.chunk).await;
+            let r = self.run_chunk(cx, stage, &pc.chunk).await;
             match &r {
-                Ok(o) => self.events.emit(Event::ChunkDone {
-                    stage,
-                    chunk: pc.chunk.id.clone(),
-                    rows: o.rows,
-                    requests: o.requests,
-                }),
-                Err(e) => {
-                    self.events.emit(Event::ChunkFailed { stage, chunk: pc.chunk.id.clone(), error: e.to_string() })
+                Ok(o) => {
+                    cx.emit(Event::ChunkDone { stage, chunk: pc.chunk.id.clone(), rows: o.rows, requests: o.requests })
                 }
+                Err(e) => cx.emit(Event::ChunkFailed { stage, chunk: pc.chunk.id.clone(), error: e.to_string() }),
             }
             r
         }))
         .await;
-        self.events.emit(Event::StageFinished { stage });
+        cx.emit(Event::StageFinished { stage });
         results
     }
 
-    async fn run_chunk(&self, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
+    async fn run_chunk(&self, cx: &RunCtx, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
         let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
-        let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or(ChunkRecord {
-            id: chunk.id.clone(),
-            state: ChunkState::Pending,
-            rows: 0,
-            requests: 0,
-            updated_at: Utc::now(),
-            done_at: None,
-            closed: false,
-            error: None,
-        });
+        self.check_stop(chunk)?;
+        let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or_else(|| ChunkRecord::new(&chunk.id));
+        rec.dataset = chunk.dataset.name().to_string();
+        rec.account = chunk.account.clone();
+        (rec.from, rec.to) = match &chunk.kind {
+            ChunkKind::Stream { .. } => (None, None),
+            ChunkKind::Days { from, to, .. } => (Some(*from), Some(*to)),
+            ChunkKind::Window { since, to, .. } => (Some(since.date_naive()), Some(to.date_naive())),
+        };
+        rec.run_id = Some(cx.id.clone());
         rec.state = ChunkState::Running;
         rec.updated_at = Utc::now();
         rec.error = None;
-        self.store.put_chunk(&rec).map_err(state_err)?;
+        self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
         let result = match &chunk.kind {
-            ChunkKind::Stream { pass_from, date_from } => self.run_stream(stage, chunk, pass_from, date_from).await,
-            ChunkKind::Window { since, to, .. } => self.run_window(stage, chunk, *since, *to).await,
+            ChunkKind::Stream { pass_from, date_from } => self.run_stream(cx, stage, chunk, pass_from, date_from).await,
+            ChunkKind::Window { since, to, .. } => self.run_window(cx, stage, chunk, *since, *to).await,
             ChunkKind::Days { from, to, .. } => match chunk.dataset {
-                Dataset::WbFinance => self.run_wb_finance(stage, chunk, *from, *to).await,
-                Dataset::WbAdStats => self.run_wb_ads(stage, chunk, *from, *to).await,
-                Dataset::OzonAccruals => self.run_ozon_accruals(stage, chunk, *from, *to).await,
+                Dataset::WbFinance => self.run_wb_finance(cx, stage, chunk, *from, *to).await,
+                Dataset::WbAdStats => self.run_wb_ads(cx, stage, chunk, *from, *to).await,
+                Dataset::OzonAccruals => self.run_ozon_accruals(cx, stage, chunk, *from, *to).await,
                 other => unreachable!("{other} is not planned by days"),
             },
         };
@@ -323,8 +558,15 @@ impl Runner {
                 rec.error = Some(e.to_string());
             }
         }
-        self.store.put_chunk(&rec).map_err(state_err)?;
+        self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
         result
+    }
+
+    fn check_stop(&self, chunk: &Chunk) -> Result<(), ChunkError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
+        }
+        Ok(())
     }
 
     fn wb_client(&self, account: &str) -> WbClient {
@@ -353,6 +595,7 @@ impl Runner {
     /// Reads a WB statistics stream page by page; each page is upserted, then the cursor moves.
     async fn run_stream(
         &self,
+        cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
         pass_from: &str,
@@ -365,11 +608,12 @@ impl Runner {
         if st.pending_from.as_deref() != Some(pass_from) {
             st.pending_from = Some(pass_from.to_string());
         }
-        self.store.put_stream(&key, &st).map_err(state_err)?;
+        self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
 
         let mut out = ChunkOutcome::default();
         let mut from = date_from.to_string();
         loop {
+            self.check_stop(chunk)?;
             let (rows, last, n) = match chunk.dataset {
                 Dataset::WbOrders => page::<OrderItem, WbOrderRow>(&client, chunk, &from, Rows::WbOrders).await?,
                 Dataset::WbSales => page::<SaleItem, WbSaleRow>(&client, chunk, &from, Rows::WbSales).await?,
@@ -378,11 +622,11 @@ impl Runner {
             out.requests += 1;
             let Some(last) = last else { break };
             out.rows += n as u64;
-            out.lake += self.store_rows(chunk, rows).await?;
+            out.lake += self.store_rows(cx, chunk, rows).await?;
             // Write before cursor: the page is durable in the lake, now the cursor may move.
             st.cursor = Some(last.clone());
-            self.store.put_stream(&key, &st).map_err(state_err)?;
-            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n as u64 });
+            self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
+            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n as u64 });
             let progressed = match (parse_wb_naive(&last), parse_wb_naive(&from)) {
                 (Some(l), Some(f)) => l > f,
                 _ => true,
@@ -408,12 +652,13 @@ impl Runner {
         }
         st.covered_from = st.pending_from.take();
         st.synced_at = Some(Utc::now());
-        self.store.put_stream(&key, &st).map_err(state_err)?;
+        self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
         Ok(out)
     }
 
     async fn run_window(
         &self,
+        cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
         since: DateTime<Utc>,
@@ -425,14 +670,15 @@ impl Runner {
             .await
             .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
         let n = fetched.rows.len() as u64;
-        let lake = self.store_rows(chunk, Rows::Ozon(chunk.dataset, fetched.rows)).await?;
-        self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
+        let lake = self.store_rows(cx, chunk, Rows::Ozon(chunk.dataset, fetched.rows)).await?;
+        cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
         Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
     }
 
     /// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends).
     async fn run_wb_finance(
         &self,
+        cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
         from: NaiveDate,
@@ -444,6 +690,7 @@ impl Runner {
         let mut out = ChunkOutcome::default();
         let mut cursor = 0i64;
         loop {
+            self.check_stop(chunk)?;
             out.requests += 1;
             let items = match client.finance_page(from, to, cursor, 100_000, "weekly").await.map_err(src)? {
                 FinancePage::End => break,
@@ -460,8 +707,8 @@ impl Runner {
                 .map_err(|e| src(SourceError::decode(&ctx, e)))?;
             let n = rows.len() as u64;
             out.rows += n;
-            out.lake += self.store_rows(chunk, Rows::WbFinance(rows)).await?;
-            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
+            out.lake += self.store_rows(cx, chunk, Rows::WbFinance(rows)).await?;
+            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
             cursor = last;
         }
         // WB's own totals per report, for the reconciliation with the rows.
@@ -476,7 +723,7 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| src(SourceError::decode(&ctx, e)))?;
         out.rows += reports.len() as u64;
-        out.lake += self.store_rows(chunk, Rows::WbFinanceReports(reports)).await?;
+        out.lake += self.store_rows(cx, chunk, Rows::WbFinanceReports(reports)).await?;
         Ok(out)
     }
 
@@ -484,6 +731,7 @@ impl Runner {
     /// `from..=to`.
     async fn run_wb_ads(
         &self,
+        cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
         from: NaiveDate,
@@ -499,30 +747,32 @@ impl Runner {
         if fetched {
             out.requests += 1;
             out.rows += campaigns.len() as u64;
-            out.lake += self.store_rows(chunk, Rows::WbAdCampaigns(campaigns.clone())).await?;
+            out.lake += self.store_rows(cx, chunk, Rows::WbAdCampaigns(campaigns.clone())).await?;
         }
         // Only finished, active and paused campaigns have statistics.
         let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
         for batch in ids.chunks(50) {
+            self.check_stop(chunk)?;
             out.requests += 1;
             let stats = client.fullstats(batch, from, to).await.map_err(src)?;
             let ctx = Ctx { account: chunk.account.clone(), dataset: Dataset::WbAdStats };
             let rows = stat_rows(stats).map_err(|e| src(SourceError::decode(&ctx, e)))?;
             out.rows += rows.len() as u64;
-            self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: rows.len() as u64 });
-            out.lake += self.store_rows(chunk, Rows::WbAdStats(rows)).await?;
+            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: rows.len() as u64 });
+            out.lake += self.store_rows(cx, chunk, Rows::WbAdStats(rows)).await?;
         }
         out.requests += 1;
         let spend: Vec<WbAdSpendRow> =
             client.upd(from, to).await.map_err(src)?.into_iter().map(WbAdSpendRow::from).collect();
         out.rows += spend.len() as u64;
-        out.lake += self.store_rows(chunk, Rows::WbAdSpend(spend)).await?;
+        out.lake += self.store_rows(cx, chunk, Rows::WbAdSpend(spend)).await?;
         Ok(out)
     }
 
     /// Every accrual of every day in `from..=to` (one day per call, `last_id` paging).
     async fn run_ozon_accruals(
         &self,
+        cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
         from: NaiveDate,
@@ -539,21 +789,38 @@ impl Runner {
         let mut rows = Vec::new();
         let mut day = from;
         while day <= to {
+            if self.stop.load(Ordering::Relaxed) {
+                // Keep the days fetched so far; the chunk stays undone and resumes whole.
+                self.store_rows(cx, chunk, Rows::OzonAccruals(rows)).await?;
+                return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
+            }
             let (r, n) = client.accruals_of_day(day, &types).await.map_err(src)?;
             out.requests += n;
             rows.extend(r);
             day += Duration::days(1);
         }
         out.rows = rows.len() as u64;
-        out.lake += self.store_rows(chunk, Rows::OzonAccruals(rows)).await?;
-        self.events.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
+        out.lake += self.store_rows(cx, chunk, Rows::OzonAccruals(rows)).await?;
+        cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
         Ok(out)
     }
 
     /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
-    async fn store_rows(&self, chunk: &Chunk, rows: Rows) -> Result<UpsertStats, ChunkError> {
+    async fn store_rows(&self, cx: &RunCtx, chunk: &Chunk, rows: Rows) -> Result<UpsertStats, ChunkError> {
         if rows.is_empty() {
             return Ok(UpsertStats::default());
+        }
+        if cx.lost.load(Ordering::SeqCst) {
+            // Another process owns the account now: writing would race its upserts.
+            let lease = cx.fence(&chunk.account).cloned().unwrap_or_else(|| Lease {
+                name: format!("account:{}", chunk.account),
+                holder: String::new(),
+                token: 0,
+            });
+            return Err(ChunkError::State {
+                chunk: chunk.id.clone(),
+                source: StateError::Fenced { name: lease.name, token: lease.token },
+            });
         }
         let lake = self.lake.clone();
         let account = chunk.account.clone();
@@ -569,7 +836,53 @@ impl Runner {
         })
         .await
         .expect("lake writer does not panic");
+        crate::failpoint::hit("lake.committed");
         result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
+    }
+}
+
+/// Writes the run record every second and renews the run's leases every third of their TTL, on
+/// a thread of its own: a run busy decoding or writing keeps its heartbeat.
+struct Heartbeat {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(cx: Arc<RunCtx>, store: Arc<dyn StateStore>, lease_secs: u64) -> Heartbeat {
+        let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let ttl = std::time::Duration::from_secs(lease_secs);
+        let thread = std::thread::spawn(move || {
+            let mut renewed = Instant::now();
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(std::time::Duration::from_secs(1))
+            {
+                if renewed.elapsed() >= ttl / 3 {
+                    renewed = Instant::now();
+                    for lease in cx.leases.values() {
+                        match store.renew_lease(lease, ttl) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                cx.lost.store(true, Ordering::SeqCst);
+                                tracing::error!(run = %cx.id, lease = %lease.name, "lease lost to another process: this run stops writing");
+                            }
+                            Err(e) => tracing::warn!(run = %cx.id, error = %e, "lease not renewed"),
+                        }
+                    }
+                }
+                let mut rec = cx.snapshot();
+                rec.updated_at = Utc::now();
+                if let Err(e) = store.put_run(&rec) {
+                    tracing::warn!(run = %cx.id, error = %e, "run record not written");
+                }
+            }
+        });
+        Heartbeat { stop, thread }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
     }
 }
 
@@ -594,12 +907,14 @@ where
 }
 
 /// With Redis configured, rate-limit buckets live there too: every process of a seller paces
-/// against the same limit.
+/// against the same limit. Buckets are keyed by account id but not by namespace: a seller's
+/// limit is one whichever deployment (namespace, lake) pulls it, while leases keep two runs off
+/// one lake's account.
 fn shared_buckets(cfg: &Config) -> Option<crate::http::SharedBuckets> {
     use secrecy::ExposeSecret;
     let url = cfg.redis_url.as_ref()?;
     let client = redis::Client::open(url.expose_secret()).ok()?;
-    Some(crate::http::SharedBuckets { client, prefix: format!("mpetl:{}:bucket", cfg.state_namespace) })
+    Some(crate::http::SharedBuckets { client, prefix: "mpetl:bucket".into() })
 }
 
 /// Per-SKU metrics and totals of `period` at `grain` from the lake of `cfg` (no network, no

@@ -1,89 +1,185 @@
-//! A backfill process killed with SIGKILL at several moments, then run again: the lake is never
-//! half-written, and the finished lake holds the same numbers as the sandbox's truth. Both
-//! state stores.
+//! A backfill process killed with SIGKILL at exact steps (a response arrived but nothing of it
+//! is stored; a partition's temp file written but not published; a page published but its
+//! cursor or chunk record not moved), then resumed. The final lake is row-for-row the lake of
+//! an uninterrupted run, and no chunk done before a kill is fetched again (the sandbox's own
+//! request log says which chunk each request was for). Both state stores.
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Stdio;
 
 use common::*;
+use mpetl::config::Config;
 use mpetl::dataset::Dataset;
-use mpetl::sandbox::limits::Faults;
-use mpetl::sandbox::{ProfileName, SandboxConfig};
+use mpetl::lake::{LINEAGE, Lake};
+use mpetl::state::{ChunkState, StateStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_backfills_resume_to_the_truth_embedded() {
-    killed_backfills_resume_to_the_truth(None).await;
+async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_embedded() {
+    kills_at_exact_steps(None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_backfills_resume_to_the_truth_redis() {
+async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_redis() {
     let Some(server) = common::redis_server::RedisServer::start() else { return };
-    killed_backfills_resume_to_the_truth(Some(server.url.clone())).await;
+    kills_at_exact_steps(Some(server.url.clone())).await;
 }
 
-async fn killed_backfills_resume_to_the_truth(redis_url: Option<String>) {
-    // Real limits ÷ 120 make the run last a few seconds, long enough to be killed in the middle.
-    let sb = SandboxConfig {
-        profile: ProfileName::Small,
-        seed: 5,
-        enforce_limits: Some(120),
-        faults: Faults::default(),
-        ..Default::default()
+/// The chunk a data request was for: dataset and account from the path, the month from the
+/// first date it names. WB statistics streams and once-per-run lists have none.
+fn chunk_of(r: &mpetl::sandbox::LoggedRequest) -> Option<String> {
+    let ds = match r.path.as_str() {
+        "/api/finance/v1/sales-reports/detailed" | "/api/finance/v1/sales-reports/list" => "wb_finance",
+        "/adv/v3/fullstats" | "/adv/v1/upd" => "wb_ad_stats",
+        "/v3/posting/fbo/list" => "ozon_fbo",
+        "/v4/posting/fbs/list" => "ozon_fbs",
+        "/v1/finance/accrual/by-day" => "ozon_accruals",
+        _ => return None,
     };
-    let mut h = harness(sb, |f| f.time_scale = 120).await;
-    h.cfg.redis_url = redis_url.clone().map(Into::into);
-    let state = redis_url.map_or_else(String::new, |u| format!("[state]\nredis_url = {u:?}\n"));
-    let period = last_days(70);
-    let u = &h.sandbox.base_url;
-    let config = h.dir.path().join("mpetl.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n{state}[fetch]\ntime_scale = 120\n[accounts.demo.wb]\ntoken = {:?}\n[accounts.demo.ozon]\nclient_id = {:?}\napi_key = {:?}\n\
-             [endpoints]\nwb_statistics = {u:?}\nwb_finance = {u:?}\nwb_advert = {u:?}\nozon = {u:?}\n",
-            h.cfg.data_dir.display().to_string(),
-            mpetl::sandbox::WB_TOKEN,
-            mpetl::sandbox::OZON_CLIENT_ID,
-            mpetl::sandbox::OZON_API_KEY
-        ),
-    )
-    .unwrap();
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_mpetl"))
-            .args([
-                "--config",
-                &config.display().to_string(),
-                "backfill",
-                "--from",
-                &period.from.to_string(),
-                "--to",
-                &period.to.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    for kill_after in [300u64, 900, 1700] {
-        let mut child = run();
-        tokio::time::sleep(Duration::from_millis(kill_after)).await;
-        child.kill().unwrap(); // SIGKILL: no cleanup runs
-        child.wait().unwrap();
-        // Whatever the moment, every visible lake file is whole.
-        for ds in Dataset::ALL {
-            for f in h.runner().lake().partition_files(ds) {
-                mpetl::lake::read_file(&f).unwrap_or_else(|e| panic!("killed at {kill_after} ms: {e}"));
-            }
+    let text = format!("{} {}", r.query, r.body);
+    let b = text.as_bytes();
+    let month = (0..b.len().saturating_sub(9)).find_map(|i| {
+        let w = &b[i..i + 10];
+        let shape = w.iter().enumerate().all(|(j, c)| if j == 4 || j == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        shape.then(|| String::from_utf8_lossy(&w[..7]).into_owned())
+    })?;
+    Some(format!("{ds}/demo/{month}"))
+}
+
+/// Every lake partition's rows without lineage, by partition path relative to the lake root.
+fn lake_rows(cfg: &Config) -> BTreeMap<String, polars::prelude::DataFrame> {
+    let lake = Lake::new(cfg.lake_dir());
+    let mut out = BTreeMap::new();
+    for ds in Dataset::ALL {
+        for f in lake.partition_files(ds) {
+            let df = mpetl::lake::read_file(&f).unwrap().drop_many(LINEAGE);
+            out.insert(f.strip_prefix(lake.root()).unwrap().display().to_string(), df);
         }
     }
-    let before = h.sandbox.total_requests();
-    let status = run().wait().unwrap();
-    assert!(status.success(), "the run after the kills completes");
-    assert!(before > 0 && h.sandbox.total_requests() > before);
-    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
-    let again = h.sandbox.total_requests();
-    assert!(run().wait().unwrap().success());
-    assert_eq!(h.sandbox.total_requests(), again, "once complete, a re-run fetches nothing");
+    out
+}
+
+fn temp_files(dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            temp_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "tmp") {
+            out.push(p.display().to_string());
+        }
+    }
+}
+
+fn open_store(cfg: &Config) -> std::sync::Arc<dyn StateStore> {
+    mpetl::state::open(cfg).expect("state opens")
+}
+
+async fn kills_at_exact_steps(redis_url: Option<String>) {
+    let mut h = harness(small(1_000), |_| {}).await;
+    h.cfg.redis_url = redis_url.clone().map(Into::into);
+    let period = last_days(70);
+
+    // The uninterrupted run, into a data dir of its own (embedded state).
+    let mut reference = h.cfg.clone();
+    reference.data_dir = h.dir.path().join("reference");
+    reference.redis_url = None;
+    std::fs::create_dir_all(&reference.data_dir).unwrap();
+    let reference_report = mpetl::run::Runner::open(reference.clone(), mpetl::notify::Events::none())
+        .unwrap()
+        .backfill(&request(period))
+        .await
+        .expect("reference run");
+    eprintln!("reference: {} requests, {:?}", h.sandbox.total_requests(), reference_report.lake);
+
+    // Each step in a data dir (and Redis namespace) of its own, killed on a hit counted from a
+    // fresh start: about half way through the run.
+    for (case, fp) in ["fetched:60", "lake.before_rename:14", "lake.committed:14"].into_iter().enumerate() {
+        h.cfg.data_dir = h.dir.path().join(format!("case-{case}"));
+        h.cfg.state_namespace = format!("crash-{case}");
+        let state = redis_url
+            .as_ref()
+            .map_or_else(String::new, |u| format!("[state]\nredis_url = {u:?}\nnamespace = \"crash-{case}\"\n"));
+        let config = h.write_config(&format!("mpetl-{case}.toml"), FAST, &state);
+        let backfill = |failpoint: Option<&str>| {
+            let mut cmd =
+                mpetl(&config, &["backfill", "--from", &period.from.to_string(), "--to", &period.to.to_string()]);
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            if let Some(fp) = failpoint {
+                cmd.env("MPETL_FAILPOINT", fp);
+            }
+            let out = cmd.output().unwrap();
+            (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+        };
+
+        let (status, stderr) = backfill(Some(fp));
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "{fp}: the process reached the point and died there: {stderr}"
+        );
+        let at = h.sandbox.request_log().len();
+        let store = open_store(&h.cfg);
+        let done: BTreeSet<String> = store
+            .chunks(None)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.state == ChunkState::Done && c.from.is_some())
+            .map(|c| c.id)
+            .collect();
+        let cursors: BTreeMap<&str, Option<String>> =
+            [("/api/v1/supplier/orders", "wb_orders"), ("/api/v1/supplier/sales", "wb_sales")]
+                .into_iter()
+                .map(|(path, ds)| (path, store.stream(&format!("demo/{ds}")).unwrap().and_then(|s| s.cursor)))
+                .collect();
+        drop(store);
+        eprintln!("killed at {fp}: {} chunk(s) done, cursors {cursors:?}", done.len());
+        assert!(!done.is_empty(), "{fp}: some chunks were done before the kill, or the check below says nothing");
+        // Every visible lake file is whole, whatever the step.
+        for ds in Dataset::ALL {
+            for f in h.runner().lake().partition_files(ds) {
+                mpetl::lake::read_file(&f).unwrap_or_else(|e| panic!("after {fp}: {e}"));
+            }
+        }
+
+        let (status, stderr) = backfill(None);
+        assert!(status.success(), "{fp}: the resumed run completes: {stderr}");
+        let log = h.sandbox.request_log();
+        // The mapping from requests to chunks names the same ids the state does.
+        assert!(log[..at].iter().filter_map(chunk_of).any(|c| done.contains(&c)), "{fp}: requests map to chunk ids");
+        let refetched: Vec<String> = log[at..].iter().filter_map(chunk_of).filter(|c| done.contains(c)).collect();
+        assert!(
+            refetched.is_empty(),
+            "after the kill at {fp}, chunks done before it were fetched again: {refetched:?}"
+        );
+        // A stream resumes at its cursor: no page before it is asked again.
+        for r in &log[at..] {
+            if let Some(Some(cursor)) = cursors.get(r.path.as_str()) {
+                let from = r.query.split('&').find_map(|kv| kv.strip_prefix("dateFrom=")).unwrap().replace("%3A", ":");
+                let (from, cursor) = (mpetl::clock::parse_wb_naive(&from), mpetl::clock::parse_wb_naive(cursor));
+                assert!(from >= cursor, "after {fp}: {} asked from {from:?}, before the cursor {cursor:?}", r.path);
+            }
+        }
+        let mut temps = Vec::new();
+        temp_files(&h.cfg.lake_dir(), &mut temps);
+        assert!(temps.is_empty(), "{fp}: temp files of killed writes are cleaned up: {temps:?}");
+
+        let (got, want) = (lake_rows(&h.cfg), lake_rows(&reference));
+        assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{fp}: the same partitions");
+        for (part, df) in &want {
+            assert!(
+                got[part].equals_missing(df),
+                "{fp}: {part}: {} rows vs {} uninterrupted",
+                got[part].height(),
+                df.height()
+            );
+        }
+        assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+
+        let before = h.sandbox.total_requests();
+        assert!(backfill(None).0.success());
+        assert_eq!(h.sandbox.total_requests(), before, "{fp}: once complete, a re-run fetches nothing");
+    }
 }

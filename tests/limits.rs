@@ -25,6 +25,8 @@ fn second_process(h: &Harness) -> mpetl::run::Runner {
     std::fs::create_dir_all(&other.data_dir).unwrap();
     std::fs::copy(&h.cfg.costs_file, other.data_dir.join("costs.csv")).unwrap();
     other.costs_file = other.data_dir.join("costs.csv");
+    // Another deployment (its own lake and state namespace) pulling the same seller.
+    other.state_namespace = "other".into();
     mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap()
 }
 
@@ -125,7 +127,7 @@ async fn a_permanent_failure_names_the_chunk_and_the_run_resumes() {
     let period = last_days(40);
     h.sandbox.truncate_next(1_000_000);
     let err = h.backfill(&request(period)).await.expect_err("every body cut: chunks give up").to_string();
-    assert!(err.contains("chunk ") && err.contains("gave up after 6 attempts") && err.contains("resumes"), "{err}");
+    assert!(err.contains("chunk ") && err.contains("gave up after 6 attempts") && err.contains("--resume"), "{err}");
     h.sandbox.truncate_next(0);
     let before = h.sandbox.total_requests();
     h.backfill(&request(period)).await.expect("resumed");

@@ -141,7 +141,7 @@ async fn wrong_wb_token_stops_the_run_naming_the_account() {
     req.sources = vec![Marketplace::Wb];
     let err = h.backfill(&req).await.expect_err("401 must fail the run");
     // One request per chunk, no retries of a permanent error.
-    let RunError::Chunks(failed) = &err else { panic!("{err}") };
+    let RunError::Chunks { errors: failed, .. } = &err else { panic!("{err}") };
     assert_eq!(h.sandbox.total_requests(), failed.len() as u64, "{:?}", h.sandbox.requests());
     let err = err.to_string();
     assert!(err.contains("account 'demo'"), "{err}");
@@ -172,7 +172,7 @@ async fn truncated_body_is_an_error_never_an_empty_chunk_and_the_rerun_completes
     h.sandbox.truncate_next(10_000);
     let err = h.backfill(&req).await.expect_err("cut bodies must fail the run");
     let text = err.to_string();
-    let RunError::Chunks(failed) = &err else { panic!("{text}") };
+    let RunError::Chunks { errors: failed, .. } = &err else { panic!("{text}") };
     assert!(!failed.is_empty());
     for f in failed {
         let line = f.to_string();

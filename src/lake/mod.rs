@@ -192,6 +192,7 @@ pub fn write_parquet_atomically(path: &Path, df: &mut DataFrame, meta: Vec<(Stri
     // A dot name and a .tmp suffix keep half-written files out of every `*.parquet` glob.
     let name = path.file_name().expect("file name").to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    remove_stale_temps(dir, &name);
     let file = File::create(&tmp).map_err(io)?;
     let meta = KeyValueMetadata::from_static(meta);
     ParquetWriter::new(&file)
@@ -202,10 +203,24 @@ pub fn write_parquet_atomically(path: &Path, df: &mut DataFrame, meta: Vec<(Stri
         .map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?;
     file.sync_all().map_err(io)?;
     drop(file);
+    crate::failpoint::hit("lake.before_rename");
     std::fs::rename(&tmp, path).map_err(io)?;
     // The rename is durable only once the directory entry is.
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
     Ok(())
+}
+
+/// Temp files of this partition left by a process that died mid-write. Leases keep any other
+/// live writer off the partition, so every `.<name>.*.tmp` not of this process is dead.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let (prefix, ours) = (format!(".{name}."), format!(".{name}.{}.tmp", std::process::id()));
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") && n != ours {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn schema_diff(old: &Schema, new: &Schema) -> String {

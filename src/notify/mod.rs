@@ -1,5 +1,6 @@
 //! Progress events: the pipeline emits them on one channel; notifiers subscribe.
 
+pub mod progress;
 pub mod terminal;
 
 use tokio::sync::mpsc;

@@ -79,11 +79,21 @@ impl Default for SandboxConfig {
     }
 }
 
+/// One request as the sandbox saw it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LoggedRequest {
+    pub path: String,
+    pub query: String,
+    pub body: String,
+}
+
 pub(crate) struct Shared {
     pub data: SellerData,
     pub cfg: SandboxConfig,
     pub truncate_next: AtomicU32,
     pub requests: Mutex<BTreeMap<String, u64>>,
+    /// Every data request in arrival order, for tests that ask which chunk a request was for.
+    pub log: Mutex<Vec<LoggedRequest>>,
     /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
     pub statuses: Mutex<BTreeMap<String, u64>>,
     pub enforcer: limits::Enforcer,
@@ -110,6 +120,7 @@ impl Sandbox {
             cfg: cfg.clone(),
             truncate_next: AtomicU32::new(0),
             requests: Mutex::new(BTreeMap::new()),
+            log: Mutex::new(Vec::new()),
             statuses: Mutex::new(BTreeMap::new()),
             enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.faults.clone(), cfg.seed),
         });
@@ -178,6 +189,11 @@ impl Sandbox {
         self.shared.enforcer.violations.lock().expect("violations lock").clone()
     }
 
+    /// Every data request so far, in arrival order.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.shared.log.lock().expect("log lock").clone()
+    }
+
     pub fn total_requests(&self) -> u64 {
         self.requests().values().sum()
     }
@@ -202,6 +218,14 @@ async fn count_and_fault(State(s): State<Arc<Shared>>, req: Request<Body>, next:
         return next.run(req).await;
     }
     *s.requests.lock().expect("requests lock").entry(path.clone()).or_default() += 1;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    s.log.lock().expect("log lock").push(LoggedRequest {
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    });
+    let req = Request::from_parts(parts, Body::from(bytes));
     let count = |status: StatusCode| {
         *s.statuses.lock().expect("statuses lock").entry(format!("{path} {}", status.as_u16())).or_default() += 1;
     };

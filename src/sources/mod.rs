@@ -54,6 +54,7 @@ pub(crate) async fn call<T>(
                 Ok(b) => b,
                 Err(e) => return Err(Failure::Retry { hint: None, error: SourceError::transport(ctx, e) }),
             };
+            crate::failpoint::hit("fetched");
             // Decoding a page of 100 000 rows takes a while: do it off the async workers, so the
             // requests of other buckets leave when their limiter says, not when a worker frees up.
             let decoded = match tokio::runtime::Handle::current().runtime_flavor() {

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, Utc};
 use mpetl::config::{Config, FetchConfig};
-use mpetl::dataset::Marketplace;
 use mpetl::demo::sandbox_config;
 use mpetl::metrics::{self, Grain, MetricRow};
 use mpetl::notify::Events;
@@ -48,13 +47,7 @@ pub fn last_days(days: i64) -> Period {
 }
 
 pub fn request(period: Period) -> BackfillRequest {
-    BackfillRequest {
-        period,
-        accounts: None,
-        sources: vec![Marketplace::Wb, Marketplace::Ozon],
-        refresh: false,
-        grains: vec![Grain::Month],
-    }
+    BackfillRequest::new(period)
 }
 
 impl Harness {
@@ -240,4 +233,36 @@ pub fn lake_snapshot(cfg: &Config) -> BTreeMap<String, Vec<u8>> {
     }
     walk(&cfg.lake_dir(), &mut out);
     out
+}
+
+impl Harness {
+    /// Writes a config file for the `mpetl` binary: this harness's sandbox, data dir and costs,
+    /// limits ÷ `time_scale`, and `extra` TOML (e.g. a `[state]` section) before the tables.
+    pub fn write_config(&self, name: &str, time_scale: u32, extra: &str) -> std::path::PathBuf {
+        let u = &self.sandbox.base_url;
+        let path = self.dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "data_dir = {:?}\ncosts_file = {:?}\n{extra}\n[fetch]\ntime_scale = {time_scale}\nwb_page_cap = {}\n\
+                 [accounts.demo.wb]\ntoken = {:?}\n[accounts.demo.ozon]\nclient_id = {:?}\napi_key = {:?}\n\
+                 [endpoints]\nwb_statistics = {u:?}\nwb_finance = {u:?}\nwb_advert = {u:?}\nozon = {u:?}\n",
+                self.cfg.data_dir.display().to_string(),
+                self.cfg.costs_file.display().to_string(),
+                self.cfg.fetch.wb_page_cap,
+                mpetl::sandbox::WB_TOKEN,
+                mpetl::sandbox::OZON_CLIENT_ID,
+                mpetl::sandbox::OZON_API_KEY
+            ),
+        )
+        .unwrap();
+        path
+    }
+}
+
+/// `mpetl --config <config> <args…>`, not yet started.
+pub fn mpetl(config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mpetl"));
+    cmd.arg("--config").arg(config).args(args);
+    cmd
 }

@@ -1,0 +1,187 @@
+//! Run records, `mpetl status`, `mpetl cache`, resume by id, leases between processes, and a
+//! clean stop on SIGTERM — through the real binary where a seller or operator would use it.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::redis_server::RedisServer;
+use common::*;
+use mpetl::sandbox::SandboxConfig;
+use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};
+use serde_json::Value;
+
+fn json_of(cmd: &mut std::process::Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stdout_of(cmd: &mut std::process::Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_runs_and_shows_each_chunk() {
+    let h = harness(small(80_000), |_| {}).await;
+    let config = h.write_config("mpetl.toml", FAST, "");
+    let period = last_days(40);
+    let report = h.backfill(&request(period)).await.unwrap();
+
+    let runs = json_of(mpetl(&config, &["status", "--json"]).stdout(Stdio::piped()));
+    let run = &runs[0];
+    assert_eq!(run["id"], report.run_id.as_str());
+    assert_eq!(run["effective_status"], "done");
+    assert_eq!(run["chunks_total"], report.chunks_planned + 2, "the plan and the month mart count one step each");
+    assert_eq!(run["chunks_done"], run["chunks_total"]);
+    assert_eq!(run["from"], period.from.to_string());
+
+    let detail = json_of(mpetl(&config, &["status", &report.run_id, "--json"]).stdout(Stdio::piped()));
+    let chunks = detail["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len() as u64, report.chunks_planned);
+    assert!(chunks.iter().all(|c| c["record"]["state"] == "done"), "{chunks:?}");
+    let rows: u64 = chunks.iter().map(|c| c["record"]["rows"].as_u64().unwrap()).sum();
+    assert_eq!(rows, report.rows_fetched, "the chunk records add up to the run's rows");
+
+    let (ok, text, _) = stdout_of(&mut mpetl(&config, &["status"]));
+    assert!(ok && text.contains(&report.run_id) && text.contains("done"), "{text}");
+    let (ok, _, err) = stdout_of(&mut mpetl(&config, &["status", "20990101-000000-ffffff"]));
+    assert!(!ok && err.contains("no run 20990101-000000-ffffff") && err.contains("mpetl status"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
+    // Real limits ÷ 60: the run takes seconds, long enough to watch and to stop.
+    let sb = SandboxConfig { enforce_limits: Some(60), ..small(80_000) };
+    let h = harness(sb, |f| f.time_scale = 60).await;
+    let config = h.write_config("mpetl.toml", 60, "");
+    let period = last_days(70);
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let child = mpetl(&config, &["backfill", "--from", &from, "--to", &to])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The embedded store is read next to the writing process.
+    let mut seen_running = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let out = mpetl(&config, &["status", "--json"]).output().unwrap();
+        let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) else { continue };
+        if let Some(r) = v.as_array().and_then(|a| a.first())
+            && r["effective_status"] == "running"
+            && r["chunks_done"].as_u64() > Some(1)
+        {
+            seen_running = Some(r.clone());
+            break;
+        }
+    }
+    let running = seen_running.expect("status shows the run while it runs");
+    assert!(running["chunks_done"].as_u64() < running["chunks_total"].as_u64(), "{running}");
+    let id = running["id"].as_str().unwrap().to_string();
+
+    // SIGTERM: the run stops at the next page, says how to resume, and exits non-zero.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{running}\n{err}");
+    assert!(err.contains(&format!("--resume {id}")), "{err}");
+    let after = json_of(mpetl(&config, &["status", &id, "--json"]).stdout(Stdio::piped()));
+    assert_eq!(after["run"]["effective_status"], "interrupted");
+
+    let (ok, text, err) = stdout_of(&mut mpetl(&config, &["backfill", "--resume", &id]));
+    assert!(ok, "{err}");
+    assert!(text.contains(&format!("Run {id}")), "the resumed run keeps its id: {text}");
+    let done = json_of(mpetl(&config, &["status", &id, "--json"]).stdout(Stdio::piped()));
+    assert_eq!(done["run"]["effective_status"], "done");
+    assert_eq!(done["run"]["attempts"], 2);
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+
+    let (ok, _, err) = stdout_of(&mut mpetl(&config, &["backfill", "--resume", &id]));
+    assert!(!ok && err.contains("nothing to resume"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_stats_count_hits_and_invalidate_refetches_only_what_it_dropped() {
+    let h = harness(small(80_000), |_| {}).await;
+    let config = h.write_config("mpetl.toml", FAST, "");
+    let period = last_days(70);
+    let first = h.backfill(&request(period)).await.unwrap();
+    let second = h.backfill(&request(period)).await.unwrap();
+    assert_eq!(second.chunks_cached, second.chunks_planned);
+
+    let stats = json_of(mpetl(&config, &["cache", "stats", "--json"]).stdout(Stdio::piped()));
+    let stats = stats.as_array().unwrap();
+    let sum = |k: &str| stats.iter().map(|d| d[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("misses"), first.chunks_planned, "the first run missed every chunk");
+    assert_eq!(sum("hits"), second.chunks_planned, "the second hit every chunk");
+    assert_eq!(sum("entries"), first.chunks_planned);
+    assert_eq!(sum("rows"), first.rows_fetched);
+    let fin = stats.iter().find(|d| d["dataset"] == "wb_finance").unwrap();
+    assert_eq!(fin["hit_ratio"].as_f64(), Some(0.5));
+    let lake_bytes: u64 = mpetl::dataset::Dataset::ALL
+        .iter()
+        .flat_map(|d| h.runner().lake().partition_files(*d))
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert_eq!(sum("lake_bytes"), lake_bytes, "every lake byte belongs to one dataset row");
+
+    // Drop the finance chunk of the period's last month; only it is fetched again.
+    let month = period.to.format("%Y-%m").to_string();
+    let first_day = format!("{month}-01");
+    let (ok, text, err) =
+        stdout_of(&mut mpetl(&config, &["cache", "invalidate", "--dataset", "wb_finance", "--from", &first_day]));
+    assert!(ok, "{err}");
+    assert!(text.contains(&format!("dropped wb_finance/demo/{month}")) && text.contains("1 cached chunk(s)"), "{text}");
+    let at = h.sandbox.request_log().len();
+    let third = h.backfill(&request(period)).await.unwrap();
+    assert_eq!(third.chunks_planned - third.chunks_cached, 1);
+    let paths: std::collections::BTreeSet<String> =
+        h.sandbox.request_log()[at..].iter().map(|r| r.path.clone()).collect();
+    assert!(paths.iter().all(|p| p.starts_with("/api/finance/v1/sales-reports/")), "{paths:?}");
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+
+    let (ok, _, err) = stdout_of(&mut mpetl(&config, &["cache", "invalidate", "--dataset", "wb_nothing"]));
+    assert!(!ok && err.contains("unknown dataset 'wb_nothing'") && err.contains("wb_finance"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_held_by_a_live_run_refuses_a_second_one_and_a_dead_holder_is_taken_over() {
+    let Some(server) = RedisServer::start() else { return };
+    let mut h = harness(small(80_000), |_| {}).await;
+    h.cfg.redis_url = Some(server.url.clone().into());
+    let store = mpetl::state::RedisStore::open(&server.url, &h.cfg.state_namespace).unwrap();
+    // A run on another host holds the account.
+    let Acquired::Granted(other) = store
+        .acquire_lease("account:demo", "otherhost:4242:20260101-000000-aaaaaa", Duration::from_secs(60), None)
+        .unwrap()
+    else {
+        panic!("free")
+    };
+    let e = h.backfill(&request(last_days(10))).await.unwrap_err().to_string();
+    assert!(e.contains("account demo is being fetched by another run (otherhost:4242:"), "{e}");
+    assert_eq!(h.sandbox.total_requests(), 0, "nothing was fetched");
+    store.release_lease(&other).unwrap();
+
+    // A holder that died on this host (pid gone) is taken over at once, with a larger token.
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let holder = format!("{}:{pid}:20260101-000000-bbbbbb", mpetl::state::hostname());
+    let Acquired::Granted(stale) = store.acquire_lease("account:demo", &holder, Duration::from_secs(60), None).unwrap()
+    else {
+        panic!("free")
+    };
+    let report = h.backfill(&request(last_days(10))).await.expect("the dead holder's lease is taken over");
+    let rec = store.run(&report.run_id).unwrap().unwrap();
+    assert_eq!(rec.status, RunStatus::Done);
+    assert!(!store.renew_lease(&stale, Duration::from_secs(60)).unwrap(), "the dead holder's token is fenced off");
+    assert!(store.chunks(None).unwrap().iter().all(|c| c.state == ChunkState::Done));
+}
