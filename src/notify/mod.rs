@@ -1,6 +1,7 @@
 //! Progress events: the pipeline emits them on one channel; notifiers subscribe.
 
 pub mod progress;
+pub mod telegram;
 pub mod terminal;
 
 use tokio::sync::mpsc;

@@ -7,6 +7,7 @@
 pub mod data;
 pub mod finance;
 pub mod limits;
+pub mod telegram;
 mod ozon;
 mod ozon_money;
 mod wb;

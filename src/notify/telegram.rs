@@ -1,0 +1,429 @@
+//! Telegram: the Bot API over plain reqwest (base URL configurable, so tests and the demo use the
+//! sandbox's emulator), one progress message per run edited at most once per 3 s with only the
+//! latest text, and the final summary as a new message plus a chart.
+//!
+//! Telegram trouble never fails the ETL: the notifier logs and carries on.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+
+use super::progress::Progress;
+use super::{Event, Stage};
+
+/// Telegram's limit for a message text after entity parsing.
+pub const MAX_TEXT: usize = 4096;
+/// The least time between two edits of one message (Telegram's flood control allows ~20 a
+/// minute in groups).
+pub const EDIT_INTERVAL: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error("Telegram asks to wait {0} s (flood control)")]
+    RetryAfter(u64),
+    #[error("Telegram: the message to edit is gone ({0})")]
+    MessageGone(String),
+    #[error("Telegram: message is not modified")]
+    NotModified,
+    #[error("Telegram refused the bot token (HTTP {0}). Fix: check telegram.token (from @BotFather)")]
+    Unauthorized(u16),
+    #[error("Telegram cannot post to chat {chat}: {detail}. Fix: add the bot to the chat, or correct the chat id")]
+    Forbidden { chat: i64, detail: String },
+    #[error("Telegram refused the request: {0}")]
+    BadRequest(String),
+    #[error("Telegram is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl TelegramError {
+    fn transient(&self) -> bool {
+        matches!(self, TelegramError::RetryAfter(_) | TelegramError::Unavailable(_))
+    }
+}
+
+/// A bot: the Bot API at `base` with `token`.
+#[derive(Clone)]
+pub struct Bot {
+    http: reqwest::Client,
+    base: String,
+    token: SecretString,
+}
+
+impl Bot {
+    pub fn new(base: &str, token: SecretString) -> Bot {
+        // Long polls wait up to 50 s: the timeout leaves room for them.
+        let http = crate::http::client(Duration::from_secs(70));
+        Bot { http, base: base.trim_end_matches('/').to_string(), token }
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/bot{}/{method}", self.base, self.token.expose_secret())
+    }
+
+    /// One call; the envelope's `ok`/`error_code`/`parameters` decide the outcome. Errors never
+    /// carry the URL (it holds the token).
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, TelegramError> {
+        let resp = self
+            .http
+            .post(self.url(method))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| TelegramError::Unavailable(e.without_url().to_string()))?;
+        Self::envelope(resp, body.get("chat_id").and_then(Value::as_i64).unwrap_or_default()).await
+    }
+
+    async fn envelope(resp: reqwest::Response, chat: i64) -> Result<Value, TelegramError> {
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.map_err(|e| TelegramError::Unavailable(e.without_url().to_string()))?;
+        if v["ok"].as_bool() == Some(true) {
+            return Ok(v["result"].clone());
+        }
+        let desc = v["description"].as_str().unwrap_or_default().to_string();
+        if let Some(wait) = v["parameters"]["retry_after"].as_u64() {
+            return Err(TelegramError::RetryAfter(wait));
+        }
+        let code = v["error_code"].as_u64().map_or(status, |c| c as u16);
+        Err(match code {
+            401 | 404 => TelegramError::Unauthorized(code),
+            403 => TelegramError::Forbidden { chat, detail: desc },
+            400 if desc.contains("message is not modified") => TelegramError::NotModified,
+            400 if desc.contains("message to edit not found") || desc.contains("message can't be edited") => {
+                TelegramError::MessageGone(desc)
+            }
+            400 => TelegramError::BadRequest(desc),
+            _ => TelegramError::Unavailable(format!("HTTP {code}: {desc}")),
+        })
+    }
+
+    /// Sends an HTML message; returns its id.
+    pub async fn send(&self, chat: i64, html: &str) -> Result<i64, TelegramError> {
+        let r = self
+            .call(
+                "sendMessage",
+                &json!({"chat_id": chat, "text": html, "parse_mode": "HTML", "link_preview_options": {"is_disabled": true}}),
+            )
+            .await?;
+        Ok(r["message_id"].as_i64().unwrap_or_default())
+    }
+
+    pub async fn edit(&self, chat: i64, message: i64, html: &str) -> Result<(), TelegramError> {
+        self.call("editMessageText", &json!({"chat_id": chat, "message_id": message, "text": html, "parse_mode": "HTML"}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends a PNG as a document (exact bytes, no recompression) with an HTML caption.
+    pub async fn send_png(&self, chat: i64, name: &str, png: Vec<u8>, caption: &str) -> Result<i64, TelegramError> {
+        let part = reqwest::multipart::Part::bytes(png)
+            .file_name(name.to_string())
+            .mime_str("image/png")
+            .expect("valid mime");
+        let form = reqwest::multipart::Form::new()
+            .text("chat_id", chat.to_string())
+            .text("caption", caption.to_string())
+            .text("parse_mode", "HTML")
+            .part("document", part);
+        let resp = self
+            .http
+            .post(self.url("sendDocument"))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| TelegramError::Unavailable(e.without_url().to_string()))?;
+        let r = Self::envelope(resp, chat).await?;
+        Ok(r["message_id"].as_i64().unwrap_or_default())
+    }
+
+    /// Long polling: updates after `offset`, waiting up to `timeout` seconds for one.
+    pub async fn updates(&self, offset: i64, timeout: u64) -> Result<Vec<Value>, TelegramError> {
+        let r = self
+            .call("getUpdates", &json!({"offset": offset, "timeout": timeout, "allowed_updates": ["message"]}))
+            .await?;
+        Ok(r.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Delivers one message, waiting out flood control and outages (up to `patience`).
+    pub async fn deliver(&self, chat: i64, html: &str, patience: Duration) -> Result<i64, TelegramError> {
+        let deadline = Instant::now() + patience;
+        let mut pause = Duration::from_secs(1);
+        loop {
+            match self.send(chat, html).await {
+                Err(e) if e.transient() && Instant::now() < deadline => {
+                    let wait = match e {
+                        TelegramError::RetryAfter(s) => Duration::from_secs(s) + Duration::from_millis(200),
+                        _ => pause,
+                    };
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                    tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "Telegram: retrying the message");
+                    tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Escapes text for Telegram's HTML parse mode (`&` first).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Cuts HTML made of whole lines to Telegram's limit (visible characters, tags aside), at a line
+/// boundary, with a note of what was cut.
+pub fn fit(html: &str, limit: usize) -> String {
+    if visible_len(html) <= limit {
+        return html.to_string();
+    }
+    let mut out = String::new();
+    let tail = "\n…";
+    for line in html.lines() {
+        if visible_len(&out) + visible_len(line) + 1 + tail.chars().count() > limit {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('…');
+    out
+}
+
+/// Characters Telegram counts: tags removed, entities as one.
+pub fn visible_len(html: &str) -> usize {
+    let mut n = 0;
+    let mut chars = html.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+            }
+            '&' => {
+                for c in chars.by_ref() {
+                    if c == ';' {
+                        break;
+                    }
+                }
+                n += 1;
+            }
+            _ => n += c.encode_utf16(&mut [0; 2]).len(),
+        }
+    }
+    n
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Ru,
+    En,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lang, String> {
+        match s.trim() {
+            "ru" => Ok(Lang::Ru),
+            "en" => Ok(Lang::En),
+            other => Err(format!("unknown language '{other}': use ru or en")),
+        }
+    }
+}
+
+fn stage_name(s: Stage, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Stage::Plan, Lang::Ru) => "план",
+        (Stage::Wb, _) => "Wildberries",
+        (Stage::Ozon, _) => "Ozon",
+        (Stage::Metrics, Lang::Ru) => "метрики",
+        (Stage::Plan, Lang::En) => "plan",
+        (Stage::Metrics, Lang::En) => "metrics",
+    }
+}
+
+/// `████████░░ 80%`
+pub fn bar(done: u64, total: u64) -> String {
+    let pct = if total == 0 { 0 } else { (done * 100 / total).min(100) };
+    let full = (pct / 10) as usize;
+    format!("{}{} {pct}%", "█".repeat(full), "░".repeat(10 - full))
+}
+
+fn duration_text(secs: i64, lang: Lang) -> String {
+    let (m, s) = (secs / 60, secs % 60);
+    match (lang, m) {
+        (Lang::Ru, 0) => format!("{s} с"),
+        (Lang::Ru, _) => format!("{m} мин {s} с"),
+        (Lang::En, 0) => format!("{s} s"),
+        (Lang::En, _) => format!("{m} min {s} s"),
+    }
+}
+
+/// The progress message: a bar per stage, chunks, ETA, cache hits, retries, errors, update time.
+pub fn progress_text(title: &str, p: &Progress, finished: Option<bool>, lang: Lang, tz: chrono_tz::Tz) -> String {
+    let mut out = format!("<b>{}</b>\n", escape(title));
+    let current = Stage::ALL.iter().find(|s| !p.stage(**s).finished);
+    match (finished, lang) {
+        (Some(true), Lang::Ru) => out.push_str("✅ Готово\n"),
+        (Some(true), Lang::En) => out.push_str("✅ Done\n"),
+        (Some(false), Lang::Ru) => out.push_str("❌ Остановлено с ошибками\n"),
+        (Some(false), Lang::En) => out.push_str("❌ Stopped with errors\n"),
+        (None, _) => {
+            if let Some(s) = current {
+                let word = if lang == Lang::Ru { "Этап" } else { "Stage" };
+                out.push_str(&format!("{word} {}/4: {}\n", s.number(), stage_name(*s, lang)));
+            }
+        }
+    }
+    out.push_str("<code>");
+    for s in Stage::ALL {
+        let st = p.stage(s);
+        out.push_str(&format!("{:<11} {} {}/{}\n", stage_name(s, lang), bar(st.done + st.failed, st.total), st.done, st.total));
+    }
+    out.push_str("</code>");
+    let now = chrono::Utc::now();
+    let (cache, retries, errors, eta, updated) = match lang {
+        Lang::Ru => ("Из кэша", "Повторы", "Ошибки", "Осталось ≈", "Обновлено"),
+        Lang::En => ("Cached", "Retries", "Errors", "Left ≈", "Updated"),
+    };
+    out.push_str(&format!("{cache}: {} · {retries}: {} · {errors}: {}\n", p.cache_hits(), p.retries, p.errors));
+    if finished.is_none()
+        && let Some(d) = p.eta(now)
+    {
+        out.push_str(&format!("{eta} {}\n", duration_text(d.num_seconds(), lang)));
+    }
+    for e in p.error_texts.iter().take(3) {
+        out.push_str(&format!("⚠️ {}\n", escape(e)));
+    }
+    out.push_str(&format!("{updated} {}", now.with_timezone(&tz).format("%H:%M:%S")));
+    fit(&out, MAX_TEXT)
+}
+
+/// Where and how progress goes.
+#[derive(Clone)]
+pub struct ProgressTarget {
+    pub bot: Bot,
+    pub chat: i64,
+    pub title: String,
+    pub lang: Lang,
+    pub tz: chrono_tz::Tz,
+    /// At least this between two edits (3 s; tests may not go lower than what they assert).
+    pub interval: Duration,
+}
+
+/// What the progress notifier did, for the caller and tests.
+#[derive(Debug, Default, Clone)]
+pub struct ProgressOutcome {
+    pub message: Option<i64>,
+    pub sends: u64,
+    pub edits: u64,
+    pub failures: u64,
+    /// Whether the run finished (`RunFinished` arrived) and with what.
+    pub finished: Option<bool>,
+}
+
+/// Consumes a run's events and keeps one message current: sent at the first event, then edited
+/// no more than once per `interval` with only the latest text; the last state is always sent.
+pub async fn progress(mut rx: UnboundedReceiver<Event>, t: ProgressTarget) -> ProgressOutcome {
+    let mut p = Progress::new(chrono::Utc::now());
+    let mut out = ProgressOutcome::default();
+    // Edits follow progress, not the clock: a quiet minute (waiting on a rate limit) makes none.
+    let (mut version, mut sent_version) = (0u64, None::<u64>);
+    let mut next_edit = Instant::now();
+    let mut open = true;
+    loop {
+        let dirty = sent_version != Some(version);
+        tokio::select! {
+            // Everything already waiting is folded in first, so a burst becomes one edit.
+            ev = rx.recv(), if open => {
+                match ev {
+                    Some(e) => {
+                        if let Event::RunFinished { ok } = e {
+                            out.finished = Some(ok);
+                            open = false;
+                        }
+                        p.apply(&e, chrono::Utc::now());
+                        version += 1;
+                    }
+                    None => open = false,
+                }
+                continue;
+            }
+            _ = tokio::time::sleep_until(next_edit), if dirty => {}
+            else => break,
+        }
+        let text = progress_text(&t.title, &p, out.finished, t.lang, t.tz);
+        next_edit = Instant::now() + t.interval;
+        let result = match out.message {
+            None => t.bot.send(t.chat, &text).await.map(|id| {
+                out.message = Some(id);
+                out.sends += 1;
+            }),
+            Some(id) => match t.bot.edit(t.chat, id, &text).await {
+                Ok(()) | Err(TelegramError::NotModified) => {
+                    out.edits += 1;
+                    Ok(())
+                }
+                // Deleted by someone: continue in a fresh message.
+                Err(TelegramError::MessageGone(_)) => t.bot.send(t.chat, &text).await.map(|id| {
+                    out.message = Some(id);
+                    out.sends += 1;
+                }),
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(()) => sent_version = Some(version),
+            Err(TelegramError::RetryAfter(s)) => {
+                out.failures += 1;
+                if !open && s > 60 {
+                    break; // the run is over; its summary is a message of its own
+                }
+                next_edit = Instant::now() + Duration::from_secs(s) + Duration::from_millis(200);
+            }
+            Err(e) => {
+                out.failures += 1;
+                tracing::warn!(error = %e, "Telegram progress message not updated");
+                if matches!(e, TelegramError::Unauthorized(_) | TelegramError::Forbidden { .. }) || !open {
+                    // Permanent for this chat, or the run is over: stop trying, drain the rest.
+                    while rx.recv().await.is_some() {}
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_ampersand_first() {
+        assert_eq!(escape("a < b & c > \"d\""), "a &lt; b &amp; c &gt; &quot;d&quot;");
+        assert_eq!(escape("&lt;"), "&amp;lt;", "no double meaning");
+    }
+
+    #[test]
+    fn bars_round_down_and_stay_ten_wide() {
+        assert_eq!(bar(8, 10), "████████░░ 80%");
+        assert_eq!(bar(0, 0), "░░░░░░░░░░ 0%");
+        assert_eq!(bar(3, 3), "██████████ 100%");
+        assert_eq!(bar(1, 3), "███░░░░░░░ 33%");
+    }
+
+    #[test]
+    fn long_text_is_cut_at_a_line_within_the_limit() {
+        let html: String = (0..500).map(|i| format!("<b>line</b> {i} &amp; more\n")).collect();
+        let cut = fit(&html, MAX_TEXT);
+        assert!(visible_len(&cut) <= MAX_TEXT, "{}", visible_len(&cut));
+        assert!(cut.ends_with('…') && cut.contains("<b>line</b> 0 &amp; more\n"));
+        assert_eq!(visible_len("<b>a</b>&amp;б"), 3);
+    }
+}

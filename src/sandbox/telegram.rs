@@ -1,0 +1,376 @@
+//! A Telegram Bot API emulator on 127.0.0.1: `POST /bot<token>/<method>` with JSON or multipart
+//! bodies, the real envelope and error texts, per-chat message ids, and every call recorded.
+//! Faults are queued per method (429 with `retry_after`, 400s, 5xx); edits that change nothing,
+//! edits of unknown messages, texts over 4096 characters and broken HTML fail as Telegram fails.
+//! Updates for the bot (`getUpdates`, long polling) are pushed by tests or the demo.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// A fault to answer instead of the next call of a method.
+#[derive(Debug, Clone)]
+pub enum TgFault {
+    RetryAfter(u64),
+    NotFound,
+    Server,
+    BadRequest(String),
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TgCall {
+    pub method: String,
+    pub chat: Option<i64>,
+    pub message: Option<i64>,
+    pub text: Option<String>,
+    /// Milliseconds since the emulator started.
+    pub at_ms: u64,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Bytes of an uploaded file, if any.
+    pub file_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TgMessage {
+    pub id: i64,
+    pub text: String,
+    pub edits: u32,
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<TgCall>,
+    /// Messages per chat, by id.
+    chats: BTreeMap<i64, BTreeMap<i64, TgMessage>>,
+    next_id: BTreeMap<i64, i64>,
+    faults: BTreeMap<String, VecDeque<TgFault>>,
+    updates: Vec<Value>,
+    next_update: i64,
+}
+
+struct Shared {
+    token: String,
+    started: Instant,
+    inner: Mutex<Inner>,
+    arrived: tokio::sync::Notify,
+}
+
+/// The running emulator; dropping it stops the server.
+pub struct BotApi {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The token the emulator accepts.
+pub const BOT_TOKEN: &str = "123456:SANDBOX-bot-token";
+
+impl BotApi {
+    pub fn start() -> std::io::Result<BotApi> {
+        let shared = Arc::new(Shared {
+            token: BOT_TOKEN.to_string(),
+            started: Instant::now(),
+            inner: Mutex::new(Inner::default()),
+            arrived: tokio::sync::Notify::new(),
+        });
+        let app = Router::new().route("/{bot}/{method}", post(handle)).with_state(shared.clone());
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+        std::thread::Builder::new().name("telegram-emulator".into()).spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+        })?;
+        Ok(BotApi { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.shared.inner.lock().expect("emulator lock")
+    }
+
+    /// Answer the next `n` calls of `method` with `fault`.
+    pub fn inject(&self, method: &str, fault: TgFault, n: usize) {
+        let mut i = self.inner();
+        let q = i.faults.entry(method.to_string()).or_default();
+        q.extend(std::iter::repeat_n(fault, n));
+    }
+
+    pub fn calls(&self) -> Vec<TgCall> {
+        self.inner().calls.clone()
+    }
+
+    /// The messages of a chat as they stand, by id.
+    pub fn messages(&self, chat: i64) -> Vec<TgMessage> {
+        self.inner().chats.get(&chat).map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Deletes a message, as a user in the chat could.
+    pub fn delete(&self, chat: i64, message: i64) {
+        if let Some(c) = self.inner().chats.get_mut(&chat) {
+            c.remove(&message);
+        }
+    }
+
+    /// A user in `chat` writes `text` to the bot.
+    pub fn push_text(&self, chat: i64, text: &str) {
+        let mut i = self.inner();
+        i.next_update += 1;
+        let id = i.next_update;
+        let at = chrono::Utc::now().timestamp();
+        i.updates.push(json!({
+            "update_id": id,
+            "message": {"message_id": 10_000 + id, "date": at, "chat": {"id": chat, "type": "private"},
+                        "from": {"id": chat, "is_bot": false, "first_name": "Seller"}, "text": text}
+        }));
+        drop(i);
+        self.shared.arrived.notify_waiters();
+    }
+}
+
+impl Drop for BotApi {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn err(status: StatusCode, desc: &str, params: Option<Value>) -> Response {
+    let mut body = json!({"ok": false, "error_code": status.as_u16(), "description": desc});
+    if let Some(p) = params {
+        body["parameters"] = p;
+    }
+    (status, Json(body)).into_response()
+}
+
+fn ok(result: Value) -> Response {
+    Json(json!({"ok": true, "result": result})).into_response()
+}
+
+/// Telegram's HTML check, reduced to what a notifier can get wrong: unknown tags, and `&`, `<`,
+/// `>` that are not markup.
+fn html_error(text: &str) -> Option<String> {
+    const TAGS: [&str; 11] = ["b", "strong", "i", "em", "u", "s", "code", "pre", "a", "blockquote", "tg-spoiler"];
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'<' => {
+                let end = text[i..].find('>').map(|e| i + e)?;
+                let inner = text[i + 1..end].trim_start_matches('/');
+                let name = inner.split([' ', '=']).next().unwrap_or_default();
+                if !TAGS.contains(&name) {
+                    return Some(format!("Bad Request: can't parse entities: Unsupported start tag \"{name}\" at byte offset {i}"));
+                }
+                i = end;
+            }
+            b'>' => return Some(format!("Bad Request: can't parse entities: unexpected '>' at byte offset {i}")),
+            b'&' => {
+                let rest = &text[i..];
+                let entity = rest.find(';').map(|e| &rest[..=e]).unwrap_or("&");
+                let known = ["&lt;", "&gt;", "&amp;", "&quot;"].contains(&entity) || entity.starts_with("&#");
+                if !known {
+                    return Some(format!("Bad Request: can't parse entities: unsupported entity at byte offset {i}"));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn visible(text: &str) -> usize {
+    crate::notify::telegram::visible_len(text)
+}
+
+async fn handle(
+    State(s): State<Arc<Shared>>,
+    Path((bot, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let at_ms = s.started.elapsed().as_millis() as u64;
+    let multipart = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (params, file) = if multipart {
+        match parse_multipart(&headers, body).await {
+            Ok(v) => v,
+            Err(e) => return err(StatusCode::BAD_REQUEST, &format!("Bad Request: {e}"), None),
+        }
+    } else {
+        (serde_json::from_slice::<Value>(&body).unwrap_or(json!({})), None)
+    };
+    let chat = params["chat_id"].as_i64().or_else(|| params["chat_id"].as_str().and_then(|c| c.parse().ok()));
+    let message = params["message_id"].as_i64();
+    let text = params["text"].as_str().or_else(|| params["caption"].as_str()).map(String::from);
+    let method_key = method.to_ascii_lowercase();
+    let resp = answer(&s, &bot, &method_key, &params, chat, message, text.clone(), file.clone()).await;
+    if method_key != "getupdates" {
+        s.inner.lock().expect("emulator lock").calls.push(TgCall {
+            method: method.clone(),
+            chat,
+            message,
+            text,
+            at_ms,
+            status: resp.status().as_u16(),
+            file_bytes: file.as_ref().map(|f| f.1.len()),
+        });
+    }
+    resp
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    s: &Arc<Shared>,
+    bot: &str,
+    method: &str,
+    params: &Value,
+    chat: Option<i64>,
+    message: Option<i64>,
+    text: Option<String>,
+    file: Option<(String, Vec<u8>)>,
+) -> Response {
+    if bot.strip_prefix("bot") != Some(s.token.as_str()) {
+        return err(StatusCode::UNAUTHORIZED, "Unauthorized", None);
+    }
+    let fault = s.inner.lock().expect("emulator lock").faults.get_mut(method).and_then(VecDeque::pop_front);
+    match fault {
+        Some(TgFault::RetryAfter(n)) => {
+            return err(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("Too Many Requests: retry after {n}"),
+                Some(json!({"retry_after": n})),
+            );
+        }
+        Some(TgFault::Server) => return err(StatusCode::BAD_GATEWAY, "Bad Gateway", None),
+        Some(TgFault::NotFound) => {
+            return err(StatusCode::BAD_REQUEST, "Bad Request: message to edit not found", None);
+        }
+        Some(TgFault::BadRequest(d)) => return err(StatusCode::BAD_REQUEST, &d, None),
+        None => {}
+    }
+    match method {
+        "getme" => ok(json!({"id": 123456, "is_bot": true, "first_name": "mpetl sandbox", "username": "mpetl_sandbox_bot"})),
+        "getupdates" => {
+            let offset = params["offset"].as_i64().unwrap_or(0);
+            let timeout = params["timeout"].as_u64().unwrap_or(0).min(50);
+            let deadline = Instant::now() + Duration::from_secs(timeout);
+            loop {
+                let notified = s.arrived.notified();
+                let found: Vec<Value> = {
+                    let mut i = s.inner.lock().expect("emulator lock");
+                    // Asking with an offset confirms everything before it.
+                    i.updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    i.updates.clone()
+                };
+                if !found.is_empty() || Instant::now() >= deadline {
+                    return ok(Value::Array(found));
+                }
+                let _ = tokio::time::timeout(deadline - Instant::now(), notified).await;
+            }
+        }
+        "sendmessage" | "senddocument" | "sendphoto" => {
+            let Some(chat) = chat else { return err(StatusCode::BAD_REQUEST, "Bad Request: chat_id is empty", None) };
+            let text = text.unwrap_or_default();
+            let limit = if method == "sendmessage" { 4096 } else { 1024 };
+            if method == "sendmessage" && text.is_empty() {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: message text is empty", None);
+            }
+            if visible(&text) > limit {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: message is too long", None);
+            }
+            if params["parse_mode"] == "HTML"
+                && let Some(e) = html_error(&text)
+            {
+                return err(StatusCode::BAD_REQUEST, &e, None);
+            }
+            if method != "sendmessage" && file.is_none() {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: there is no document in the request", None);
+            }
+            let mut i = s.inner.lock().expect("emulator lock");
+            let id = {
+                let n = i.next_id.entry(chat).or_insert(0);
+                *n += 1;
+                *n
+            };
+            i.chats.entry(chat).or_default().insert(id, TgMessage { id, text: text.clone(), edits: 0, file });
+            ok(json!({"message_id": id, "date": chrono::Utc::now().timestamp(), "chat": {"id": chat, "type": "private"}, "text": text}))
+        }
+        "editmessagetext" => {
+            let (Some(chat), Some(id)) = (chat, message) else {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: message identifier is not specified", None);
+            };
+            let text = text.unwrap_or_default();
+            if visible(&text) > 4096 {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: MESSAGE_TOO_LONG", None);
+            }
+            if params["parse_mode"] == "HTML"
+                && let Some(e) = html_error(&text)
+            {
+                return err(StatusCode::BAD_REQUEST, &e, None);
+            }
+            let mut i = s.inner.lock().expect("emulator lock");
+            let Some(m) = i.chats.get_mut(&chat).and_then(|c| c.get_mut(&id)) else {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: message to edit not found", None);
+            };
+            if m.text == text {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            m.text = text.clone();
+            m.edits += 1;
+            ok(json!({"message_id": id, "chat": {"id": chat, "type": "private"}, "text": text}))
+        }
+        _ => err(StatusCode::NOT_FOUND, "Not Found", None),
+    }
+}
+
+async fn parse_multipart(
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(Value, Option<(String, Vec<u8>)>), String> {
+    let req = axum::http::Request::builder()
+        .header(axum::http::header::CONTENT_TYPE, headers[axum::http::header::CONTENT_TYPE].clone())
+        .body(axum::body::Body::from(body))
+        .map_err(|e| e.to_string())?;
+    let mut mp = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await.map_err(|e| e.to_string())?;
+    let mut params = serde_json::Map::new();
+    let mut file = None;
+    while let Some(field) = mp.next_field().await.map_err(|e| e.to_string())? {
+        let name = field.name().unwrap_or_default().to_string();
+        match field.file_name().map(String::from) {
+            Some(fname) => file = Some((fname, field.bytes().await.map_err(|e| e.to_string())?.to_vec())),
+            None => {
+                let v = field.text().await.map_err(|e| e.to_string())?;
+                params.insert(name, Value::String(v));
+            }
+        }
+    }
+    Ok((Value::Object(params), file))
+}
