@@ -246,6 +246,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
             sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
             refresh: false,
             now: chrono::Utc::now(),
+            since: Default::default(),
         },
     )
     .map_err(crate::run::RunError::from)?;

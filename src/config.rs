@@ -85,6 +85,33 @@ struct RawConfig {
     state: RawState,
     #[serde(default)]
     limits: BTreeMap<String, RawLimit>,
+    telegram: Option<RawTelegram>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelegram {
+    token: Option<SecretString>,
+    token_file: Option<PathBuf>,
+    api_base: Option<String>,
+    language: Option<String>,
+    #[serde(default)]
+    allowed_chats: Vec<i64>,
+}
+
+/// The Telegram bot (`[telegram]`): where jobs post and who may command it.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// From @BotFather; a secret (it is part of every Bot API URL, so URLs are never logged).
+    pub token: SecretString,
+    /// The Bot API server; the sandbox's emulator in tests and the demo.
+    pub api_base: String,
+    /// Language of progress and summaries: `ru` (default) or `en`.
+    pub lang: crate::notify::telegram::Lang,
+    /// Chats whose commands `mpetl bot` serves; everyone else gets one polite refusal.
+    pub allowed_chats: Vec<i64>,
+    /// How long a summary waits out flood control and refused connections (120 s).
+    pub delivery_patience: Duration,
 }
 
 /// A rate limit override: one request per `period_secs`, `burst` at once.
@@ -334,6 +361,7 @@ pub struct Config {
     /// Rate limits that replace the defaults, per bucket (e.g. a Basic WB token's lower limits).
     pub limits: BTreeMap<String, crate::http::Quota>,
     pub state: StateOptions,
+    pub telegram: Option<TelegramConfig>,
 }
 
 const RESERVED_ENV: [&str; 3] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT"];
@@ -514,7 +542,39 @@ impl Config {
             limits
                 .insert(bucket, crate::http::Quota { period: Duration::from_secs_f64(l.period_secs), burst: l.burst });
         }
+        let telegram = match raw.telegram {
+            None => None,
+            Some(t) => {
+                let token = secret("telegram.token", t.token, t.token_file)?.ok_or_else(|| {
+                    invalid(
+                        "telegram.token",
+                        "(missing)",
+                        "set telegram.token (or token_file, or MPETL_TELEGRAM__TOKEN) to the token @BotFather gave",
+                    )
+                })?;
+                let lang = match t.language.as_deref() {
+                    None => Default::default(),
+                    Some(l) => l.parse().map_err(|e: String| invalid("telegram.language", l, e))?,
+                };
+                let api_base = t.api_base.unwrap_or_else(|| "https://api.telegram.org".into());
+                if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+                    return Err(invalid(
+                        "telegram.api_base",
+                        &api_base,
+                        "write a URL such as https://api.telegram.org",
+                    ));
+                }
+                Some(TelegramConfig {
+                    token,
+                    api_base,
+                    lang,
+                    allowed_chats: t.allowed_chats,
+                    delivery_patience: Duration::from_secs(120),
+                })
+            }
+        };
         Ok(Config {
+            telegram,
             data_dir,
             timezone,
             endpoints,

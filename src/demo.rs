@@ -63,6 +63,7 @@ pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_
         limits: Default::default(),
         state_namespace: "demo".into(),
         state: Default::default(),
+        telegram: None,
         tax: crate::config::Tax { mode: crate::config::TaxMode::Revenue, rate: rust_decimal::Decimal::new(6, 2) },
         fetch: FetchConfig { time_scale, wb_page_cap: wb_page_cap as u32, ..FetchConfig::default() },
         accounts: vec![Account {

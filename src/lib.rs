@@ -3,6 +3,8 @@
 //! Sources → lake → metrics → notifiers; see DESIGN.md in the shared folder and the README.
 
 pub mod bench;
+pub mod bot;
+pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod costs;
@@ -10,6 +12,7 @@ pub mod dataset;
 pub mod demo;
 pub mod failpoint;
 pub mod http;
+pub mod jobs;
 pub mod lake;
 pub mod metrics;
 pub mod money;
@@ -18,6 +21,8 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod schedule;
 pub mod sources;
 pub mod state;
 pub mod status;
+pub mod summary;

@@ -98,6 +98,23 @@ enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Jobs in the jobs directory: `list` them with next fire times and last results, or `run`
+    /// one now.
+    Job {
+        #[command(subcommand)]
+        action: JobAction,
+        /// The directory of job files.
+        #[arg(long, global = true, default_value = "jobs")]
+        jobs: PathBuf,
+    },
+    /// Run the jobs on their schedules until SIGTERM or Ctrl-C (see README "Jobs").
+    Schedule {
+        #[arg(long, default_value = "jobs")]
+        jobs: PathBuf,
+    },
+    /// Serve Telegram commands (/report, /status, /help) by long polling, for the allow-listed
+    /// chats in [telegram].
+    Bot,
     /// Compute the metrics of a period from the lake (no network) and print them.
     Metrics {
         #[arg(long, value_parser = parse_date)]
@@ -151,6 +168,14 @@ enum Command {
         #[arg(long, default_value_t = 80_000)]
         page_cap: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum JobAction {
+    /// Every job: kind, schedule, the next two fire times, the last result.
+    List,
+    /// Run one job now, with its notifications.
+    Run { name: String },
 }
 
 #[derive(Subcommand)]
@@ -262,6 +287,83 @@ async fn run(cli: Cli) -> Result<()> {
             print_report(&report);
             Ok(())
         }
+        Command::Job { action: JobAction::List, jobs } => {
+            let cfg = Config::load(&cli.config)?;
+            let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
+            let store = mpetl::state::open_to_read(&cfg)?;
+            let now = chrono::Utc::now();
+            for j in &list {
+                let next: Vec<String> =
+                    j.next_fires(now, 2).iter().map(|t| t.format("%Y-%m-%d %H:%M:%S %Z").to_string()).collect();
+                let last = match &store {
+                    Some(s) => mpetl::schedule::last_result(s.as_ref(), &j.name)?,
+                    None => None,
+                };
+                let last = last.map_or_else(
+                    || "never ran".to_string(),
+                    |l| {
+                        format!(
+                            "{} at {} (run {})",
+                            l.status,
+                            l.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                            l.run_id.unwrap_or_default()
+                        )
+                    },
+                );
+                let kind = match &j.kind {
+                    mpetl::jobs::JobKind::Incremental { .. } => "incremental".to_string(),
+                    mpetl::jobs::JobKind::Backfill { period } => format!("backfill {}..{}", period.from, period.to),
+                };
+                println!(
+                    "{}  ({kind}; cron \"{}\" {})\n  next: {}\n  last: {last}",
+                    j.name,
+                    j.cron,
+                    j.tz,
+                    next.join(", ")
+                );
+            }
+            if list.is_empty() {
+                println!("No jobs in {}.", jobs.display());
+            }
+            Ok(())
+        }
+        Command::Job { action: JobAction::Run { name }, jobs } => {
+            let cfg = Config::load(&cli.config)?;
+            let job = mpetl::jobs::find(&jobs, &cfg, &name)?;
+            let store = mpetl::state::open(&cfg)?;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let out = mpetl::schedule::run_job(&cfg, store, &job, true, Some(stop)).await;
+            for n in &out.notes {
+                eprintln!("note: {n}");
+            }
+            if let Some(id) = out.summary_message {
+                println!("Summary posted (message {id}).");
+            }
+            print_report(&out.result?);
+            Ok(())
+        }
+        Command::Schedule { jobs } => {
+            let cfg = Config::load(&cli.config)?;
+            let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
+            let store = mpetl::state::open(&cfg)?;
+            for j in &list {
+                let next = j.next_fires(chrono::Utc::now(), 1);
+                println!("job {}: next at {}", j.name, next.first().map_or("never".into(), |t| t.to_string()));
+            }
+            mpetl::schedule::schedule(cfg, store, list, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Bot => {
+            let cfg = Config::load(&cli.config)?;
+            let store = mpetl::state::open(&cfg)?;
+            mpetl::bot::serve(cfg, store, shutdown_signal()).await?;
+            Ok(())
+        }
         Command::Status { run, json, limit } => {
             let cfg = Config::load(&cli.config)?;
             let Some(store) = mpetl::state::open_to_read(&cfg)? else {
@@ -341,8 +443,14 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 accounts.iter().map(|id| cfg.account(id)).collect::<Result<_, _>>()?
             };
-            let req =
-                mpetl::plan::PlanRequest { period, accounts: chosen, sources, refresh: false, now: chrono::Utc::now() };
+            let req = mpetl::plan::PlanRequest {
+                period,
+                accounts: chosen,
+                sources,
+                refresh: false,
+                now: chrono::Utc::now(),
+                since: Default::default(),
+            };
             let plan = mpetl::plan::plan(&cfg, store.as_ref(), &req)?;
             let cached = plan.chunks.iter().filter(|c| c.cached).count();
             println!("{} chunk(s), {cached} cached (no request):", plan.chunks.len());

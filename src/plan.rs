@@ -102,6 +102,8 @@ pub struct PlanRequest<'a> {
     /// Ignore cached chunks and fetch everything again.
     pub refresh: bool,
     pub now: DateTime<Utc>,
+    /// Datasets that start later than the period (an incremental job's shorter lookbacks).
+    pub since: std::collections::BTreeMap<Dataset, NaiveDate>,
 }
 
 pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
@@ -121,13 +123,12 @@ pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Resu
     };
     // Money and ad data are final a day later at the earliest: nothing is asked for today.
     let yesterday = req.now.with_timezone(&tz).date_naive() - Duration::days(1);
-    let day_months = if req.period.from <= yesterday {
-        date_months(req.period.from, req.period.to.min(yesterday))
-    } else {
-        Vec::new()
-    };
+    let first_day = |ds: Dataset| req.since.get(&ds).map_or(req.period.from, |d| (*d).max(req.period.from));
     for account in &req.accounts {
         let days = |ds: Dataset, out: &mut Plan| -> Result<(), PlanError> {
+            let from = first_day(ds);
+            let day_months =
+                if from <= yesterday { date_months(from, req.period.to.min(yesterday)) } else { Vec::new() };
             for (month, first, last) in &day_months {
                 let id = format!("{}/{}/{month}", ds.name(), account.id);
                 let kind = ChunkKind::Days {
@@ -152,7 +153,7 @@ pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Resu
         }
         if req.sources.contains(&Marketplace::Ozon) && account.ozon.is_some() {
             for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-                for (month, since, month_end) in months(start, end) {
+                for (month, since, month_end) in months(day_start(first_day(ds), tz).max(start), end) {
                     let id = format!("{}/{}/{month}", ds.name(), account.id);
                     let kind = ChunkKind::Window { month, since, to: month_end.min(req.now), month_end };
                     let cached = cached(&id)?;

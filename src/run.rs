@@ -92,6 +92,8 @@ pub struct BackfillRequest {
     pub resume: Option<String>,
     /// What started the run: `backfill`, or a job's name.
     pub kind: String,
+    /// Datasets that start later than the period (an incremental job's per-dataset lookback).
+    pub since: std::collections::BTreeMap<Dataset, NaiveDate>,
 }
 
 impl BackfillRequest {
@@ -106,6 +108,7 @@ impl BackfillRequest {
             grains: vec![Grain::Month],
             resume: None,
             kind: "backfill".into(),
+            since: Default::default(),
         }
     }
 }
@@ -232,6 +235,7 @@ impl Runner {
             grains: vec![Grain::Month],
             resume: Some(rec.id),
             kind: rec.kind,
+            since: Default::default(),
         })
     }
 
@@ -387,6 +391,7 @@ impl Runner {
                 sources: req.sources.clone(),
                 refresh: req.refresh,
                 now,
+                since: req.since.clone(),
             },
         )?;
         for n in &plan.notes {

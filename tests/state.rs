@@ -150,6 +150,12 @@ fn conformance(store: &dyn StateStore) {
     let c = store.cache_counters().unwrap();
     assert_eq!((c["wb_finance"].hits, c["wb_finance"].misses), (5, 1));
     assert_eq!((c["ozon_fbo"].hits, c["ozon_fbo"].misses), (0, 4));
+
+    // Marks: missing is None, later writes win.
+    assert_eq!(store.mark("job:nightly:last").unwrap(), None);
+    store.set_mark("job:nightly:last", "{\"status\":\"done\"}").unwrap();
+    store.set_mark("job:nightly:last", "{\"status\":\"failed\"}").unwrap();
+    assert_eq!(store.mark("job:nightly:last").unwrap().as_deref(), Some("{\"status\":\"failed\"}"));
 }
 
 #[test]

@@ -115,7 +115,14 @@ async fn a_deleted_progress_message_is_replaced_by_a_new_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_modified_is_success_and_5xx_is_retried_at_the_next_slot() {
     let api = BotApi::start().unwrap();
-    api.inject("editmessagetext", TgFault::BadRequest("Bad Request: message is not modified: specified new message content and reply markup are exactly the same".into()), 1);
+    api.inject(
+        "editmessagetext",
+        TgFault::BadRequest(
+            "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
+                .into(),
+        ),
+        1,
+    );
     api.inject("editmessagetext", TgFault::Server, 1);
     let out = run(&api, "t", 20, Duration::from_millis(300)).await;
     assert_eq!(out.failures, 1, "only the 502 counts as a failure");

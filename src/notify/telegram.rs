@@ -34,14 +34,12 @@ pub enum TelegramError {
     Forbidden { chat: i64, detail: String },
     #[error("Telegram refused the request: {0}")]
     BadRequest(String),
+    /// No connection was made: nothing was delivered, so repeating is safe.
+    #[error("Telegram is unreachable: {0}")]
+    Unreachable(String),
+    /// A 5xx or a timeout: the call may or may not have taken effect.
     #[error("Telegram is unavailable: {0}")]
     Unavailable(String),
-}
-
-impl TelegramError {
-    fn transient(&self) -> bool {
-        matches!(self, TelegramError::RetryAfter(_) | TelegramError::Unavailable(_))
-    }
 }
 
 /// A bot: the Bot API at `base` with `token`.
@@ -66,13 +64,7 @@ impl Bot {
     /// One call; the envelope's `ok`/`error_code`/`parameters` decide the outcome. Errors never
     /// carry the URL (it holds the token).
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, TelegramError> {
-        let resp = self
-            .http
-            .post(self.url(method))
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| TelegramError::Unavailable(e.without_url().to_string()))?;
+        let resp = self.http.post(self.url(method)).json(body).send().await.map_err(transport)?;
         Self::envelope(resp, body.get("chat_id").and_then(Value::as_i64).unwrap_or_default()).await
     }
 
@@ -111,29 +103,24 @@ impl Bot {
     }
 
     pub async fn edit(&self, chat: i64, message: i64, html: &str) -> Result<(), TelegramError> {
-        self.call("editMessageText", &json!({"chat_id": chat, "message_id": message, "text": html, "parse_mode": "HTML"}))
-            .await
-            .map(|_| ())
+        self.call(
+            "editMessageText",
+            &json!({"chat_id": chat, "message_id": message, "text": html, "parse_mode": "HTML"}),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Sends a PNG as a document (exact bytes, no recompression) with an HTML caption.
     pub async fn send_png(&self, chat: i64, name: &str, png: Vec<u8>, caption: &str) -> Result<i64, TelegramError> {
-        let part = reqwest::multipart::Part::bytes(png)
-            .file_name(name.to_string())
-            .mime_str("image/png")
-            .expect("valid mime");
+        let part =
+            reqwest::multipart::Part::bytes(png).file_name(name.to_string()).mime_str("image/png").expect("valid mime");
         let form = reqwest::multipart::Form::new()
             .text("chat_id", chat.to_string())
             .text("caption", caption.to_string())
             .text("parse_mode", "HTML")
             .part("document", part);
-        let resp = self
-            .http
-            .post(self.url("sendDocument"))
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| TelegramError::Unavailable(e.without_url().to_string()))?;
+        let resp = self.http.post(self.url("sendDocument")).multipart(form).send().await.map_err(transport)?;
         let r = Self::envelope(resp, chat).await?;
         Ok(r["message_id"].as_i64().unwrap_or_default())
     }
@@ -146,13 +133,17 @@ impl Bot {
         Ok(r.as_array().cloned().unwrap_or_default())
     }
 
-    /// Delivers one message, waiting out flood control and outages (up to `patience`).
+    /// Delivers one message at most once: flood control (429) and refused connections, which
+    /// deliver nothing, are waited out (up to `patience`); a 5xx or a timeout, which may have
+    /// delivered it, is not repeated (a seller should not get the summary twice).
     pub async fn deliver(&self, chat: i64, html: &str, patience: Duration) -> Result<i64, TelegramError> {
         let deadline = Instant::now() + patience;
         let mut pause = Duration::from_secs(1);
         loop {
             match self.send(chat, html).await {
-                Err(e) if e.transient() && Instant::now() < deadline => {
+                Err(e @ (TelegramError::RetryAfter(_) | TelegramError::Unreachable(_)))
+                    if Instant::now() < deadline =>
+                {
                     let wait = match e {
                         TelegramError::RetryAfter(s) => Duration::from_secs(s) + Duration::from_millis(200),
                         _ => pause,
@@ -164,6 +155,15 @@ impl Bot {
                 other => return other,
             }
         }
+    }
+}
+
+fn transport(e: reqwest::Error) -> TelegramError {
+    // `without_url`: the URL carries the token.
+    if e.is_connect() {
+        TelegramError::Unreachable(e.without_url().to_string())
+    } else {
+        TelegramError::Unavailable(e.without_url().to_string())
     }
 }
 
@@ -283,7 +283,13 @@ pub fn progress_text(title: &str, p: &Progress, finished: Option<bool>, lang: La
     out.push_str("<code>");
     for s in Stage::ALL {
         let st = p.stage(s);
-        out.push_str(&format!("{:<11} {} {}/{}\n", stage_name(s, lang), bar(st.done + st.failed, st.total), st.done, st.total));
+        out.push_str(&format!(
+            "{:<11} {} {}/{}\n",
+            stage_name(s, lang),
+            bar(st.done + st.failed, st.total),
+            st.done,
+            st.total
+        ));
     }
     out.push_str("</code>");
     let now = chrono::Utc::now();

@@ -7,9 +7,9 @@
 pub mod data;
 pub mod finance;
 pub mod limits;
-pub mod telegram;
 mod ozon;
 mod ozon_money;
+pub mod telegram;
 mod wb;
 mod wb_money;
 

@@ -180,7 +180,9 @@ fn html_error(text: &str) -> Option<String> {
                 let inner = text[i + 1..end].trim_start_matches('/');
                 let name = inner.split([' ', '=']).next().unwrap_or_default();
                 if !TAGS.contains(&name) {
-                    return Some(format!("Bad Request: can't parse entities: Unsupported start tag \"{name}\" at byte offset {i}"));
+                    return Some(format!(
+                        "Bad Request: can't parse entities: Unsupported start tag \"{name}\" at byte offset {i}"
+                    ));
                 }
                 i = end;
             }
@@ -273,7 +275,9 @@ async fn answer(
         None => {}
     }
     match method {
-        "getme" => ok(json!({"id": 123456, "is_bot": true, "first_name": "mpetl sandbox", "username": "mpetl_sandbox_bot"})),
+        "getme" => {
+            ok(json!({"id": 123456, "is_bot": true, "first_name": "mpetl sandbox", "username": "mpetl_sandbox_bot"}))
+        }
         "getupdates" => {
             let offset = params["offset"].as_i64().unwrap_or(0);
             let timeout = params["timeout"].as_u64().unwrap_or(0).min(50);
@@ -317,7 +321,9 @@ async fn answer(
                 *n
             };
             i.chats.entry(chat).or_default().insert(id, TgMessage { id, text: text.clone(), edits: 0, file });
-            ok(json!({"message_id": id, "date": chrono::Utc::now().timestamp(), "chat": {"id": chat, "type": "private"}, "text": text}))
+            ok(
+                json!({"message_id": id, "date": chrono::Utc::now().timestamp(), "chat": {"id": chat, "type": "private"}, "text": text}),
+            )
         }
         "editmessagetext" => {
             let (Some(chat), Some(id)) = (chat, message) else {
@@ -359,7 +365,8 @@ async fn parse_multipart(
         .header(axum::http::header::CONTENT_TYPE, headers[axum::http::header::CONTENT_TYPE].clone())
         .body(axum::body::Body::from(body))
         .map_err(|e| e.to_string())?;
-    let mut mp = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await.map_err(|e| e.to_string())?;
+    let mut mp =
+        <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await.map_err(|e| e.to_string())?;
     let mut params = serde_json::Map::new();
     let mut file = None;
     while let Some(field) = mp.next_field().await.map_err(|e| e.to_string())? {

@@ -24,6 +24,7 @@ const LEASES: TableDefinition<&str, &str> = TableDefinition::new("leases");
 /// Last token handed out per lease name; survives the lease itself so tokens only grow.
 const FENCES: TableDefinition<&str, u64> = TableDefinition::new("fences");
 const CACHE: TableDefinition<&str, &str> = TableDefinition::new("cache_counters");
+const MARKS: TableDefinition<&str, &str> = TableDefinition::new("marks");
 
 /// Runs kept; older records are dropped as new ones arrive.
 const KEPT_RUNS: usize = 500;
@@ -315,5 +316,12 @@ impl StateStore for EmbeddedStore {
     }
     fn cache_counters(&self) -> Result<BTreeMap<String, CacheCounters>, StateError> {
         Ok(self.all(CACHE)?.into_iter().collect())
+    }
+
+    fn mark(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.get(MARKS, key)
+    }
+    fn set_mark(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.put_fenced(MARKS, key, &value, None)
     }
 }

@@ -177,6 +177,10 @@ pub trait StateStore: Send + Sync {
     fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StateError>;
 
     fn count_cache(&self, dataset: &str, hits: u64, misses: u64) -> Result<(), StateError>;
+
+    /// Small facts kept by name (a job's last result, a posted summary, the bot's update offset).
+    fn mark(&self, key: &str) -> Result<Option<String>, StateError>;
+    fn set_mark(&self, key: &str, value: &str) -> Result<(), StateError>;
     fn cache_counters(&self) -> Result<BTreeMap<String, CacheCounters>, StateError>;
 }
 

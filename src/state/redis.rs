@@ -7,7 +7,8 @@
 //! - `chunk:<id>`: a chunk record; `chunks:<dataset>`: a set indexing them;
 //! - `run:<id>`: a run record; `runs:all`: a sorted set of run ids by start time;
 //! - `lease:<name>`: `"<token> <holder>"` with a millisecond TTL; `fence:<name>`: the last token;
-//! - `cache:counters`: a hash of hits and misses per dataset; `bucket:…`: shared rate-limit buckets.
+//! - `cache:counters`: a hash of hits and misses per dataset; `mark:<name>`: small named facts;
+//!   `mpetl:bucket:…` (no namespace): shared rate-limit buckets.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -339,6 +340,15 @@ impl StateStore for RedisStore {
                 .query::<()>(c)
         })
     }
+    fn mark(&self, key: &str) -> Result<Option<String>, StateError> {
+        let k = self.key("mark", key);
+        self.with_conn(|c| c.get(&k))
+    }
+    fn set_mark(&self, key: &str, value: &str) -> Result<(), StateError> {
+        let k = self.key("mark", key);
+        self.with_conn(|c| c.set_ex::<_, _, ()>(&k, value, RECORD_TTL.as_secs()))
+    }
+
     fn cache_counters(&self) -> Result<BTreeMap<String, CacheCounters>, StateError> {
         let k = self.key("cache", "counters");
         let all: BTreeMap<String, u64> = self.with_conn(|c| c.hgetall(&k))?;

@@ -1,0 +1,131 @@
+//! The period summary a seller reads in Telegram: key numbers per marketplace and in total,
+//! missing-cost warnings, and a chart of daily revenue and net profit.
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::metrics::{self, Grain, MetricRow, MetricsError, MissingCost};
+use crate::money::format_kopecks_human;
+use crate::notify::telegram::{Lang, MAX_TEXT, escape, fit};
+use crate::plan::Period;
+
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub title: String,
+    pub period: Period,
+    /// Whole-period totals: `wb`, `ozon` (those with data) and `all`.
+    pub totals: Vec<MetricRow>,
+    /// Per day (all marketplaces): revenue and net profit, `None` where unknown.
+    pub daily: Vec<(NaiveDate, Option<i128>, Option<i128>)>,
+    pub missing: Vec<MissingCost>,
+}
+
+impl Summary {
+    pub fn compute(
+        cfg: &Config,
+        title: &str,
+        period: Period,
+        accounts: Option<&[String]>,
+    ) -> Result<Summary, MetricsError> {
+        let (sku, days) = crate::run::compute_metrics(cfg, &period, Grain::Day, accounts)?;
+        // The whole period as one "day": additive columns sum, ratios derive from the sums.
+        let flat = sku.clone().lazy().with_column(lit(period.from).alias("period_start")).collect()?;
+        let totals = metrics::rows(&metrics::totals(&flat, &cfg.tax)?)?;
+        let by_day = metrics::rows(&days)?;
+        let mut daily = Vec::new();
+        let mut d = period.from;
+        while d <= period.to {
+            let r = by_day.iter().find(|r| r.period_start == Some(d) && r.marketplace == "all");
+            daily.push((d, r.map_or(Some(0), |r| r.money("revenue")), r.map_or(Some(0), |r| r.money("net_profit"))));
+            d += chrono::Duration::days(1);
+        }
+        Ok(Summary { title: title.to_string(), period, totals, daily, missing: metrics::missing_costs(&sku)? })
+    }
+
+    /// The message: HTML, within Telegram's 4096 characters.
+    pub fn html(&self, lang: Lang) -> String {
+        let t = |ru: &'static str, en: &'static str| if lang == Lang::Ru { ru } else { en };
+        let money = |v: Option<i128>| v.map_or_else(|| "—".into(), |k| format!("{} ₽", format_kopecks_human(k)));
+        let pct = |v: Option<f64>| v.map_or_else(|| "—".into(), |x| format!("{:.1} %", x * 100.0));
+        let count = |v: Option<i64>| v.map_or_else(|| "—".into(), |n| n.to_string());
+        let period = if self.period.from == self.period.to {
+            self.period.from.to_string()
+        } else {
+            format!("{} — {}", self.period.from, self.period.to)
+        };
+        let mut out = format!("<b>📊 {}</b>\n{}: {period}\n", escape(&self.title), t("Период", "Period"));
+        for mp in ["wb", "ozon", "all"] {
+            let Some(r) = self.totals.iter().find(|r| r.marketplace == mp) else { continue };
+            let name = match mp {
+                "wb" => "Wildberries",
+                "ozon" => "Ozon",
+                _ => t("Итого", "Total"),
+            };
+            let fees: i128 = ["commission", "logistics", "storage", "acceptance", "penalties", "other_deductions"]
+                .iter()
+                .map(|c| r.money(c).unwrap_or(0))
+                .sum();
+            out.push_str(&format!("\n<b>{name}</b>\n"));
+            out.push_str(&format!(
+                "{}: {} · {}: {} · {}: {}\n",
+                t("Заказы", "Orders"),
+                count(r.count("orders")),
+                t("выкупы", "buyouts"),
+                count(r.count("buyouts")),
+                t("возвраты", "returns"),
+                count(r.count("returns"))
+            ));
+            out.push_str(&format!("{}: {}\n", t("Выручка", "Revenue"), money(r.money("revenue"))));
+            out.push_str(&format!("{}: {}\n", t("Комиссии и услуги МП", "Marketplace fees"), money(Some(fees))));
+            out.push_str(&format!("{}: {}\n", t("К перечислению", "Payout"), money(r.money("payout"))));
+            out.push_str(&format!("{}: {}\n", t("Реклама", "Ad spend"), money(r.money("ad_spend"))));
+            out.push_str(&format!("{}: {}\n", t("Себестоимость", "COGS"), money(r.money("cogs"))));
+            out.push_str(&format!("{}: {}\n", t("Налог", "Tax"), money(r.money("tax"))));
+            out.push_str(&format!("<b>{}: {}</b>\n", t("Чистая прибыль", "Net profit"), money(r.money("net_profit"))));
+            out.push_str(&format!(
+                "{}: {} · ROI: {} · {}: {}\n",
+                t("Маржа", "Margin"),
+                pct(r.ratio("margin")),
+                pct(r.ratio("roi")),
+                t("ДРР", "DRR"),
+                pct(r.ratio("drr"))
+            ));
+        }
+        if !self.missing.is_empty() {
+            let units: i64 = self.missing.iter().map(|m| m.units).sum();
+            let names: Vec<String> = self.missing.iter().take(10).map(|m| escape(&m.seller_sku)).collect();
+            out.push_str(&format!(
+                "\n⚠️ {} {} SKU ({units} {}): {}{}. {}\n",
+                t("Нет себестоимости для", "No cost for"),
+                self.missing.len(),
+                t("шт.", "units"),
+                names.join(", "),
+                if self.missing.len() > 10 { ", …" } else { "" },
+                t(
+                    "Прибыль с ними не посчитана: добавьте их в costs.csv.",
+                    "Profit including them is not computed: add them to costs.csv."
+                )
+            ));
+        }
+        fit(&out, MAX_TEXT)
+    }
+
+    /// Daily revenue (blue) and net profit (green).
+    pub fn chart_png(&self) -> Vec<u8> {
+        let revenue: Vec<Option<i128>> = self.daily.iter().map(|d| d.1).collect();
+        let profit: Vec<Option<i128>> = self.daily.iter().map(|d| d.2).collect();
+        crate::chart::daily_chart(&revenue, &profit, 800, 400).png()
+    }
+
+    pub fn chart_caption(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Ru => {
+                format!("Выручка (синяя) и чистая прибыль (зелёная) по дням, {} — {}", self.period.from, self.period.to)
+            }
+            Lang::En => {
+                format!("Revenue (blue) and net profit (green) per day, {} — {}", self.period.from, self.period.to)
+            }
+        }
+    }
+}

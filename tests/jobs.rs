@@ -1,0 +1,341 @@
+//! Jobs: file validation, the nightly incremental run's requests, Telegram progress and one
+//! summary per run, Telegram down, two `schedule` replicas on one Redis, and the bot.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::redis_server::RedisServer;
+use common::*;
+use mpetl::config::TelegramConfig;
+use mpetl::money::format_kopecks_human;
+use mpetl::sandbox::telegram::{BOT_TOKEN, BotApi, TgFault};
+
+const CHAT: i64 = 777;
+
+fn telegram(api_base: &str) -> TelegramConfig {
+    TelegramConfig {
+        token: BOT_TOKEN.to_string().into(),
+        api_base: api_base.into(),
+        lang: Default::default(),
+        allowed_chats: vec![CHAT],
+        delivery_patience: Duration::from_secs(3),
+    }
+}
+
+fn job_file(h: &Harness, name: &str, body: &str) -> mpetl::jobs::Job {
+    let dir = h.dir.path().join(format!("jobs-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("name = {name:?}\n{body}")).unwrap();
+    mpetl::jobs::load_file(&path, &h.cfg).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_job_files_give_clear_errors() {
+    let h = harness(small(80_000), |_| {}).await;
+    let config = h.write_config("mpetl.toml", FAST, "");
+    let cases = [
+        ("cron = \"0 3 * * *\"\nkind = \"incremental\"\n", ["cron", "0 3 * * *", "seconds first"]),
+        ("cron = \"0 0 3 * * *\"\nkind = \"nightly\"\n", ["kind", "nightly", "incremental or backfill"]),
+        (
+            "cron = \"0 0 3 * * *\"\nkind = \"incremental\"\n[lookback]\nwb_nothing = 3\n",
+            ["lookback", "wb_nothing", "wb_finance"],
+        ),
+        ("cron = \"0 0 3 * * *\"\nkind = \"backfill\"\nto = \"2026-01-31\"\n", ["from", "(missing)", "YYYY-MM-DD"]),
+        ("cron = \"0 0 3 * * *\"\nkind = \"incremental\"\naccounts = [\"other\"]\n", ["accounts", "other", "demo"]),
+        (
+            "cron = \"0 0 3 * * *\"\nkind = \"incremental\"\n[summary]\nperiod = \"fortnight\"\n",
+            ["summary.period", "fortnight", "last_7_days"],
+        ),
+        (
+            "cron = \"0 0 3 * * *\"\nkind = \"incremental\"\n[post]\ntelegram_chat = 5\n",
+            ["post.telegram_chat", "5", "[telegram]"],
+        ),
+        ("cron = \"0 0 3 * * *\"\nkind = \"incremental\"\ncolour = \"red\"\n", ["unknown field", "colour", "cron"]),
+    ];
+    for (i, (body, want)) in cases.iter().enumerate() {
+        let dir = h.dir.path().join(format!("bad-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("j.toml"), format!("name = \"j\"\n{body}")).unwrap();
+        let out = mpetl(&config, &["job", "list", "--jobs", &dir.display().to_string()]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "case {i} must fail");
+        assert!(err.contains("j.toml"), "case {i} names the file: {err}");
+        for w in want {
+            assert!(err.contains(w), "case {i}: {w:?} missing from: {err}");
+        }
+    }
+    // Two files, one name.
+    let dir = h.dir.path().join("dup");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["a.toml", "b.toml"] {
+        std::fs::write(dir.join(f), "name = \"same\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\n").unwrap();
+    }
+    let out = mpetl(&config, &["job", "list", "--jobs", &dir.display().to_string()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("\"same\"") && err.contains("a.toml") && err.contains("b.toml"),
+        "{err}"
+    );
+    // The shipped jobs are valid.
+    let ok = mpetl(&config, &["job", "list", "--jobs", concat!(env!("CARGO_MANIFEST_DIR"), "/jobs")]).output().unwrap();
+    assert!(ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("nightly"));
+}
+
+/// The months of `[yesterday − days + 1, yesterday]` (Moscow days, as YYYY-MM).
+fn months_of(days: i64) -> BTreeSet<String> {
+    let p = last_days(days);
+    [p.from, p.to].iter().map(|d| d.format("%Y-%m").to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
+    // Open months and streams count as stale at once, so the lookback decides what is read.
+    let h = harness(small(80_000), |f| {
+        f.open_chunk_ttl_hours = 0;
+        f.wb_stats_refresh_minutes = 0;
+    })
+    .await;
+    let period = last_days(80);
+    h.backfill(&request(period)).await.unwrap();
+    let job = job_file(
+        &h,
+        "nightly",
+        "cron = \"0 30 3 * * *\"\nkind = \"incremental\"\n[lookback]\ndefault = 2\nwb_finance = 40\nozon_accruals = 5\n",
+    );
+    for round in 0..2 {
+        let store = mpetl::state::open(&h.cfg).unwrap();
+        let cursors: Vec<Option<String>> = ["demo/wb_orders", "demo/wb_sales"]
+            .iter()
+            .map(|k| store.stream(k).unwrap().and_then(|s| s.cursor))
+            .collect();
+        let at = h.sandbox.request_log().len();
+        let out = mpetl::schedule::run_job(&h.cfg, store, &job, false, None).await;
+        let report = out.result.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(report.requests > 0);
+        for r in &h.sandbox.request_log()[at..] {
+            let text = format!("{} {}", r.query, r.body);
+            let month = (0..text.len().saturating_sub(9))
+                .find_map(|i| {
+                    let w = text.get(i..i + 10)?;
+                    let b = w.as_bytes();
+                    (b[4] == b'-' && b[7] == b'-' && w.replace('-', "").chars().all(|c| c.is_ascii_digit()))
+                        .then(|| w[..7].to_string())
+                })
+                .unwrap_or_default();
+            let allowed = match r.path.as_str() {
+                "/api/v1/supplier/orders" | "/api/v1/supplier/sales" => {
+                    // Streams go on from their cursors.
+                    let i = usize::from(r.path.ends_with("sales"));
+                    let from =
+                        r.query.split('&').find_map(|kv| kv.strip_prefix("dateFrom=")).unwrap().replace("%3A", ":");
+                    let cursor = cursors[i].as_deref().unwrap();
+                    assert!(
+                        mpetl::clock::parse_wb_naive(&from) >= mpetl::clock::parse_wb_naive(cursor),
+                        "round {round}: {} from {from}, before the cursor {cursor}",
+                        r.path
+                    );
+                    continue;
+                }
+                "/adv/v1/promotion/count" | "/v1/finance/accrual/types" => continue,
+                p if p.starts_with("/api/finance/") => months_of(40),
+                "/v1/finance/accrual/by-day" => months_of(5),
+                _ => months_of(2),
+            };
+            assert!(
+                allowed.contains(&month),
+                "round {round}: {} asked for {month}, outside its lookback {allowed:?}",
+                r.path
+            );
+        }
+    }
+    // Re-reading the lookback twice counted nothing twice.
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_posts_live_progress_then_one_summary_with_the_true_numbers_and_a_chart() {
+    let api = BotApi::start().unwrap();
+    let mut h = harness(small(80_000), |_| {}).await;
+    h.cfg.telegram = Some(telegram(&api.base_url));
+    let job = job_file(
+        &h,
+        "weekly",
+        &format!(
+            "cron = \"0 0 4 * * Mon\"\nkind = \"incremental\"\n[lookback]\ndefault = 7\n[summary]\nperiod = \"last_7_days\"\n[post]\ntelegram_chat = {CHAT}\n"
+        ),
+    );
+    let store = mpetl::state::open(&h.cfg).unwrap();
+    let out = mpetl::schedule::run_job(&h.cfg, store.clone(), &job, false, None).await;
+    let report = out.result.expect("the run");
+    assert!(out.notes.is_empty(), "{:?}", out.notes);
+    let msgs = api.messages(CHAT);
+    assert_eq!(msgs.len(), 3, "progress, summary, chart: {msgs:?}");
+    assert!(msgs[0].text.contains("✅ Готово"), "{}", msgs[0].text);
+    let summary = &msgs[1].text;
+    assert_eq!(Some(msgs[1].id), out.summary_message);
+    // The numbers are the sandbox's truth for the last 7 days, to the kopeck.
+    let truth = h.truth(&last_days(7)).await;
+    let revenue: i64 = truth.iter().map(|t| t.revenue).sum();
+    let ad: i64 = truth.iter().map(|t| t.ad_spend).sum();
+    for want in [format_kopecks_human(i128::from(revenue)), format_kopecks_human(i128::from(ad))] {
+        assert!(summary.contains(&format!("{want} ₽")), "{want} missing from the summary:\n{summary}");
+    }
+    assert!(summary.contains("Итого") && summary.contains("Wildberries") && summary.contains("Ozon"));
+    let (name, png) = msgs[2].file.clone().expect("the chart is a document");
+    assert!(name.ends_with(".png") && png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 800 * 400 * 3);
+    // Once per run: posting the same run's summary again does nothing.
+    let again = mpetl::schedule::post_summary(
+        &h.cfg,
+        store.as_ref(),
+        h.cfg.telegram.as_ref().unwrap(),
+        CHAT,
+        None,
+        &report.run_id,
+        last_days(7),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, None);
+    assert_eq!(api.messages(CHAT).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_down_or_failing_never_fails_the_run_and_never_doubles_the_summary() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut h = harness(small(80_000), |_| {}).await;
+    h.cfg.telegram = Some(telegram(&format!("http://127.0.0.1:{port}")));
+    let body = format!(
+        "cron = \"0 0 4 * * *\"\nkind = \"incremental\"\n[summary]\nperiod = \"yesterday\"\n[post]\ntelegram_chat = {CHAT}\n"
+    );
+    let job = job_file(&h, "down", &body);
+    let out = mpetl::schedule::run_job(&h.cfg, mpetl::state::open(&h.cfg).unwrap(), &job, false, None).await;
+    assert!(out.result.is_ok(), "the ETL does not depend on Telegram");
+    assert!(out.notes.iter().any(|n| n.contains("summary not posted") && n.contains("unreachable")), "{:?}", out.notes);
+
+    // A 502 on the summary may have delivered it: it is not sent a second time.
+    let api = BotApi::start().unwrap();
+    h.cfg.telegram = Some(telegram(&api.base_url));
+    let job = job_file(&h, "flaky", &body);
+    let store = mpetl::state::open(&h.cfg).unwrap();
+    // The progress message goes first; fail the summary, the second sendMessage.
+    let out = {
+        let api = &api;
+        let run = mpetl::schedule::run_job(&h.cfg, store, &job, false, None);
+        let fault = async {
+            // Wait for the progress message, then fail the next send (the summary).
+            loop {
+                if api.calls().iter().any(|c| c.method == "sendMessage") {
+                    api.inject("sendmessage", TgFault::Server, 1);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let (out, ()) = tokio::join!(run, fault);
+        out
+    };
+    assert!(out.result.is_ok());
+    let sends: Vec<_> = api.calls().into_iter().filter(|c| c.method == "sendMessage").collect();
+    assert_eq!(sends.iter().filter(|c| c.status == 502).count(), 1, "{sends:?}");
+    assert_eq!(sends.len(), 2, "progress + one summary attempt, never repeated after a 502: {sends:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedule_processes_on_one_redis_fire_each_tick_once() {
+    let Some(server) = RedisServer::start() else { return };
+    let h = harness(small(80_000), |_| {}).await;
+    let state = format!("[state]\nredis_url = {:?}\nnamespace = \"sched\"\n", server.url);
+    let config = h.write_config("mpetl.toml", FAST, &state);
+    let jobs = h.dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(
+        jobs.join("tick.toml"),
+        "name = \"tick\"\ncron = \"*/3 * * * * *\"\nkind = \"incremental\"\nsources = [\"ozon\"]\nmissed = \"skip\"\n[lookback]\ndefault = 1\n",
+    )
+    .unwrap();
+    let spawn = || {
+        mpetl(&config, &["schedule", "--jobs", &jobs.display().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    for c in [&a, &b] {
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    }
+    let outs: Vec<String> = [a, b]
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "schedule stops cleanly on SIGTERM");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        })
+        .collect();
+    // "job tick: tick <time>: run <id> done" — one line per run, across both processes.
+    let mut ran: Vec<String> = Vec::new();
+    for out in &outs {
+        for line in out.lines().filter(|l| l.contains(": run ") && l.contains(" done")) {
+            ran.push(line.split(": run ").next().unwrap().to_string());
+        }
+    }
+    let distinct: BTreeSet<&String> = ran.iter().collect();
+    assert!(ran.len() >= 2, "at least two ticks ran: {outs:?}");
+    assert_eq!(distinct.len(), ran.len(), "no tick ran twice: {ran:?}\n{outs:?}");
+    assert!(outs.iter().any(|o| o.contains(" runs on ")), "the other replica saw each tick taken: {outs:?}");
+    let store = mpetl::state::RedisStore::open(&server.url, "sched").unwrap();
+    use mpetl::state::StateStore;
+    assert_eq!(store.runs(50).unwrap().len(), ran.len(), "one run record per tick");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_serves_only_allow_listed_chats_and_one_report_at_a_time() {
+    let api = BotApi::start().unwrap();
+    let sb = mpetl::sandbox::SandboxConfig { enforce_limits: Some(60), ..small(80_000) };
+    let mut h = harness(sb, |f| f.time_scale = 60).await;
+    h.cfg.telegram = Some(telegram(&api.base_url));
+    let store = mpetl::state::open(&h.cfg).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let bot = tokio::spawn(mpetl::bot::serve(h.cfg.clone(), store.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let period = last_days(30);
+    let report = format!("/report {} {}", period.from, period.to);
+
+    api.push_text(31337, &report);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let stranger = api.messages(31337);
+    assert_eq!(stranger.len(), 1, "one polite refusal");
+    assert!(stranger[0].text.contains("только"), "{}", stranger[0].text);
+    api.push_text(31337, "/report 2026-01-01 2026-01-02");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(api.messages(31337).len(), 1, "refused once, then ignored");
+    assert_eq!(h.sandbox.total_requests(), 0, "a stranger starts nothing");
+
+    api.push_text(CHAT, &report);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    api.push_text(CHAT, &report);
+    api.push_text(CHAT, "/help");
+    // The report runs (real limits ÷ 60), then its summary and chart arrive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while api.messages(CHAT).iter().filter(|m| m.file.is_some()).count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", api.messages(CHAT));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let texts: Vec<String> = api.messages(CHAT).into_iter().map(|m| m.text).collect();
+    assert!(texts.iter().any(|t| t.contains("Готовлю отчёт")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("уже готовится")), "the second /report is refused: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("/status")), "help: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("✅")), "the progress message finished: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Итого")), "the summary: {texts:?}");
+    assert_eq!(store.runs(10).unwrap().len(), 1, "one run for two /report");
+    let _ = stop_tx.send(());
+    bot.await.unwrap().unwrap();
+    drop(store);
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+}
