@@ -167,20 +167,9 @@ async fn report(
 ) {
     let title = format!("mpetl · /report {} — {}", period.from, period.to);
     let (events, progress) = crate::schedule::telegram_progress(tg, chat, title, cfg.timezone);
-    let runner = Runner::with_store(cfg.clone(), store.clone(), events);
-    let mine = runner.stop_flag();
-    let watcher = tokio::spawn(async move {
-        loop {
-            if stop.load(std::sync::atomic::Ordering::SeqCst) {
-                mine.store(true, std::sync::atomic::Ordering::SeqCst);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
+    let runner = Runner::with_store(cfg.clone(), store.clone(), events).with_stop_flag(stop);
     let result = runner.backfill(&BackfillRequest { kind: "bot".into(), ..BackfillRequest::new(period) }).await;
     drop(runner);
-    watcher.abort();
     let _ = progress.await;
     let bot = Bot::new(&tg.api_base, tg.token.clone());
     match result {

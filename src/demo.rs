@@ -83,7 +83,21 @@ pub struct DemoRun {
     pub runner: Runner,
     pub period: Period,
     pub report: RunReport,
+    pub telegram: DemoTelegram,
 }
+
+/// The Telegram side of the demo: the sandbox's Bot API emulator and what reached it.
+pub struct DemoTelegram {
+    pub api: crate::sandbox::telegram::BotApi,
+    pub chat: i64,
+    pub progress: Option<crate::notify::telegram::ProgressOutcome>,
+    pub summary_message: Option<i64>,
+    pub chart: PathBuf,
+    pub notes: Vec<String>,
+}
+
+/// The demo's chat in the emulator.
+pub const DEMO_CHAT: i64 = 100_200_300;
 
 pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoError> {
     let sandbox = Sandbox::start(SandboxConfig {
@@ -94,19 +108,66 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
     })
     .await
     .map_err(DemoError::Sandbox)?;
-    let cfg = sandbox_config(&sandbox, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
+    let mut cfg = sandbox_config(&sandbox, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
+    let api = crate::sandbox::telegram::BotApi::start().map_err(DemoError::Sandbox)?;
+    let tg = crate::config::TelegramConfig {
+        token: SecretString::from(crate::sandbox::telegram::BOT_TOKEN),
+        api_base: api.base_url.clone(),
+        lang: Default::default(),
+        allowed_chats: vec![DEMO_CHAT],
+        delivery_patience: std::time::Duration::from_secs(10),
+    };
+    cfg.telegram = Some(tg.clone());
     // The sandbox seller's purchase prices, as a seller would keep them.
     std::fs::create_dir_all(&opts.data_dir)
         .and_then(|_| std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()))
         .map_err(DemoError::Sandbox)?;
     let today = Utc::now().with_timezone(&cfg.timezone).date_naive();
     let period = Period::new(today - Duration::days(opts.days), today - Duration::days(1)).map_err(RunError::from)?;
-    let runner = Runner::open(cfg, events)?;
+    // Progress goes to the terminal and, as a live-edited message, to the emulated chat.
+    let title = format!("mpetl demo · {} — {}", period.from, period.to);
+    let (to_telegram, progress) = crate::schedule::telegram_progress(&tg, DEMO_CHAT, title, cfg.timezone);
+    let (tx, rx) = Events::channel();
+    crate::schedule::tee(rx, vec![events, to_telegram]);
+    let runner = Runner::open(cfg.clone(), tx)?;
     let report = runner
         .backfill(&BackfillRequest {
             grains: vec![Grain::Day, Grain::Week, Grain::Month],
             ..BackfillRequest::new(period)
         })
         .await?;
-    Ok(DemoRun { sandbox, runner, period, report })
+    // The runner keeps its sender open; the run is over, so the notifier may finish.
+    let progress = tokio::time::timeout(std::time::Duration::from_secs(15), progress).await.ok().and_then(Result::ok);
+    // The last 30 days' summary and the chart of the whole period, as a nightly job posts them.
+    let mut notes = Vec::new();
+    let summary_period = Period { from: period.to - Duration::days(29), to: period.to };
+    let summary_message = match crate::schedule::post_summary(
+        &cfg,
+        runner.store().as_ref(),
+        &tg,
+        DEMO_CHAT,
+        None,
+        &report.run_id,
+        summary_period.max_from(period.from),
+    )
+    .await
+    {
+        Ok(m) => m,
+        Err(e) => {
+            notes.push(e);
+            None
+        }
+    };
+    let chart = opts.data_dir.join("chart.png");
+    let title = cfg.accounts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
+    match crate::summary::Summary::compute(&cfg, &title, period, None) {
+        Ok(s) => {
+            if let Err(e) = crate::lake::write_file_atomically(&chart, &s.chart_png()) {
+                notes.push(format!("chart not written: {e}"));
+            }
+        }
+        Err(e) => notes.push(format!("chart not drawn: {e}")),
+    }
+    let telegram = DemoTelegram { api, chat: DEMO_CHAT, progress, summary_message, chart, notes };
+    Ok(DemoRun { sandbox, runner, period, report, telegram })
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -148,7 +148,8 @@ impl Job {
     /// The next fire times after `after`, in the job's zone.
     pub fn next_fires(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
         let mut out = Vec::new();
-        let mut t = after.with_timezone(&self.tz);
+        // Whole seconds: croner keeps the start's fraction in what it finds.
+        let mut t = after.with_nanosecond(0).unwrap_or(after).with_timezone(&self.tz);
         for _ in 0..n {
             match self.schedule.find_next_occurrence(&t, false) {
                 Ok(next) => {
@@ -163,6 +164,7 @@ impl Job {
 
     /// The last scheduled fire at or before `at`.
     pub fn previous_fire(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let at = at.with_nanosecond(0).unwrap_or(at);
         self.schedule.find_previous_occurrence(&at.with_timezone(&self.tz), true).ok().map(|t| t.with_timezone(&Utc))
     }
 

@@ -251,6 +251,7 @@ async fn run(cli: Cli) -> Result<()> {
                 "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month.parquet' ORDER BY period_start, marketplace\""
             );
             println!("Sandbox requests served: {}", out.sandbox.total_requests());
+            print_demo_telegram(&out.telegram);
             Ok(())
         }
         Command::Backfill { from, to, resume, accounts, sources, refresh } => {
@@ -614,6 +615,52 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
 }
 
 /// "38 min 20 s", "2.5 s".
+/// What the demo's emulated chat received, as plain text.
+fn print_demo_telegram(t: &mpetl::demo::DemoTelegram) {
+    let calls = t.api.calls();
+    let count = |m: &str| calls.iter().filter(|c| c.method == m && c.status == 200).count();
+    println!(
+        "\nTelegram (the sandbox's Bot API emulator at {}, chat {}): {} message(s) sent, {} edit(s) of the progress message (at most one per 3 s), {} document(s).",
+        t.api.base_url,
+        t.chat,
+        count("sendMessage"),
+        count("editMessageText"),
+        count("sendDocument")
+    );
+    for m in t.api.messages(t.chat) {
+        let what = if m.file.is_some() {
+            "document"
+        } else if Some(m.id) == t.summary_message {
+            "summary"
+        } else {
+            "progress, final"
+        };
+        println!("  ── message {} ({what}) ──", m.id);
+        for line in plain(&m.text).lines() {
+            println!("  {line}");
+        }
+    }
+    for n in &t.notes {
+        println!("  note: {n}");
+    }
+    println!("Chart of daily revenue (blue) and net profit (green): {}", t.chart.display());
+}
+
+/// Telegram HTML as terminal text: tags dropped, the four entities decoded.
+fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (c, in_tag) {
+            ('<', _) => in_tag = true,
+            ('>', true) => in_tag = false,
+            (c, false) => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
 /// Ctrl-C, or SIGTERM (what systemd and `kill` send).
 async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");

@@ -38,6 +38,11 @@ impl Period {
         Ok(Period { from, to })
     }
 
+    /// The same period starting no earlier than `from`.
+    pub fn max_from(self, from: NaiveDate) -> Period {
+        Period { from: self.from.max(from), to: self.to }
+    }
+
     /// The period as instants: `[start, end)`.
     pub fn instants(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         (day_start(self.from, tz), day_start(self.to + Duration::days(1), tz))

@@ -220,6 +220,12 @@ impl Runner {
         self.stop.clone()
     }
 
+    /// Shares `flag` as this runner's stop flag (a scheduler stopping every job at once).
+    pub fn with_stop_flag(mut self, flag: Arc<AtomicBool>) -> Runner {
+        self.stop = flag;
+        self
+    }
+
     /// The request of run `id`, to continue it.
     pub fn resume_request(&self, id: &str) -> Result<BackfillRequest, RunError> {
         let rec = self.store.run(id)?.ok_or_else(|| RunError::UnknownRun { id: id.to_string() })?;

@@ -84,20 +84,9 @@ pub async fn run_job(
         waits.push(tokio::spawn(async move { task.await.ok() }));
     }
     tee(rx, outs);
-    let runner = Runner::with_store(cfg.clone(), store.clone(), events);
-    if let Some(flag) = &stop {
-        let mine = runner.stop_flag();
-        let flag = flag.clone();
-        // Mirror the caller's flag into this run's.
-        tokio::spawn(async move {
-            while !flag.load(Ordering::SeqCst) {
-                if Arc::strong_count(&mine) == 1 {
-                    return; // the run is over
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            mine.store(true, Ordering::SeqCst);
-        });
+    let mut runner = Runner::with_store(cfg.clone(), store.clone(), events);
+    if let Some(flag) = stop {
+        runner = runner.with_stop_flag(flag);
     }
     let result = runner.backfill(&req).await;
     drop(runner);
@@ -295,9 +284,17 @@ impl Fire {
         }
         // One replica per tick: the first to take the tick's lease runs it. The lease is never
         // released; it expires long after the tick.
-        let lease = format!("tick:{name}:{}", tick.timestamp());
-        match self.store.acquire_lease(&lease, &self.holder, Duration::from_secs(6 * 3600), None) {
-            Ok(Acquired::Granted(_)) => {}
+        let name_of_lease = format!("tick:{name}:{}", tick.timestamp());
+        let ttl = Duration::from_secs(6 * 3600);
+        let mut got = self.store.acquire_lease(&name_of_lease, &self.holder, ttl, None);
+        // A replica that died on this host mid-tick leaves the tick to whoever comes next.
+        if let Ok(Acquired::Held { holder, .. }) = &got
+            && crate::state::holder_is_dead_here(holder)
+        {
+            got = self.store.acquire_lease(&name_of_lease, &self.holder, ttl, Some(holder));
+        }
+        let lease = match got {
+            Ok(Acquired::Granted(l)) => l,
             Ok(Acquired::Held { holder, .. }) => {
                 println!("job {name}: tick {tick} runs on {holder}");
                 return;
@@ -306,8 +303,12 @@ impl Fire {
                 println!("job {name}: tick {tick} not run, the state store failed: {e}");
                 return;
             }
-        }
+        };
         let out = run_job(&self.cfg, self.store.clone(), &self.job, false, Some(self.stop.clone())).await;
+        if out.result.is_err() {
+            // Not done: the tick is free again for a restart (catch-up) or another replica.
+            let _ = self.store.release_lease(&lease);
+        }
         match &out.result {
             Ok(r) => println!(
                 "job {name}: tick {tick}: run {} done, {} requests, {} rows, {}/{} chunks cached",

@@ -84,6 +84,10 @@ fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("duckdb") && out.contains("out/lake"), "{out}");
     assert!(out.contains("buyout %"), "{out}");
+    // The Telegram flow: a progress message edited to its end, the summary, the chart.
+    assert!(out.contains("✅ Готово") && out.contains("Итого") && out.contains("(summary)"), "{out}");
+    let png = std::fs::read(dir.path().join("out/chart.png")).expect("the chart is written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     for mart in ["sku_day", "sku_week", "sku_month", "totals_month"] {
         assert!(dir.path().join(format!("out/marts/{mart}.parquet")).exists(), "{mart}");
     }

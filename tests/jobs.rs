@@ -339,3 +339,66 @@ async fn the_bot_serves_only_allow_listed_chats_and_one_report_at_a_time() {
     drop(store);
     assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_tick_runs_once_on_start_and_sigterm_checkpoints_it() {
+    // Real limits ÷ 30: the catch-up run lasts seconds, long enough to be stopped.
+    let sb = mpetl::sandbox::SandboxConfig { enforce_limits: Some(30), ..small(80_000) };
+    let h = harness(sb, |f| f.time_scale = 30).await;
+    let config = h.write_config("mpetl.toml", 30, "");
+    let jobs = h.dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    // Daily at 03:00: the last tick was hours ago and never ran.
+    std::fs::write(
+        jobs.join("daily.toml"),
+        "name = \"daily\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\nmissed = \"run_once\"\n[lookback]\ndefault = 40\n",
+    )
+    .unwrap();
+    let schedule = || {
+        mpetl(&config, &["schedule", "--jobs", &jobs.display().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let first = schedule();
+    // Stop it once the catch-up run is under way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = mpetl(&config, &["status", "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if v[0]["chunks_done"].as_u64() > Some(2) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the missed tick did not run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    let out = first.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("was missed; running it now") && text.contains("was stopped before it finished"), "{text}");
+
+    // Started again, the tick is still missed (no success since): it runs again and finishes
+    // what the stopped run left.
+    let requests_before = h.sandbox.total_requests();
+    let second = schedule();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = mpetl(&config, &["job", "list", "--jobs", &jobs.display().to_string()]).output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("last: done") {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
+            let o = second.wait_with_output().unwrap();
+            panic!("the catch-up did not finish: {}", String::from_utf8_lossy(&o.stdout));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
+    assert!(second.wait_with_output().unwrap().status.success());
+    assert!(h.sandbox.total_requests() > requests_before);
+    let p = last_days(40);
+    assert_matches_truth(&h.daily(&p), &h.truth(&p).await);
+}

@@ -223,6 +223,22 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
+/// Writes `bytes` to `path` with temp file + fsync + rename (the demo's chart, and any file a
+/// reader must see whole or not at all).
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
 fn schema_diff(old: &Schema, new: &Schema) -> String {
     let mut diffs = Vec::new();
     for (name, dt) in new.iter() {
