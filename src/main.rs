@@ -111,6 +111,10 @@ enum Command {
     Schedule {
         #[arg(long, default_value = "jobs")]
         jobs: PathBuf,
+        /// Also serve the Telegram commands (`mpetl bot`) in this process: with the embedded
+        /// state store only one process may write the state.
+        #[arg(long)]
+        bot: bool,
     },
     /// Serve Telegram commands (/report, /status, /help) by long polling, for the allow-listed
     /// chats in [telegram].
@@ -348,15 +352,35 @@ async fn run(cli: Cli) -> Result<()> {
             print_report(&out.result?);
             Ok(())
         }
-        Command::Schedule { jobs } => {
+        Command::Schedule { jobs, bot } => {
             let cfg = Config::load(&cli.config)?;
             let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
+            if bot && cfg.telegram.is_none() {
+                return Err(mpetl::bot::BotError::NotConfigured.into());
+            }
             let store = mpetl::state::open(&cfg)?;
             for j in &list {
                 let next = j.next_fires(chrono::Utc::now(), 1);
                 println!("job {}: next at {}", j.name, next.first().map_or("never".into(), |t| t.to_string()));
             }
-            mpetl::schedule::schedule(cfg, store, list, shutdown_signal()).await?;
+            // One signal stops both the scheduler and the bot.
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = tx.send(true);
+            });
+            let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                let _ = rx.wait_for(|v| *v).await;
+            };
+            let commands = async {
+                if bot { mpetl::bot::serve(cfg.clone(), store.clone(), stopped(rx.clone())).await } else { Ok(()) }
+            };
+            let (s, b) = tokio::join!(
+                mpetl::schedule::schedule(cfg.clone(), store.clone(), list, stopped(rx.clone())),
+                commands
+            );
+            s?;
+            b?;
             Ok(())
         }
         Command::Bot => {

@@ -336,7 +336,12 @@ impl Runner {
         let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
         let record = self.start_record(req, &ids, now)?;
         let leases = self.take_leases(&record)?;
-        self.store.put_run(&record)?;
+        if let Err(e) = self.store.put_run(&record) {
+            for l in leases.values() {
+                let _ = self.store.release_lease(l);
+            }
+            return Err(e.into());
+        }
         let retries = self.net.retries.clone();
         let cx = Arc::new(RunCtx {
             id: record.id.clone(),

@@ -185,6 +185,14 @@ async fn a_job_posts_live_progress_then_one_summary_with_the_true_numbers_and_a_
         assert!(summary.contains(&format!("{want} ₽")), "{want} missing from the summary:\n{summary}");
     }
     assert!(summary.contains("Итого") && summary.contains("Wildberries") && summary.contains("Ozon"));
+    // The same summary in English, by config.
+    let en = mpetl::summary::Summary::compute(&h.cfg, "Shop", last_days(7), None)
+        .unwrap()
+        .html(mpetl::notify::telegram::Lang::En);
+    assert!(
+        en.contains("Net profit") && en.contains("Total") && en.contains(&format_kopecks_human(i128::from(revenue))),
+        "{en}"
+    );
     let (name, png) = msgs[2].file.clone().expect("the chart is a document");
     assert!(name.ends_with(".png") && png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 800 * 400 * 3);
     // Once per run: posting the same run's summary again does nothing.
@@ -401,4 +409,35 @@ async fn a_missed_tick_runs_once_on_start_and_sigterm_checkpoints_it() {
     assert!(h.sandbox.total_requests() > requests_before);
     let p = last_days(40);
     assert_matches_truth(&h.daily(&p), &h.truth(&p).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_with_bot_serves_commands_from_the_same_process() {
+    let api = BotApi::start().unwrap();
+    let h = harness(small(80_000), |_| {}).await;
+    let telegram =
+        format!("[telegram]\ntoken = {BOT_TOKEN:?}\napi_base = {:?}\nallowed_chats = [{CHAT}]\n", api.base_url);
+    let config = h.write_config("mpetl.toml", FAST, &telegram);
+    let jobs = h.dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    std::fs::write(
+        jobs.join("n.toml"),
+        "name = \"n\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\nmissed = \"skip\"\n",
+    )
+    .unwrap();
+    let child = mpetl(&config, &["schedule", "--bot", "--jobs", &jobs.display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    api.push_text(CHAT, "/help");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while api.messages(CHAT).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no reply to /help");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(api.messages(CHAT)[0].text.contains("/report"));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -141,28 +141,7 @@ impl Sandbox {
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
             .with_state(shared.clone());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", cfg.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        // The emulators get threads of their own: a client that keeps its runtime busy (decoding,
-        // the lake) must not delay the moment the sandbox sees a request, or its rate-limit
-        // bookkeeping would be about our scheduling rather than the client's pacing.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sandbox")
-            .enable_all()
-            .build()?;
-        std::thread::Builder::new().name("sandbox".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        })?;
+        let (addr, tx) = serve_on_own_thread(app, cfg.port, 2, "sandbox")?;
         Ok(Sandbox { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
     }
 
@@ -270,6 +249,36 @@ async fn truth(State(s): State<Arc<Shared>>, Query(q): Query<TruthQuery>) -> Res
 
 async fn requests(State(s): State<Arc<Shared>>) -> Response {
     axum::Json(s.requests.lock().expect("requests lock").clone()).into_response()
+}
+
+/// Serves `app` on 127.0.0.1:`port` (0: a free one) from a runtime on threads of its own, until
+/// the returned sender is dropped or fired. The emulators get threads of their own: a client
+/// that keeps its runtime busy (decoding, the lake) must not delay the moment an emulator sees a
+/// request, or its rate-limit bookkeeping would be about our scheduling rather than the client's
+/// pacing.
+pub(crate) fn serve_on_own_thread(
+    app: Router,
+    port: u16,
+    workers: usize,
+    name: &str,
+) -> std::io::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(workers).thread_name(name).enable_all().build()?;
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    })?;
+    Ok((addr, tx))
 }
 
 /// Runs a handler's page building on the blocking pool: a big page takes a while to render, and

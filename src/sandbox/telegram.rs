@@ -86,21 +86,7 @@ impl BotApi {
             arrived: tokio::sync::Notify::new(),
         });
         let app = Router::new().route("/{bot}/{method}", post(handle)).with_state(shared.clone());
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        std::thread::Builder::new().name("telegram-emulator".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        })?;
+        let (addr, tx) = super::serve_on_own_thread(app, 0, 1, "telegram-emulator")?;
         Ok(BotApi { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
     }
 
