@@ -38,7 +38,8 @@ pub async fn serve(
     // Updates already handled are not served again after a restart.
     let mut offset: i64 = store.mark("bot:offset")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut refused = HashSet::new();
-    let running: Arc<tokio::sync::Mutex<Option<String>>> = Arc::default();
+    // Held while a /report runs.
+    let running: Arc<tokio::sync::Mutex<()>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let cfg = Arc::new(cfg);
     tokio::pin!(shutdown);
@@ -85,14 +86,13 @@ pub async fn serve(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn handle(
     cfg: &Arc<Config>,
     tg: &TelegramConfig,
     store: Arc<dyn StateStore>,
     chat: i64,
     text: &str,
-    running: &Arc<tokio::sync::Mutex<Option<String>>>,
+    running: &Arc<tokio::sync::Mutex<()>>,
     stop: &Arc<std::sync::atomic::AtomicBool>,
 ) -> String {
     let mut words = text.split_whitespace();
@@ -110,18 +110,17 @@ async fn handle(
                 },
                 (Err(e), _) | (_, Err(e)) => return escape(&e),
             };
-            let Ok(mut slot) = running.clone().try_lock_owned() else {
+            let Ok(slot) = running.clone().try_lock_owned() else {
                 return say(
                     lang,
                     "Отчёт уже готовится; дождитесь его (/status).",
                     "A report is already running; wait for it (/status).",
                 );
             };
-            *slot = Some(format!("{}..{}", period.from, period.to));
             let (cfg, tg, store, stop) = (cfg.clone(), tg.clone(), store.clone(), stop.clone());
             tokio::spawn(async move {
                 report(&cfg, &tg, store, chat, period, stop).await;
-                *slot = None;
+                drop(slot);
             });
             escape(&say(
                 lang,

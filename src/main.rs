@@ -342,6 +342,7 @@ async fn run(cli: Cli) -> Result<()> {
                 shutdown_signal().await;
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
             });
+            let started = chrono::Utc::now();
             let out = mpetl::schedule::run_job(&cfg, store, &job, true, Some(stop)).await;
             for n in &out.notes {
                 eprintln!("note: {n}");
@@ -349,7 +350,22 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(id) = out.summary_message {
                 println!("Summary posted (message {id}).");
             }
-            print_report(&out.result?);
+            let report = out.result?;
+            print_report(&report);
+            // Without Telegram the summary is printed here.
+            if let (Some(period), None) = (job.summary, job.telegram_chat) {
+                let today = started.with_timezone(&job.tz).date_naive();
+                let run_period = job.request(started).period;
+                let title = cfg.accounts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
+                let lang = cfg.telegram.as_ref().map(|t| t.lang).unwrap_or_default();
+                let summary = mpetl::summary::Summary::compute(
+                    &cfg,
+                    &title,
+                    period.period(today, run_period),
+                    job.accounts.as_deref(),
+                )?;
+                println!("\n{}", plain(&summary.html(lang)));
+            }
             Ok(())
         }
         Command::Schedule { jobs, bot } => {
