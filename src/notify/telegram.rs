@@ -364,7 +364,6 @@ pub async fn progress(mut rx: UnboundedReceiver<Event>, t: ProgressTarget) -> Pr
             else => break,
         }
         let text = progress_text(&t.title, &p, out.finished, t.lang, t.tz);
-        next_edit = Instant::now() + t.interval;
         let result = match out.message {
             None => t.bot.send(t.chat, &text).await.map(|id| {
                 out.message = Some(id);
@@ -383,6 +382,9 @@ pub async fn progress(mut rx: UnboundedReceiver<Event>, t: ProgressTarget) -> Pr
                 Err(e) => Err(e),
             },
         };
+        // Counted from Telegram's answer, not from sending: a slow call cannot bring the next
+        // one closer than the interval on Telegram's side.
+        next_edit = Instant::now() + t.interval;
         match result {
             Ok(()) => sent_version = Some(version),
             Err(TelegramError::RetryAfter(s)) => {
