@@ -154,8 +154,8 @@ pub struct Runner {
 
 /// One run in flight: its record (progress folded from its events), its leases and the flags
 /// the heartbeat raises.
-pub struct RunCtx {
-    pub id: String,
+struct RunCtx {
+    id: String,
     record: std::sync::Mutex<RunRecord>,
     leases: HashMap<String, Lease>,
     /// A lease was lost: another process owns an account now, so nothing more is written.

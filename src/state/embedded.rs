@@ -156,6 +156,11 @@ impl EmbeddedStore {
         Ok((l.expires_ms > Utc::now().timestamp_millis()).then_some(l))
     }
 
+    fn put_lease(&self, tx: &redb::WriteTransaction, lease: &Lease, expires_ms: i64) -> Result<(), StateError> {
+        let stored = StoredLease { value: lease.value(), expires_ms };
+        self.put_in(tx, LEASES, &lease.name, &serde_json::to_string(&stored).map_err(|e| self.err(e))?)
+    }
+
     /// Fails with `Fenced` unless `fence` is the lease in force.
     fn check_fence(&self, tx: &redb::WriteTransaction, fence: Option<&Lease>) -> Result<(), StateError> {
         let Some(lease) = fence else { return Ok(()) };
@@ -234,8 +239,7 @@ impl StateStore for EmbeddedStore {
                 let token: u64 = token.parse().unwrap_or(0);
                 if cur_holder == holder {
                     let lease = Lease { name: name.into(), holder: holder.into(), token };
-                    let stored = StoredLease { value: lease.value(), expires_ms: now + millis(ttl) };
-                    self.put_in(tx, LEASES, name, &serde_json::to_string(&stored).map_err(|e| self.err(e))?)?;
+                    self.put_lease(tx, &lease, now + millis(ttl))?;
                     return Ok(Acquired::Granted(lease));
                 }
                 if take_from != Some(cur_holder) {
@@ -250,8 +254,7 @@ impl StateStore for EmbeddedStore {
                 next
             };
             let lease = Lease { name: name.into(), holder: holder.into(), token };
-            let stored = StoredLease { value: lease.value(), expires_ms: now + millis(ttl) };
-            self.put_in(tx, LEASES, name, &serde_json::to_string(&stored).map_err(|e| self.err(e))?)?;
+            self.put_lease(tx, &lease, now + millis(ttl))?;
             Ok(Acquired::Granted(lease))
         })
     }
@@ -261,8 +264,7 @@ impl StateStore for EmbeddedStore {
             if self.check_fence(tx, Some(lease)).is_err() {
                 return Ok(false);
             }
-            let stored = StoredLease { value: lease.value(), expires_ms: Utc::now().timestamp_millis() + millis(ttl) };
-            self.put_in(tx, LEASES, &lease.name, &serde_json::to_string(&stored).map_err(|e| self.err(e))?)?;
+            self.put_lease(tx, lease, Utc::now().timestamp_millis() + millis(ttl))?;
             Ok(true)
         })
     }
