@@ -575,6 +575,9 @@ impl Runner {
             }
         }
         self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
+        if rec.state == ChunkState::Done {
+            crate::failpoint::hit("chunk.done");
+        }
         result
     }
 
