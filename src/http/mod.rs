@@ -61,6 +61,18 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1])), 'PX',
 return 0
 ";
 
+/// Pushes a bucket's TAT to at least now + interval (µs), on Redis' clock: see
+/// [`Limiter::failed`].
+const PUSH: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local floor = now + tonumber(ARGV[1])
+if tat < floor then tat = floor end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', ARGV[2])
+return 0
+";
+
 struct Remote {
     client: redis::Client,
     key: String,
@@ -76,18 +88,27 @@ impl std::fmt::Debug for Remote {
 impl Remote {
     /// µs to wait before the slot is ours (0: taken now).
     fn try_take(&self, interval: Duration, tolerance: Duration) -> redis::RedisResult<u64> {
+        let ttl_ms = ((interval + tolerance).as_millis() as u64).max(1) * 2 + 1000;
+        self.invoke(
+            redis::Script::new(GCRA)
+                .key(&self.key)
+                .arg(interval.as_micros() as u64)
+                .arg(tolerance.as_micros() as u64)
+                .arg(ttl_ms),
+        )
+    }
+
+    fn push(&self, interval: Duration, tolerance: Duration) -> redis::RedisResult<u64> {
+        let ttl_ms = ((interval + tolerance).as_millis() as u64).max(1) * 2 + 1000;
+        self.invoke(redis::Script::new(PUSH).key(&self.key).arg(interval.as_micros() as u64).arg(ttl_ms))
+    }
+
+    fn invoke(&self, script: &mut redis::ScriptInvocation<'_>) -> redis::RedisResult<u64> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             *guard = Some(self.client.get_connection_with_timeout(Duration::from_secs(5))?);
         }
-        let conn = guard.as_mut().expect("connected above");
-        let ttl_ms = ((interval + tolerance).as_millis() as u64).max(1) * 2 + 1000;
-        let r = redis::Script::new(GCRA)
-            .key(&self.key)
-            .arg(interval.as_micros() as u64)
-            .arg(tolerance.as_micros() as u64)
-            .arg(ttl_ms)
-            .invoke(conn);
+        let r = script.invoke(guard.as_mut().expect("connected above"));
         if r.is_err() {
             *guard = None; // reconnect next time
         }
@@ -143,7 +164,33 @@ impl Limiter {
         if allowed_at > now {
             tokio::time::sleep_until(allowed_at).await;
         }
-        *tat = Some(theoretical + self.interval);
+        // The server counts the request when it arrives, not when its slot was: a sleep that
+        // woke late (a busy runtime, a coarse timer) sends late, and the next slot must follow
+        // from that moment, as the server's GCRA does, or the next request lands too close to
+        // this one (seen as sandbox violations on a loaded machine).
+        let sent = Instant::now();
+        *tat = Some(theoretical.max(sent) + self.interval);
+    }
+
+    /// A request of this bucket failed in a way worth repeating. Its slot was counted when it
+    /// left, but the server counts it when it arrives, which is only known to be before the
+    /// answer (or the timeout): a request stuck in a slow network and timed out may arrive just
+    /// before its repeat, a 429 of our own making. So the next slot is at least one interval
+    /// after now.
+    pub async fn failed(&self) {
+        let mut tat = self.tat.lock().await;
+        if let Some(remote) = &self.remote {
+            let (r, i, t) = (remote.clone(), self.interval, self.tolerance);
+            match tokio::task::spawn_blocking(move || r.push(i, t)).await {
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the Redis rate-limit bucket is unreachable: pacing this process alone")
+                }
+                Err(e) => tracing::warn!(error = %e, "rate-limit task failed: pacing this process alone"),
+            }
+        }
+        let floor = Instant::now() + self.interval;
+        *tat = Some(tat.map_or(floor, |t| t.max(floor)));
     }
 }
 
@@ -332,6 +379,7 @@ impl RetryPolicy {
                     return Err(Failure::Permanent(GaveUp { attempts: n, source: error }));
                 }
                 Err(Failure::Retry { hint, error }) => {
+                    limiter.failed().await;
                     if n >= self.max_attempts {
                         return Err(Failure::Retry { hint, error: GaveUp { attempts: n, source: error } });
                     }
@@ -381,6 +429,39 @@ mod tests {
         assert!(Instant::now() - t0 >= Duration::from_millis(100), "the 4th waits one interval");
         l.acquire().await;
         assert!(Instant::now() - t0 >= Duration::from_millis(200));
+    }
+
+    // Regression (limits_bad_day_violation): a limiter whose sleep woke 46 ms late paced the
+    // next request from the slot it should have had, 121 ms after the late one at a 166 ms
+    // interval, and the sandbox answered 429. On one thread, a blocking task makes the wake late.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_late_wake_paces_the_next_request_from_when_it_left() {
+        let l = Arc::new(Limiter::new(Quota::per_minute(1), 600)); // 100 ms
+        l.acquire().await;
+        let second = tokio::spawn({
+            let l = l.clone();
+            async move {
+                l.acquire().await;
+                Instant::now()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(90)).await;
+        std::thread::sleep(Duration::from_millis(60)); // the runtime is busy when the slot comes
+        let left = second.await.unwrap();
+        l.acquire().await;
+        assert!(Instant::now() - left >= Duration::from_millis(100), "one interval after the late request left");
+    }
+
+    // A request stuck in the network and timed out may arrive just before its repeat.
+    #[tokio::test]
+    async fn a_failed_request_is_repeated_no_sooner_than_an_interval_after_it_failed() {
+        let l = Limiter::new(Quota::per_minute(1), 600); // 100 ms
+        l.acquire().await;
+        tokio::time::sleep(Duration::from_millis(60)).await; // left late, or answered slowly
+        let failed_at = Instant::now();
+        l.failed().await;
+        l.acquire().await;
+        assert!(Instant::now() - failed_at >= Duration::from_millis(100), "one interval after the failure");
     }
 
     #[tokio::test]
