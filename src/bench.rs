@@ -296,6 +296,12 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
                 }
                 days.values().map(|n| n.div_ceil(1000)).sum()
             }
+            // 31 days per call at most (and 50 campaigns for fullstats).
+            "/adv/v3/fullstats" => {
+                ((period.to - period.from).num_days() as u64 + 1).div_ceil(31)
+                    * (d.finance.campaigns.len() as u64).div_ceil(50).max(1)
+            }
+            "/adv/v1/upd" => ((period.to - period.from).num_days() as u64 + 1).div_ceil(31),
             _ => 1,
         }
     };

@@ -194,19 +194,20 @@ impl Runner {
     }
 
     pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
+        let net = Net::new(
+            cfg.fetch.http_timeout(),
+            cfg.fetch.time_scale,
+            Buckets::new(cfg.fetch.time_scale, shared_buckets(&cfg)).with_overrides(cfg.limits.clone()),
+        );
         Runner {
+            stop: net.retry.stop.clone(),
             lake: Lake::new(cfg.lake_dir()),
-            net: Net::new(
-                cfg.fetch.http_timeout(),
-                cfg.fetch.time_scale,
-                Buckets::new(cfg.fetch.time_scale, shared_buckets(&cfg)).with_overrides(cfg.limits.clone()),
-            ),
+            net,
             cfg,
             store,
             events,
             campaigns: Default::default(),
             accrual_types: Default::default(),
-            stop: Arc::default(),
         }
     }
 
@@ -214,14 +215,16 @@ impl Runner {
         &self.store
     }
 
-    /// Raising it stops the run at the next page or chunk: what was fetched is stored, cursors
-    /// stay consistent, and the run ends `interrupted`, resumable.
+    /// Raising it stops the run at the next page or chunk (a request waiting for its rate-limit
+    /// slot or a retry is not sent): what was fetched is stored, cursors stay consistent, and
+    /// the run ends `interrupted`, resumable.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
     }
 
     /// Shares `flag` as this runner's stop flag (a scheduler stopping every job at once).
     pub fn with_stop_flag(mut self, flag: Arc<AtomicBool>) -> Runner {
+        self.net.retry.stop = flag.clone();
         self.stop = flag;
         self
     }
@@ -553,6 +556,13 @@ impl Runner {
                 Dataset::OzonAccruals => self.run_ozon_accruals(cx, stage, chunk, *from, *to).await,
                 other => unreachable!("{other} is not planned by days"),
             },
+        };
+        // A request that was waiting for its slot when the run stopped is a stop, not a failure.
+        let result = match result {
+            Err(ChunkError::Source { chunk, source: SourceError::Stopped { .. } }) => {
+                Err(ChunkError::Stopped { chunk })
+            }
+            other => other,
         };
         rec.updated_at = Utc::now();
         match &result {

@@ -108,6 +108,67 @@ async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
     assert!(!ok && err.contains("nothing to resume"), "{err}");
 }
 
+// Regression (sigterm_waited_for_the_next_slot): a request waiting for its rate-limit slot saw
+// the stop only once the slot came, and WB finance's slot is a minute away (more with several
+// months queued): under systemd's TimeoutStopSec the run was killed instead of checkpointed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_the_real_limits_does_not_wait_for_the_next_slot() {
+    let sb = SandboxConfig { enforce_limits: Some(1), ..small(80_000) };
+    let h = harness(sb, |f| f.time_scale = 1).await;
+    let config = h.write_config("mpetl.toml", 1, "");
+    let period = last_days(70);
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let mut child = mpetl(&config, &["backfill", "--from", &from, "--to", &to])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Three WB finance months share one request a minute: after the first page the rest wait
+    // for their slots.
+    let finance = "/api/finance/v1/sales-reports/detailed";
+    let mut started = false;
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if h.sandbox.request_log().iter().any(|r| r.path.starts_with(finance)) {
+            started = true;
+            break;
+        }
+    }
+    assert!(started, "WB finance was asked within 30 s");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked = h.sandbox.request_log().iter().filter(|r| r.path.starts_with(finance)).count();
+    assert_eq!(asked, 1, "one finance request a minute: the next months are waiting for their slot");
+
+    let sent = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // The next finance slot is ~58 s away; a stop that waits for it is the bug.
+    let mut status = None;
+    for _ in 0..300 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("still running 30 s after SIGTERM: it waits for the rate-limit slot");
+    };
+    let waited = sent.elapsed();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(!status.success() && err.contains("--resume"), "stopped resumably: {err}");
+    assert_eq!(
+        h.sandbox.request_log().iter().filter(|r| r.path.starts_with(finance)).count(),
+        1,
+        "no finance request went out after the stop"
+    );
+    let runs = json_of(mpetl(&config, &["status", "--json"]).stdout(Stdio::piped()));
+    assert_eq!(runs[0]["effective_status"], "interrupted", "{runs}");
+    eprintln!("stopped {waited:?} after SIGTERM");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_stats_count_hits_and_invalidate_refetches_only_what_it_dropped() {
     let h = harness(small(80_000), |_| {}).await;

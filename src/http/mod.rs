@@ -306,6 +306,8 @@ pub struct RetryPolicy {
     /// Ozon's "Circle is open": the method is blocked for minutes.
     pub circuit_wait: Duration,
     pub time_scale: u32,
+    /// The run's stop flag: waits for a slot or a retry end when it rises.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for RetryPolicy {
@@ -316,6 +318,7 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(120),
             circuit_wait: Duration::from_secs(180),
             time_scale: 1,
+            stop: Arc::default(),
         }
     }
 }
@@ -326,6 +329,8 @@ pub enum Failure<E> {
     Retry { hint: Option<Duration>, error: E },
     /// Repeating cannot help (400, 401, 403, 404, anything unknown).
     Permanent(E),
+    /// The run was stopped while the request waited for its slot or its retry.
+    Stopped,
 }
 
 /// A request given up on after `attempts` tries, or refused for good.
@@ -372,9 +377,14 @@ impl RetryPolicy {
         let mut n = 0;
         loop {
             n += 1;
-            limiter.acquire().await;
+            // A slot can be minutes away (WB finance: 1/min, shared by every month of a
+            // backfill): a stop must not wait for it, or SIGTERM outlives systemd's patience.
+            if !self.unless_stopped(limiter.acquire()).await {
+                return Err(Failure::Stopped);
+            }
             match attempt().await {
                 Ok(v) => return Ok(v),
+                Err(Failure::Stopped) => return Err(Failure::Stopped),
                 Err(Failure::Permanent(error)) => {
                     return Err(Failure::Permanent(GaveUp { attempts: n, source: error }));
                 }
@@ -389,9 +399,26 @@ impl RetryPolicy {
                     // again. The attempt budget stays.
                     let wait = self.scaled(hint.map_or(backoff, |h| h.max(backoff)));
                     on_retry(&error, wait);
-                    tokio::time::sleep(wait).await;
+                    if !self.unless_stopped(tokio::time::sleep(wait)).await {
+                        return Err(Failure::Stopped);
+                    }
                 }
             }
+        }
+    }
+
+    /// Runs `wait` unless the stop flag rises first (seen within 100 ms); false if it did.
+    /// Dropping a wait is harmless: nothing is sent, and the slot is not taken.
+    async fn unless_stopped(&self, wait: impl std::future::Future<Output = ()>) -> bool {
+        let stop = self.stop.clone();
+        let stopped = async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            () = wait => true,
+            () = stopped => false,
         }
     }
 

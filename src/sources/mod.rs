@@ -32,6 +32,8 @@ pub enum SourceError {
     Stuck { ctx: Ctx, detail: String },
     #[error("{0}")]
     GaveUp(Box<crate::http::GaveUp<SourceError>>),
+    #[error("{ctx}: stopped while waiting to ask")]
+    Stopped { ctx: Ctx },
 }
 
 /// Sends `req` with retries: `decode` reads any answer it understands (a 2xx always; a special
@@ -88,6 +90,7 @@ pub(crate) async fn call<T>(
         // A first-time refusal is just itself; anything that was retried says how often.
         Err(Failure::Permanent(g)) if g.attempts == 1 => Err(g.source),
         Err(Failure::Permanent(g)) | Err(Failure::Retry { error: g, .. }) => Err(SourceError::GaveUp(Box::new(g))),
+        Err(Failure::Stopped) => Err(SourceError::Stopped { ctx: ctx.clone() }),
     }
 }
 
