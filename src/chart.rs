@@ -1,5 +1,8 @@
 //! A small line chart as PNG (daily revenue and net profit), with no drawing or image crate: a
-//! pixel buffer, straight lines, and a PNG of stored (uncompressed) deflate blocks.
+//! pixel buffer, straight lines, a 5×7 bitmap font for the axis labels (digits and a few
+//! signs: the labels need nothing else), and a PNG of stored (uncompressed) deflate blocks.
+
+use chrono::{Datelike, NaiveDate};
 
 /// RGB colours of the two series and the frame.
 pub const REVENUE: [u8; 3] = [0x1f, 0x6f, 0xd0];
@@ -52,6 +55,26 @@ impl Canvas {
             if e2 <= dx {
                 err += dx;
                 y += sy;
+            }
+        }
+    }
+
+    /// `text` in the 5×7 font, `scale` pixels per dot, top-left at (x, y). Characters the font
+    /// lacks are drawn as blanks.
+    fn text(&mut self, x: i64, y: i64, text: &str, c: [u8; 3], scale: i64) {
+        for (i, ch) in text.chars().enumerate() {
+            let rows = glyph(ch);
+            let x0 = x + i as i64 * 6 * scale;
+            for (ry, bits) in rows.iter().enumerate() {
+                for rx in 0..5 {
+                    if bits & (0x10 >> rx) != 0 {
+                        for oy in 0..scale {
+                            for ox in 0..scale {
+                                self.set(x0 + rx * scale + ox, y + ry as i64 * scale + oy, c);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -114,23 +137,109 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Two daily series (kopecks; `None` = unknown, a gap) on one scale, zero line included.
-pub fn daily_chart(revenue: &[Option<i128>], profit: &[Option<i128>], width: usize, height: usize) -> Canvas {
+/// Rows of a 5×7 glyph, the high bit of 5 on the left.
+fn glyph(c: char) -> [u8; 7] {
+    match c {
+        '0' => [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E],
+        '1' => [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E],
+        '2' => [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F],
+        '3' => [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E],
+        '4' => [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02],
+        '5' => [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E],
+        '6' => [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E],
+        '7' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08],
+        '8' => [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E],
+        '9' => [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C],
+        '.' => [0, 0, 0, 0, 0, 0x0C, 0x0C],
+        '-' => [0, 0, 0, 0x1F, 0, 0, 0],
+        'k' => [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12],
+        'M' => [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11],
+        _ => [0; 7],
+    }
+}
+
+/// Grid values (kopecks) covering `min..=max` in 2–6 round steps of 1, 2 or 5 × 10ⁿ roubles.
+pub fn ticks(min: i128, max: i128) -> Vec<i128> {
+    let raw = ((max - min) / 4).max(100); // a step of at least one rouble
+    let mut mag = 100i128;
+    while mag * 10 <= raw {
+        mag *= 10;
+    }
+    let step = [1, 2, 5, 10].into_iter().map(|m| m * mag).find(|s| *s >= raw).expect("10 × mag > raw");
+    let lo = min.div_euclid(step) * step;
+    let hi = -((-max).div_euclid(step) * step);
+    (0..).map(|i| lo + i * step).take_while(|v| *v <= hi.max(lo + step)).collect()
+}
+
+/// A kopeck amount as a short rouble label: `0`, `750`, `12.5k`, `-3k`, `1.2M`. Tenths are cut,
+/// not rounded: labels sit on round grid values, where nothing is cut.
+pub fn label(kopecks: i128) -> String {
+    let rub = kopecks / 100;
+    let sign = if rub < 0 { "-" } else { "" };
+    let a = rub.abs();
+    let short = |unit: i128, suffix: &str| {
+        let tenths = a * 10 / unit;
+        if tenths % 10 == 0 {
+            format!("{sign}{}{suffix}", tenths / 10)
+        } else {
+            format!("{sign}{}.{}{suffix}", tenths / 10, tenths % 10)
+        }
+    };
+    match a {
+        1_000_000.. => short(1_000_000, "M"),
+        1_000.. => short(1_000, "k"),
+        _ => format!("{sign}{a}"),
+    }
+}
+
+/// Two daily series (kopecks; `None` = unknown, a gap) on one scale, zero line included, with
+/// rouble labels on the grid lines and `DD.MM` dates (`DD.MM.YY` across New Year) under the
+/// first, middle and last day.
+pub fn daily_chart(
+    dates: &[NaiveDate],
+    revenue: &[Option<i128>],
+    profit: &[Option<i128>],
+    width: usize,
+    height: usize,
+) -> Canvas {
+    const SCALE: i64 = 2; // font pixels per dot: 10×14 characters
     let mut c = Canvas::new(width, height);
-    let (left, right, top, bottom) = (40i64, width as i64 - 20, 20i64, height as i64 - 30);
+    let (left, right, top, bottom) = (6 * 6 * SCALE + 12, width as i64 - 20, 20i64, height as i64 - 20 - 7 * SCALE);
     let values = revenue.iter().chain(profit).flatten();
-    let max = values.clone().copied().max().unwrap_or(0).max(0);
-    let min = values.copied().min().unwrap_or(0).min(0);
+    let ticks = ticks(values.clone().copied().min().unwrap_or(0).min(0), values.copied().max().unwrap_or(0).max(0));
+    let (min, max) = (ticks[0], ticks[ticks.len() - 1]);
     let span = (max - min).max(1);
     let y_of = |v: i128| bottom - ((v - min) * i128::from(bottom - top) / span) as i64;
-    for g in 0..=4 {
-        let y = top + (bottom - top) * g / 4;
+    for t in &ticks {
+        let y = y_of(*t);
         c.line((left, y), (right, y), GRID, 1);
+        let l = label(*t);
+        c.text(left - 8 - l.len() as i64 * 6 * SCALE, y - 7 * SCALE / 2, &l, AXIS, SCALE);
     }
     c.line((left, top), (left, bottom), AXIS, 1);
     c.line((left, y_of(0)), (right, y_of(0)), AXIS, 1);
     let n = revenue.len().max(profit.len()).max(2) as i64;
     let x_of = |i: usize| left + (right - left) * i as i64 / (n - 1);
+    let days = dates.len();
+    let marks: &[usize] = match days {
+        0 => &[],
+        1 => &[0],
+        _ => &[0, (days - 1) / 2, days - 1],
+    };
+    // A period across New Year says which year each date is in.
+    let years = dates.first().zip(dates.last()).is_some_and(|(a, b)| a.year() != b.year());
+    for &i in marks {
+        let d = dates[i];
+        let l = if years {
+            format!("{:02}.{:02}.{:02}", d.day(), d.month(), d.year() % 100)
+        } else {
+            format!("{:02}.{:02}", d.day(), d.month())
+        };
+        let w = l.len() as i64 * 6 * SCALE;
+        let x = (x_of(i) - w / 2).clamp(0, width as i64 - w);
+        c.line((x_of(i), bottom), (x_of(i), bottom + 4), AXIS, 1);
+        c.text(x, bottom + 8, &l, AXIS, SCALE);
+    }
     for (series, colour) in [(revenue, REVENUE), (profit, PROFIT)] {
         for (i, w) in series.windows(2).enumerate() {
             if let (Some(a), Some(b)) = (w[0], w[1]) {
@@ -159,11 +268,40 @@ mod tests {
         assert!(png.ends_with(&[0xae, 0x42, 0x60, 0x82]), "IEND's CRC");
     }
 
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
     #[test]
     fn series_are_drawn_where_their_values_are() {
-        // Revenue rises 0 → 100, profit stays at 0: the top right is revenue's colour.
-        let c = daily_chart(&[Some(0), Some(100)], &[Some(0), Some(0)], 200, 100);
-        assert_eq!(c.get(180, 20), REVENUE);
-        assert_eq!(c.get(100, 70), PROFIT, "profit on the zero line, drawn last");
+        // Revenue rises 0 → 2 ₽ (the top tick), profit stays at 0: the top right is revenue's
+        // colour, the zero line profit's (drawn last).
+        let (w, h) = (300, 150);
+        let c = daily_chart(&[day(1), day(2)], &[Some(0), Some(200)], &[Some(0), Some(0)], w, h);
+        let (left, right, top, bottom) = (84, w as i64 - 20, 20, h as i64 - 34);
+        assert_eq!(c.get(right as usize, top as usize), REVENUE);
+        assert_eq!(c.get(((left + right) / 2) as usize, bottom as usize), PROFIT);
+    }
+
+    #[test]
+    fn grid_lines_are_round_roubles_and_labelled() {
+        // 1 234 567 ₽ at most: steps of 500k (a quarter of the span is 308k; 1-2-5 rounds up).
+        assert_eq!(ticks(0, 123_456_700), [0, 50_000_000, 100_000_000, 150_000_000]);
+        // A loss day: the grid reaches below zero in the same steps.
+        assert_eq!(ticks(-3_000_000, 9_000_000), [-5_000_000, 0, 5_000_000, 10_000_000]);
+        assert_eq!(ticks(0, 0), [0, 100], "an empty period still has a scale");
+        let labels: Vec<String> = [0, 75_000, 1_250_000, -300_000, 150_000_000, -1_200_000_000].map(label).into();
+        assert_eq!(labels, ["0", "750", "12.5k", "-3k", "1.5M", "-12M"]);
+    }
+
+    #[test]
+    fn labels_are_drawn_left_of_the_axis_and_under_the_days() {
+        let (w, h) = (400, 200);
+        let c = daily_chart(&[day(1), day(2), day(3)], &[Some(0), Some(100_000), Some(50_000)], &[None; 3], w, h);
+        let inked =
+            |x0: usize, x1: usize, y0: usize, y1: usize| (x0..x1).any(|x| (y0..y1).any(|y| c.get(x, y) == AXIS));
+        let (left, bottom) = (84, h - 34);
+        assert!(inked(0, left - 4, 0, bottom), "tick labels left of the axis");
+        assert!(inked(0, w, bottom + 6, h), "dates under the plot");
     }
 }

@@ -115,7 +115,8 @@ impl Summary {
     pub fn chart_png(&self) -> Vec<u8> {
         let revenue: Vec<Option<i128>> = self.daily.iter().map(|d| d.1).collect();
         let profit: Vec<Option<i128>> = self.daily.iter().map(|d| d.2).collect();
-        crate::chart::daily_chart(&revenue, &profit, 800, 400).png()
+        let dates: Vec<NaiveDate> = self.daily.iter().map(|d| d.0).collect();
+        crate::chart::daily_chart(&dates, &revenue, &profit, 800, 400).png()
     }
 
     pub fn chart_caption(&self, lang: Lang) -> String {
