@@ -5,7 +5,8 @@
 //! Points: `fetched` (a response arrived, nothing of it stored), `lake.before_rename` (a
 //! partition's temp file is written and synced, not published), `lake.committed` (a page or
 //! chunk is published in the lake, its cursor or chunk record not yet moved), `chunk.done` (a
-//! chunk's `done` record is stored).
+//! chunk's `done` record is stored), `chunk.page` (a month chunk's page cursor is stored after
+//! its page, the chunk not done).
 //!
 //! Steps chain with commas: `chunk.done:2,fetched:10` dies at the 10th response after the
 //! second chunk is done. Chunks run concurrently, so "the 60th response" alone may come before

@@ -535,6 +535,19 @@ impl Runner {
         let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
         self.check_stop(chunk)?;
         let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or_else(|| ChunkRecord::new(&chunk.id));
+        // Pages an interrupted run stored are kept, and fresh enough to go on from: within the
+        // open-chunk TTL a finished report does not change, and a later refresh of the done
+        // chunk reads it whole again.
+        let ttl = Duration::hours(self.cfg.fetch.open_chunk_ttl_hours as i64);
+        let resume = match (&rec.state, &rec.page_cursor) {
+            (ChunkState::Running | ChunkState::Failed, Some(c)) if Utc::now() - rec.updated_at < ttl => {
+                Some((c.clone(), rec.rows))
+            }
+            _ => None,
+        };
+        if resume.is_none() {
+            (rec.page_cursor, rec.rows) = (None, 0);
+        }
         rec.dataset = chunk.dataset.name().to_string();
         rec.account = chunk.account.clone();
         (rec.from, rec.to) = match &chunk.kind {
@@ -551,7 +564,7 @@ impl Runner {
             ChunkKind::Stream { pass_from, date_from } => self.run_stream(cx, stage, chunk, pass_from, date_from).await,
             ChunkKind::Window { since, to, .. } => self.run_window(cx, stage, chunk, *since, *to).await,
             ChunkKind::Days { from, to, .. } => match chunk.dataset {
-                Dataset::WbFinance => self.run_wb_finance(cx, stage, chunk, *from, *to).await,
+                Dataset::WbFinance => self.run_wb_finance(cx, stage, chunk, &mut rec, *from, *to).await,
                 Dataset::WbAdStats => self.run_wb_ads(cx, stage, chunk, *from, *to).await,
                 Dataset::OzonAccruals => self.run_ozon_accruals(cx, stage, chunk, *from, *to).await,
                 other => unreachable!("{other} is not planned by days"),
@@ -569,6 +582,7 @@ impl Runner {
             Ok(o) => {
                 rec.state = ChunkState::Done;
                 rec.rows = o.rows;
+                rec.page_cursor = None;
                 rec.requests = o.requests;
                 rec.done_at = Some(rec.updated_at);
                 let settle = Duration::days(i64::from(self.cfg.fetch.settle_days));
@@ -704,20 +718,24 @@ impl Runner {
         Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
     }
 
-    /// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends).
+    /// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends),
+    /// from the page after `rec.page_cursor` when an interrupted run left one, and moves that
+    /// cursor after each page is in the lake: at WB's one request a minute, a crash late in a
+    /// big month does not cost its pages again.
     async fn run_wb_finance(
         &self,
         cx: &RunCtx,
         stage: Stage,
         chunk: &Chunk,
+        rec: &mut ChunkRecord,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<ChunkOutcome, ChunkError> {
         let client = self.wb_client(&chunk.account);
         let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
         let ctx = Ctx { account: chunk.account.clone(), dataset: chunk.dataset };
-        let mut out = ChunkOutcome::default();
-        let mut cursor = 0i64;
+        let mut out = ChunkOutcome { rows: rec.rows, ..ChunkOutcome::default() };
+        let mut cursor = rec.page_cursor.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
         loop {
             self.check_stop(chunk)?;
             out.requests += 1;
@@ -739,6 +757,11 @@ impl Runner {
             out.lake += self.store_rows(cx, chunk, Rows::WbFinance(rows)).await?;
             cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
             cursor = last;
+            (rec.page_cursor, rec.rows, rec.updated_at) = (Some(cursor.to_string()), out.rows, Utc::now());
+            self.store
+                .put_chunk(rec, cx.fence(&chunk.account))
+                .map_err(|source| ChunkError::State { chunk: chunk.id.clone(), source })?;
+            crate::failpoint::hit("chunk.page");
         }
         // WB's own totals per report, for the reconciliation with the rows.
         out.requests += 1;

@@ -89,6 +89,11 @@ pub struct ChunkRecord {
     /// The run that last touched it.
     #[serde(default)]
     pub run_id: Option<String>,
+    /// Where an unfinished chunk's stored pages end (WB finance: the last stored `rrdId`), set
+    /// only after the page is in the lake; `rows` counts the rows stored up to it. A run that
+    /// takes the chunk again soon after continues from here instead of from its first page.
+    #[serde(default)]
+    pub page_cursor: Option<String>,
 }
 
 impl ChunkRecord {
@@ -107,6 +112,7 @@ impl ChunkRecord {
             from: None,
             to: None,
             run_id: None,
+            page_cursor: None,
         }
     }
 }
