@@ -58,6 +58,7 @@ struct Gcra {
 pub struct Enforcer {
     /// None: limits not enforced. Some(n): the real periods divided by n.
     pub time_scale: Option<u32>,
+    arrival_jitter: Duration,
     pub faults: Faults,
     buckets: Mutex<BTreeMap<&'static str, Gcra>>,
     rng: Mutex<Rng>,
@@ -72,9 +73,10 @@ pub enum Verdict {
 }
 
 impl Enforcer {
-    pub fn new(time_scale: Option<u32>, faults: Faults, seed: u64) -> Enforcer {
+    pub fn new(time_scale: Option<u32>, arrival_jitter: Duration, faults: Faults, seed: u64) -> Enforcer {
         Enforcer {
             time_scale,
+            arrival_jitter,
             faults,
             buckets: Mutex::new(BTreeMap::new()),
             rng: Mutex::new(Rng::new(seed ^ 0xFA_17)),
@@ -109,7 +111,9 @@ impl Enforcer {
             let interval = period / scale.max(1);
             // Slack for the time between a client's pacing and our clock (scheduling, connection
             // set-up): negligible against real periods, noticeable when they are scaled down.
-            let slack = (interval / 5).max(Duration::from_millis(10));
+            // It forgives one request's lateness, not a pace: a client faster than the limit
+            // runs up a debt that passes any slack within a few requests.
+            let slack = (interval / 5).max(self.arrival_jitter);
             let tolerance = interval * burst.saturating_sub(1) + slack;
             let now = Instant::now();
             let mut buckets = self.buckets.lock().expect("buckets");

@@ -58,6 +58,10 @@ pub struct SandboxConfig {
     pub misreport_header: Option<i64>,
     /// Enforce the real rate limits, their periods divided by this; None: no limits.
     pub enforce_limits: Option<u32>,
+    /// How much earlier than its slot a request may arrive and still be served, at least (a
+    /// fifth of the scaled interval when that is more): the time between a client's pacing and
+    /// our clock (scheduling, a new connection's set-up) that no pacing can remove.
+    pub arrival_jitter: std::time::Duration,
     pub faults: limits::Faults,
 }
 
@@ -75,6 +79,7 @@ impl Default for SandboxConfig {
             accrual_page: 1000,
             misreport_header: None,
             enforce_limits: None,
+            arrival_jitter: std::time::Duration::from_millis(10),
             faults: limits::Faults::default(),
         }
     }
@@ -123,7 +128,7 @@ impl Sandbox {
             requests: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             statuses: Mutex::new(BTreeMap::new()),
-            enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.faults.clone(), cfg.seed),
+            enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.arrival_jitter, cfg.faults.clone(), cfg.seed),
         });
         let app = Router::new()
             .route("/api/v1/supplier/orders", get(wb::orders))
