@@ -539,13 +539,10 @@ impl Runner {
         // open-chunk TTL a finished report does not change, and a later refresh of the done
         // chunk reads it whole again.
         let ttl = Duration::hours(self.cfg.fetch.open_chunk_ttl_hours as i64);
-        let resume = match (&rec.state, &rec.page_cursor) {
-            (ChunkState::Running | ChunkState::Failed, Some(c)) if Utc::now() - rec.updated_at < ttl => {
-                Some((c.clone(), rec.rows))
-            }
-            _ => None,
-        };
-        if resume.is_none() {
+        let resumable = matches!(rec.state, ChunkState::Running | ChunkState::Failed)
+            && rec.page_cursor.is_some()
+            && Utc::now() - rec.updated_at < ttl;
+        if !resumable {
             (rec.page_cursor, rec.rows) = (None, 0);
         }
         rec.dataset = chunk.dataset.name().to_string();
