@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::redis_server::RedisServer;
 use common::*;
+use mpetl::plan::Period;
 use mpetl::sandbox::SandboxConfig;
 use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};
 use serde_json::Value;
@@ -55,12 +56,12 @@ async fn status_lists_runs_and_shows_each_chunk() {
     assert!(!ok && err.contains("no run 20990101-000000-ffffff") && err.contains("mpetl status"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
-    // Real limits ÷ 60: the run takes seconds, long enough to watch and to stop.
-    let sb = SandboxConfig { enforce_limits: Some(60), ..small(80_000) };
-    let h = harness(sb, |f| f.time_scale = 60).await;
-    let config = h.write_config("mpetl.toml", 60, "");
+/// A backfill of the last 70 days started as a process, against a sandbox enforcing the real
+/// limits divided by `scale` (and a config paced to them); its stderr is piped.
+async fn backfill_under_limits(scale: u32) -> (Harness, std::path::PathBuf, Period, std::process::Child) {
+    let sb = SandboxConfig { enforce_limits: Some(scale), ..small(80_000) };
+    let h = harness(sb, |f| f.time_scale = scale).await;
+    let config = h.write_config("mpetl.toml", scale, "");
     let period = last_days(70);
     let (from, to) = (period.from.to_string(), period.to.to_string());
     let child = mpetl(&config, &["backfill", "--from", &from, "--to", &to])
@@ -68,6 +69,13 @@ async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (h, config, period, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
+    // Real limits ÷ 60: the run takes seconds, long enough to watch and to stop.
+    let (h, config, period, child) = backfill_under_limits(60).await;
 
     // The embedded store is read next to the writing process.
     let mut seen_running = None;
@@ -113,16 +121,7 @@ async fn status_follows_a_running_backfill_and_sigterm_stops_it_resumably() {
 // months queued): under systemd's TimeoutStopSec the run was killed instead of checkpointed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_the_real_limits_does_not_wait_for_the_next_slot() {
-    let sb = SandboxConfig { enforce_limits: Some(1), ..small(80_000) };
-    let h = harness(sb, |f| f.time_scale = 1).await;
-    let config = h.write_config("mpetl.toml", 1, "");
-    let period = last_days(70);
-    let (from, to) = (period.from.to_string(), period.to.to_string());
-    let mut child = mpetl(&config, &["backfill", "--from", &from, "--to", &to])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (h, config, _, mut child) = backfill_under_limits(1).await;
 
     // Three WB finance months share one request a minute: after the first page the rest wait
     // for their slots.
