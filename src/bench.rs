@@ -93,10 +93,11 @@ pub fn children_peak_mib() -> f64 {
 }
 
 /// The same per-day × SKU aggregation of the lake, in DuckDB SQL (every event source, the
-/// same filters). Prints `seconds rows revenue_kop orders`.
+/// same filters; WB's sale operations from the operation catalogue). Prints `seconds rows
+/// revenue_kop orders`.
 const DUCKDB: &str = r#"
 import sys, time, duckdb
-lake, d_from, d_to = sys.argv[1], sys.argv[2], sys.argv[3]
+lake, d_from, d_to, sale_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 def scan(ds): return f"read_parquet('{lake}/{ds}/**/*.parquet', hive_partitioning = true)"
 msk = lambda c: f"CAST(timezone('Europe/Moscow', {c}) AS DATE)"
 q = f"""
@@ -110,12 +111,13 @@ WITH ev AS (
          CASE WHEN is_return THEN price_with_disc ELSE 0 END AS returns_value FROM {scan('wb_sales')}
   UNION ALL BY NAME
   SELECT account, 'wb' AS mp, rr_date AS day, CAST(nm_id AS VARCHAR) AS sku,
-         CASE seller_oper_name WHEN 'Продажа' THEN quantity ELSE 0 END AS units_sold,
-         CASE seller_oper_name WHEN 'Возврат' THEN quantity ELSE 0 END AS units_returned,
-         CASE seller_oper_name WHEN 'Продажа' THEN retail_price_with_disc WHEN 'Возврат' THEN -retail_price_with_disc ELSE 0 END AS revenue,
-         CASE seller_oper_name WHEN 'Продажа' THEN retail_price_with_disc - for_pay WHEN 'Возврат' THEN for_pay - retail_price_with_disc ELSE 0 END AS commission,
-         delivery_service + rebill_logistic_cost AS logistics, paid_storage AS storage, paid_acceptance AS acceptance,
-         penalty AS penalties, deduction AS other_deductions, additional_payment AS additional_payments FROM {scan('wb_finance')}
+         CASE WHEN sale_op AND doc_type_name = 'Продажа' THEN quantity ELSE 0 END AS units_sold,
+         CASE WHEN sale_op AND doc_type_name = 'Возврат' THEN quantity ELSE 0 END AS units_returned,
+         CASE WHEN NOT sale_op THEN 0 WHEN doc_type_name = 'Возврат' THEN -retail_price_with_disc ELSE retail_price_with_disc END AS revenue,
+         CASE WHEN NOT sale_op THEN 0 WHEN doc_type_name = 'Возврат' THEN for_pay - retail_price_with_disc ELSE retail_price_with_disc - for_pay END AS commission,
+         delivery_service AS logistics, paid_storage AS storage, paid_acceptance AS acceptance,
+         penalty AS penalties, deduction AS other_deductions, additional_payment AS additional_payments
+  FROM (SELECT *, lower(replace(trim(seller_oper_name), 'ё', 'е')) IN ({sale_ops}) AS sale_op FROM {scan('wb_finance')})
   UNION ALL BY NAME
   SELECT account, 'wb' AS mp, date AS day, CAST(nm_id AS VARCHAR) AS sku, sum AS ad_spend FROM {scan('wb_ad_stats')}
   UNION ALL BY NAME
@@ -127,17 +129,12 @@ WITH ev AS (
   FROM read_parquet(['{lake}/ozon_fbo/**/*.parquet', '{lake}/ozon_fbs/**/*.parquet'], hive_partitioning = true)
   UNION ALL BY NAME
   SELECT account, 'ozon' AS mp, date AS day, CAST(sku AS VARCHAR) AS sku,
-         CASE WHEN category = 'revenue' AND amount > 0 THEN coalesce(quantity, 0) ELSE 0 END AS units_sold,
-         CASE WHEN category = 'revenue' AND amount < 0 THEN coalesce(quantity, 0) ELSE 0 END AS units_returned,
-         CASE WHEN category = 'revenue' THEN amount ELSE 0 END AS revenue,
-         CASE WHEN category = 'commission' THEN -amount ELSE 0 END AS commission,
-         CASE WHEN category = 'logistics' THEN -amount ELSE 0 END AS logistics,
-         CASE WHEN category = 'storage' THEN -amount ELSE 0 END AS storage,
-         CASE WHEN category = 'acceptance' THEN -amount ELSE 0 END AS acceptance,
-         CASE WHEN category = 'penalties' THEN -amount ELSE 0 END AS penalties,
-         CASE WHEN category = 'other_deductions' THEN -amount ELSE 0 END AS other_deductions,
-         CASE WHEN category = 'additional_payments' THEN amount ELSE 0 END AS additional_payments,
-         CASE WHEN category = 'ads' THEN -amount ELSE 0 END AS ad_spend FROM {scan('ozon_accruals')}
+         CASE WHEN kind = 'sale_price' AND direction > 0 THEN quantity ELSE 0 END AS units_sold,
+         CASE WHEN kind = 'sale_price' AND direction < 0 THEN quantity ELSE 0 END AS units_returned,
+         CASE WHEN kind IN ('sale_price', 'bonus', 'coinvestment') THEN amount ELSE 0 END AS revenue,
+         CASE WHEN kind = 'sale_commission' THEN -amount ELSE 0 END AS commission,
+         CASE WHEN kind IN ('service', 'item_fee', 'non_item_fee', 'container_fee') THEN -amount ELSE 0 END AS logistics
+  FROM {scan('ozon_accruals')}
 )
 SELECT day, account, mp, sku, sum(orders) AS orders, sum(orders_value) AS orders_value, sum(cancellations) AS cancellations,
        sum(buyouts) AS buyouts, sum(returns) AS returns, sum(buyouts_value) AS buyouts_value, sum(returns_value) AS returns_value,
@@ -165,8 +162,14 @@ pub struct DuckTiming {
 
 /// Runs the DuckDB reference; `Ok(None)` when python3 with duckdb is not installed.
 pub fn time_duckdb(lake: &Path, period: &crate::plan::Period) -> Result<Option<DuckTiming>, BenchError> {
+    let sale_ops = metrics::Catalogue::builtin()
+        .wb_names(metrics::catalogue::WbCategory::Sale)
+        .iter()
+        .map(|n| format!("'{}'", n.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
     let out = Command::new("python3")
-        .args(["-c", DUCKDB, &lake.display().to_string(), &period.from.to_string(), &period.to.to_string()])
+        .args(["-c", DUCKDB, &lake.display().to_string(), &period.from.to_string(), &period.to.to_string(), &sale_ops])
         .output();
     let Ok(out) = out else { return Ok(None) };
     let stderr = String::from_utf8_lossy(&out.stderr);

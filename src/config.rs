@@ -79,6 +79,7 @@ struct RawConfig {
     #[serde(default)]
     accounts: BTreeMap<String, RawAccount>,
     costs_file: Option<PathBuf>,
+    operations_file: Option<PathBuf>,
     #[serde(default)]
     tax: RawTax,
     #[serde(default)]
@@ -192,9 +193,9 @@ fn de_opt_string_lenient_f<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
 pub enum TaxMode {
     /// No tax line.
     None,
-    /// `rate × revenue` (e.g. УСН «доходы», 6 %).
+    /// `rate × (revenue + compensation)` (e.g. УСН «доходы», 6 %); never below zero.
     Revenue,
-    /// `rate × (payout − COGS − ad spend)` (e.g. УСН «доходы минус расходы», 15 %); negative on a loss.
+    /// `rate × (gross profit − ad spend)` (e.g. УСН «доходы минус расходы», 15 %); a loss owes 0.
     Profit,
 }
 
@@ -352,6 +353,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// `marketplace,sku,unit_cost,valid_from`; defaults to `<data_dir>/costs.csv`.
     pub costs_file: PathBuf,
+    /// The operation catalogue; the one built into mpetl (`data/operations.toml`) when None.
+    pub operations_file: Option<PathBuf>,
     pub tax: Tax,
     /// Redis for state (from `REDIS_URL` or `state.redis_url`); the embedded store when None.
     /// A secret: the URL may carry a password.
@@ -581,6 +584,7 @@ impl Config {
             fetch: raw.fetch,
             accounts,
             costs_file,
+            operations_file: raw.operations_file,
             tax,
             redis_url: raw.state.redis_url,
             state_namespace,

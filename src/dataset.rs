@@ -48,10 +48,11 @@ pub enum Dataset {
     OzonFbo,
     OzonFbs,
     OzonAccruals,
+    OzonCashFlows,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 10] = [
+    pub const ALL: [Dataset; 11] = [
         Dataset::WbOrders,
         Dataset::WbSales,
         Dataset::WbFinance,
@@ -62,6 +63,7 @@ impl Dataset {
         Dataset::OzonFbo,
         Dataset::OzonFbs,
         Dataset::OzonAccruals,
+        Dataset::OzonCashFlows,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Dataset {
             Dataset::OzonFbo => "ozon_fbo",
             Dataset::OzonFbs => "ozon_fbs",
             Dataset::OzonAccruals => "ozon_accruals",
+            Dataset::OzonCashFlows => "ozon_cash_flows",
         }
     }
 
@@ -84,10 +87,11 @@ impl Dataset {
     }
 
     /// The dataset whose chunks fetch this one (report totals come with the finance rows,
-    /// campaigns and spend with the ad statistics).
+    /// campaigns and spend with the ad statistics, Ozon's statement with the accruals).
     pub fn chunk_dataset(self) -> Dataset {
         match self {
             Dataset::WbFinanceReports => Dataset::WbFinance,
+            Dataset::OzonCashFlows => Dataset::OzonAccruals,
             Dataset::WbAdCampaigns | Dataset::WbAdSpend => Dataset::WbAdStats,
             d => d,
         }
@@ -102,7 +106,7 @@ impl Dataset {
             | Dataset::WbAdCampaigns
             | Dataset::WbAdStats
             | Dataset::WbAdSpend => Marketplace::Wb,
-            Dataset::OzonFbo | Dataset::OzonFbs | Dataset::OzonAccruals => Marketplace::Ozon,
+            Dataset::OzonFbo | Dataset::OzonFbs | Dataset::OzonAccruals | Dataset::OzonCashFlows => Marketplace::Ozon,
         }
     }
 
@@ -118,6 +122,7 @@ impl Dataset {
             Dataset::OzonFbo => "POST /v3/posting/fbo/list",
             Dataset::OzonFbs => "POST /v4/posting/fbs/list",
             Dataset::OzonAccruals => "POST /v1/finance/accrual/by-day",
+            Dataset::OzonCashFlows => "POST /v1/finance/cash-flow-statement/list",
         }
     }
 
@@ -134,6 +139,7 @@ impl Dataset {
             Dataset::WbAdSpend => &["advert_id", "upd_time", "upd_num", "upd_sum"],
             Dataset::OzonFbo | Dataset::OzonFbs => &["posting_number", "sku"],
             Dataset::OzonAccruals => &["accrual_id", "component"],
+            Dataset::OzonCashFlows => &["period_begin"],
         }
     }
 
@@ -151,6 +157,7 @@ impl Dataset {
             Dataset::WbOrders | Dataset::WbSales | Dataset::WbAdStats | Dataset::OzonAccruals => "date",
             Dataset::WbFinance => "rr_date",
             Dataset::WbFinanceReports => "date_from",
+            Dataset::OzonCashFlows => "period_begin",
             Dataset::WbAdCampaigns => "advert_id",
             Dataset::WbAdSpend => "upd_time",
             Dataset::OzonFbo | Dataset::OzonFbs => "in_process_at",

@@ -51,6 +51,7 @@ pub enum DemoError {
 pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_page_cap: usize) -> Config {
     Config {
         costs_file: data_dir.join("costs.csv"),
+        operations_file: None,
         data_dir,
         timezone: chrono_tz::Europe::Moscow,
         endpoints: Endpoints {

@@ -119,12 +119,13 @@ enum Command {
     /// Serve Telegram commands (/report, /status, /help) by long polling, for the allow-listed
     /// chats in [telegram].
     Bot,
-    /// Compute the metrics of a period from the lake (no network) and print them.
+    /// Compute the metrics of a period from the lake (no network), print them and update the
+    /// marts of every month it overlaps; without a period, rewrite every mart from the whole lake.
     Metrics {
-        #[arg(long, value_parser = parse_date)]
-        from: NaiveDate,
-        #[arg(long, value_parser = parse_date)]
-        to: NaiveDate,
+        #[arg(long, value_parser = parse_date, requires = "to")]
+        from: Option<NaiveDate>,
+        #[arg(long, value_parser = parse_date, requires = "from")]
+        to: Option<NaiveDate>,
         /// Time grain of the table and the mart.
         #[arg(long, value_enum, default_value = "month")]
         by: Grain,
@@ -252,7 +253,7 @@ async fn run(cli: Cli) -> Result<()> {
                 "  duckdb -c \"SELECT month, count(*) AS rows, sum(price * quantity) AS value FROM read_parquet('{dir}/lake/ozon_fbo/**/*.parquet', hive_partitioning = true) GROUP BY month ORDER BY month\""
             );
             println!(
-                "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month.parquet' ORDER BY period_start, marketplace\""
+                "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month.parquet' WHERE account = 'all' ORDER BY period_from, marketplace\""
             );
             println!("Sandbox requests served: {}", out.sandbox.total_requests());
             print_demo_telegram(&out.telegram);
@@ -517,15 +518,39 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Metrics { from, to, by, accounts } => {
             let cfg = Config::load(&cli.config)?;
-            let period = Period::new(from, to)?;
             let accounts = (!accounts.is_empty()).then_some(accounts);
             for id in accounts.iter().flatten() {
                 cfg.account(id)?;
             }
-            let (mut sku, mut totals) = mpetl::run::compute_metrics(&cfg, &period, by, accounts.as_deref())?;
-            let written = metrics::write_marts(&cfg.marts_dir(), by, &mut sku, &mut totals, &period)?;
+            let lake = mpetl::lake::Lake::new(cfg.lake_dir());
+            let context = metrics::Context::load(&cfg)?;
+            let inputs = context.inputs();
+            let (period, update) = match (from, to) {
+                (Some(from), Some(to)) => {
+                    let period = Period::new(from, to)?;
+                    let touched = metrics::marts::touched(&period);
+                    (period, metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &touched, &Grain::ALL, false)?)
+                }
+                _ => {
+                    let months = metrics::marts::lake_months(&lake);
+                    let (Some(first), Some(last)) = (months.first(), months.last()) else {
+                        anyhow::bail!("the lake at {} is empty: run `mpetl backfill` first", cfg.lake_dir().display());
+                    };
+                    let period = Period::new(*first, Grain::Month.end(*last))?;
+                    let all = metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &months, &Grain::ALL, true)?;
+                    (period, all)
+                }
+            };
+            let sku = metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?;
+            let totals = metrics::totals(&sku, &cfg.tax)?;
             print_metrics(&period, by, &sku, &totals, &cfg.costs_file)?;
-            for p in written {
+            for u in metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)? {
+                println!("note: {u}");
+            }
+            for u in metrics::unknown::unknown_units(&lake, period.from, period.to)? {
+                println!("note: {u}");
+            }
+            for p in update.files {
                 println!("wrote {}", p.display());
             }
             Ok(())
@@ -726,7 +751,8 @@ fn print_metrics(
     totals: &polars::prelude::DataFrame,
     costs_file: &std::path::Path,
 ) -> Result<()> {
-    let rows = metrics::rows(totals)?;
+    // One line per marketplace and in all, over every account.
+    let rows: Vec<_> = metrics::rows(totals)?.into_iter().filter(|r| r.account == "all").collect();
     println!(
         "\nPeriod {} – {}, by {}. Orders and buyouts (statistics, preliminary):\n",
         period.from,
@@ -759,26 +785,34 @@ fn print_report(r: &RunReport) {
     if let Some(rec) = &r.reconciliation {
         if rec.mismatches.is_empty() {
             println!(
-                "Reconciliation: {} WB report(s) checked; every header total equals the sum of its rows.",
-                rec.reports
+                "Reconciliation: {} WB report(s) and {} Ozon statement period(s) checked; every total equals the sum of our rows.",
+                rec.reports, rec.periods
             );
         } else {
             println!(
-                "Reconciliation: {} WB report(s) checked; {} total(s) DISAGREE with the rows:",
+                "Reconciliation: {} WB report(s) and {} Ozon statement period(s) checked; {} total(s) DISAGREE with our rows:",
                 rec.reports,
+                rec.periods,
                 rec.mismatches.len()
             );
             for m in &rec.mismatches {
                 println!(
-                    "  account {} report {} {}: header {} ≠ rows {}",
+                    "  account {} {} {} {}: marketplace {} ≠ rows {}",
                     m.account,
-                    m.report_id,
+                    m.marketplace,
+                    m.statement,
                     m.field,
                     mpetl::money::format_kopecks(m.header),
                     mpetl::money::format_kopecks(m.rows)
                 );
             }
         }
+    }
+    for u in &r.unknown {
+        println!("unknown: {u}");
+    }
+    for u in &r.unknown_units {
+        println!("unknown: {u}");
     }
     for m in &r.marts {
         println!("mart: {}", m.display());

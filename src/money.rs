@@ -42,6 +42,30 @@ impl Kopecks {
     }
 }
 
+/// An amount in ten-thousandths of a ruble: for fields that the marketplace itself sends with
+/// fractions of a kopeck (WB's `rebillLogisticCost: "1.349"` in its own spec). Only informational
+/// fields use it; money that adds up to a payout stays in [`Kopecks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Precise(pub i64);
+
+/// The scale of [`Precise`].
+pub const PRECISE_SCALE: usize = 4;
+
+impl FromStr for Precise {
+    type Err = MoneyError;
+
+    fn from_str(text: &str) -> Result<Self, MoneyError> {
+        let err = |why| MoneyError { text: text.to_string(), why };
+        let d = Decimal::from_str_exact(text).map_err(|_| err("is not a decimal number"))?;
+        let mut scaled = d.normalize();
+        if scaled.scale() > PRECISE_SCALE as u32 {
+            return Err(err("has more than four decimal places"));
+        }
+        scaled.rescale(PRECISE_SCALE as u32);
+        i64::try_from(scaled.mantissa()).map(Precise).map_err(|_| err("is too large"))
+    }
+}
+
 impl fmt::Display for Kopecks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_kopecks(i128::from(self.0)))
@@ -70,11 +94,19 @@ pub fn format_kopecks_human(k: i128) -> String {
     format!("{sign}{grouped}.{frac}")
 }
 
-/// Deserializes money sent as a JSON string ("376.99") or a JSON number (1120.55).
-///
+/// Money sent as a JSON string ("376.99") or a JSON number (1120.55), in kopecks.
+pub fn de_money<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
+    de_amount(d)
+}
+
+/// As [`de_money`], for [`Precise`] amounts.
+pub fn de_precise<'de, D: Deserializer<'de>>(d: D) -> Result<Precise, D::Error> {
+    de_amount(d)
+}
+
 /// A number reaches us as the f64 serde_json parsed; its shortest round-trip text is the decimal
 /// the API wrote for any amount with up to 15 significant digits, so no precision is invented.
-pub fn de_money<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
+fn de_amount<'de, D: Deserializer<'de>, T: FromStr<Err = MoneyError>>(d: D) -> Result<T, D::Error> {
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s.parse().map_err(de::Error::custom),
         serde_json::Value::Number(n) => n.to_string().parse().map_err(de::Error::custom),
@@ -116,6 +148,13 @@ mod tests {
             let r: R = serde_json::from_str(&format!("{{\"v\":{text}}}")).unwrap();
             assert_eq!(r.v, Kopecks(k), "{text}");
         }
+    }
+
+    #[test]
+    fn precise_amounts_keep_fractions_of_a_kopeck() {
+        assert_eq!("1.349".parse::<Precise>().unwrap(), Precise(13_490));
+        assert_eq!("-0.15".parse::<Precise>().unwrap(), Precise(-1_500));
+        assert!("0.00001".parse::<Precise>().is_err());
     }
 
     #[test]

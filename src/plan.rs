@@ -320,7 +320,10 @@ pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
             }
             (ChunkKind::Days { from, to, .. }, _) => {
                 let types = u64::from(once.insert((c.account.as_str(), "ozon_types")));
-                add("ozon_accruals", oz::ACCRUALS_QUOTA, types + (*to - *from).num_days().max(0) as u64 + 1)
+                add("ozon_accruals", oz::ACCRUALS_QUOTA, types + (*to - *from).num_days().max(0) as u64 + 1);
+                // Ozon's cash-flow statement of each half-month that ended.
+                let statements = crate::sources::ozon::cash_flow::half_months(*from, *to).len() as u64;
+                add("ozon", oz::SELLER_QUOTA, statements)
             }
             (ChunkKind::Window { since, to, .. }, ds) => {
                 let days = (*to - *since).num_days().max(1) as u64;

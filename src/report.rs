@@ -57,7 +57,7 @@ pub fn operations_table(rows: &[MetricRow], grain: Grain) -> String {
         .iter()
         .map(|r| {
             vec![
-                period_label(r.period_start, grain),
+                period_label(r.period_from, grain),
                 r.marketplace.clone(),
                 count(r.count("orders")),
                 money(r.money("orders_value")),
@@ -97,7 +97,7 @@ pub fn money_table(rows: &[MetricRow], grain: Grain) -> String {
                 .map(|c| r.money(c).unwrap_or(0))
                 .sum::<i128>();
             vec![
-                period_label(r.period_start, grain),
+                period_label(r.period_from, grain),
                 r.marketplace.clone(),
                 money(r.money("revenue")),
                 money(Some(fees)),
@@ -113,7 +113,7 @@ pub fn money_table(rows: &[MetricRow], grain: Grain) -> String {
         })
         .collect();
     let mut out = table(&header, body);
-    out.push_str("— = unknown (a sold SKU has no cost in the costs file, see below); mp fees = commission, logistics, storage, acceptance, penalties, other deductions\n");
+    out.push_str("— = unknown (a sold SKU has no cost in the costs file, or an Ozon line has no quantity: see below); mp fees = commission, logistics, storage, acceptance, penalties, other deductions\n");
     out
 }
 

@@ -15,7 +15,6 @@ use secrecy::SecretString;
 
 use crate::clock::parse_wb_naive;
 use crate::config::{Config, ConfigError, require_credentials};
-use crate::costs::Costs;
 use crate::dataset::{Dataset, Marketplace};
 use crate::http::{Buckets, Net};
 use crate::lake::tables::{Lineage, Rows};
@@ -126,8 +125,13 @@ pub struct RunReport {
     pub lake: UpsertStats,
     pub notes: Vec<String>,
     pub marts: Vec<std::path::PathBuf>,
-    /// WB report headers against their rows, for reports inside the fetched months.
+    /// The marketplaces' own totals (WB reports, Ozon's statement) against our rows, for the
+    /// statements inside the fetched months.
     pub reconciliation: Option<metrics::reconcile::Reconciliation>,
+    /// Operations the catalogue does not know, in the period: counted in payout, `unclassified`.
+    pub unknown: Vec<metrics::unknown::UnknownOperation>,
+    /// Ozon sale lines whose units nobody can know, in the period.
+    pub unknown_units: Vec<metrics::unknown::UnknownUnits>,
     pub seconds: f64,
 }
 
@@ -456,36 +460,48 @@ impl Runner {
             return Err(RunError::Chunks { run: cx.id.clone(), errors: failures });
         }
 
-        cx.emit(Event::StageStarted { stage: Stage::Metrics, chunks: req.grains.len() as u64 });
-        for grain in &req.grains {
-            let (mut sku, mut totals) = self.metrics(&req.period, *grain, req.accounts.as_deref())?;
-            report.marts.extend(metrics::write_marts(
-                &self.cfg.marts_dir(),
-                *grain,
-                &mut sku,
-                &mut totals,
-                &req.period,
-            )?);
+        cx.emit(Event::StageStarted { stage: Stage::Metrics, chunks: 1 + u64::from(!req.grains.is_empty()) });
+        let context = metrics::Context::load(&self.cfg)?;
+        let inputs = context.inputs();
+        if !req.grains.is_empty() {
+            let touched = metrics::marts::touched(&req.period);
+            let update =
+                metrics::marts::update(&self.lake, &inputs, &self.cfg.marts_dir(), &touched, &req.grains, false)?;
+            for p in &update.rewritten {
+                cx.emit(Event::Note(format!(
+                    "{} had the columns of another mpetl version: rewritten from the lake",
+                    p.display()
+                )));
+            }
+            report.marts = update.files;
             cx.emit(Event::ChunkDone {
                 stage: Stage::Metrics,
-                chunk: grain.name().into(),
-                rows: sku.height() as u64,
+                chunk: "marts".into(),
+                rows: update.months.len() as u64,
                 requests: 0,
             });
         }
-        if req.sources.contains(&Marketplace::Wb) {
-            // Fetched months are whole, so every report inside them has all its rows.
-            let yesterday = now.with_timezone(&self.cfg.timezone).date_naive() - Duration::days(1);
-            let from = req.period.from.with_day(1).expect("day 1");
-            let r = metrics::reconcile::reconcile(&self.lake, from, req.period.to.min(yesterday))?;
-            if !r.mismatches.is_empty() {
-                cx.emit(Event::Note(format!(
-                    "{} WB report total(s) disagree with their rows: see the report below",
-                    r.mismatches.len()
-                )));
-            }
-            report.reconciliation = Some(r);
+        // Fetched months are whole, so every statement inside them has all its rows.
+        let yesterday = now.with_timezone(&self.cfg.timezone).date_naive() - Duration::days(1);
+        let from = req.period.from.with_day(1).expect("day 1");
+        let to = req.period.to.min(yesterday);
+        let r = metrics::reconcile::reconcile(&self.lake, &context.catalogue, from, to)?;
+        if !r.mismatches.is_empty() {
+            cx.emit(Event::Note(format!(
+                "{} marketplace total(s) disagree with our rows: see the reconciliation below",
+                r.mismatches.len()
+            )));
         }
+        report.reconciliation = Some(r);
+        report.unknown = metrics::unknown::unknown_operations(&self.lake, &context.catalogue, req.period.from, to)?;
+        for u in &report.unknown {
+            cx.emit(Event::Note(u.to_string()));
+        }
+        report.unknown_units = metrics::unknown::unknown_units(&self.lake, req.period.from, to)?;
+        for u in &report.unknown_units {
+            cx.emit(Event::Note(u.to_string()));
+        }
+        cx.emit(Event::ChunkDone { stage: Stage::Metrics, chunk: "reconciliation".into(), rows: 0, requests: 0 });
         cx.emit(Event::StageFinished { stage: Stage::Metrics });
         cx.emit(Event::RunFinished { ok: true });
         Ok(report)
@@ -851,6 +867,15 @@ impl Runner {
         out.rows = rows.len() as u64;
         out.lake += self.store_rows(cx, chunk, Rows::OzonAccruals(rows)).await?;
         cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
+        // Ozon's own totals of the half-months that ended, for the reconciliation.
+        let mut statements = Vec::new();
+        for (begin, end) in crate::sources::ozon::cash_flow::half_months(from, to) {
+            self.check_stop(chunk)?;
+            out.requests += 1;
+            statements.extend(client.cash_flow(begin, end).await.map_err(src)?);
+        }
+        out.rows += statements.len() as u64;
+        out.lake += self.store_rows(cx, chunk, Rows::OzonCashFlows(statements)).await?;
         Ok(out)
     }
 
@@ -974,8 +999,8 @@ pub fn compute_metrics(
     grain: Grain,
     accounts: Option<&[String]>,
 ) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
-    let costs = Costs::load(&cfg.costs_file)?;
-    let inputs = metrics::Inputs { tz: cfg.timezone, costs: &costs, tax: cfg.tax };
+    let context = metrics::Context::load(cfg)?;
+    let inputs = context.inputs();
     let sku = metrics::by_sku(&Lake::new(cfg.lake_dir()), &inputs, period, grain, accounts)?;
     let totals = metrics::totals(&sku, &cfg.tax)?;
     Ok((sku, totals))

@@ -19,6 +19,10 @@ pub struct Summary {
     /// Per day (all marketplaces): revenue and net profit, `None` where unknown.
     pub daily: Vec<(NaiveDate, Option<i128>, Option<i128>)>,
     pub missing: Vec<MissingCost>,
+    /// Operations the catalogue does not know: in the payout, named so someone adds them.
+    pub unknown: Vec<metrics::unknown::UnknownOperation>,
+    /// Ozon sale lines whose units (and so COGS) nobody can know.
+    pub unknown_units: Vec<metrics::unknown::UnknownUnits>,
 }
 
 impl Summary {
@@ -30,17 +34,32 @@ impl Summary {
     ) -> Result<Summary, MetricsError> {
         let (sku, days) = crate::run::compute_metrics(cfg, &period, Grain::Day, accounts)?;
         // The whole period as one "day": additive columns sum, ratios derive from the sums.
-        let flat = sku.clone().lazy().with_column(lit(period.from).alias("period_start")).collect()?;
-        let totals = metrics::rows(&metrics::totals(&flat, &cfg.tax)?)?;
+        let flat = sku
+            .clone()
+            .lazy()
+            .with_columns([lit(period.from).alias("period_from"), lit(period.to).alias("period_to")])
+            .collect()?;
+        let totals: Vec<MetricRow> =
+            metrics::rows(&metrics::totals(&flat, &cfg.tax)?)?.into_iter().filter(|r| r.account == "all").collect();
         let by_day = metrics::rows(&days)?;
         let mut daily = Vec::new();
         let mut d = period.from;
         while d <= period.to {
-            let r = by_day.iter().find(|r| r.period_start == Some(d) && r.marketplace == "all");
+            let r = by_day.iter().find(|r| r.period_from == Some(d) && r.account == "all" && r.marketplace == "all");
             daily.push((d, r.map_or(Some(0), |r| r.money("revenue")), r.map_or(Some(0), |r| r.money("net_profit"))));
             d += chrono::Duration::days(1);
         }
-        Ok(Summary { title: title.to_string(), period, totals, daily, missing: metrics::missing_costs(&sku)? })
+        let lake = crate::lake::Lake::new(cfg.lake_dir());
+        let catalogue = metrics::Catalogue::load(cfg.operations_file.as_deref())?;
+        Ok(Summary {
+            title: title.to_string(),
+            period,
+            totals,
+            daily,
+            missing: metrics::missing_costs(&sku)?,
+            unknown: metrics::unknown::unknown_operations(&lake, &catalogue, period.from, period.to)?,
+            unknown_units: metrics::unknown::unknown_units(&lake, period.from, period.to)?,
+        })
     }
 
     /// The message: HTML, within Telegram's 4096 characters.
@@ -105,6 +124,32 @@ impl Summary {
                 t(
                     "Прибыль с ними не посчитана: добавьте их в costs.csv.",
                     "Profit including them is not computed: add them to costs.csv."
+                )
+            ));
+        }
+        for u in self.unknown.iter().take(5) {
+            let what = match (u.marketplace, lang) {
+                ("wb", Lang::Ru) => "Неизвестная операция WB",
+                (_, Lang::Ru) => "Неизвестный тип начисления Ozon",
+                ("wb", Lang::En) => "Unknown WB operation",
+                (_, Lang::En) => "Unknown Ozon accrual type",
+            };
+            out.push_str(&format!(
+                "\n❓ {what} «{}»: {} {}, {}. {}\n",
+                escape(&u.name),
+                u.rows,
+                t("стр.", "rows"),
+                money(Some(u.amount)),
+                t("Учтено только в выплате.", "Counted in payout only."),
+            ));
+        }
+        if !self.unknown_units.is_empty() {
+            let lines: u64 = self.unknown_units.iter().map(|u| u.lines).sum();
+            out.push_str(&format!(
+                "\n⚠️ Ozon: {lines} {}\n",
+                t(
+                    "строк продаж без количества и без отправления в озере: себестоимость не посчитана.",
+                    "sale lines without a quantity or a posting in the lake: COGS not computed."
                 )
             ));
         }

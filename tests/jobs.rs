@@ -10,8 +10,11 @@ use std::time::Duration;
 use common::redis_server::RedisServer;
 use common::*;
 use mpetl::config::TelegramConfig;
+use mpetl::metrics::Grain;
 use mpetl::money::format_kopecks_human;
+use mpetl::run::BackfillRequest;
 use mpetl::sandbox::telegram::{BOT_TOKEN, BotApi, TgFault};
+use polars::prelude::{DataFrame, IntoLazy, col, lit};
 
 const CHAT: i64 = 777;
 
@@ -100,7 +103,19 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
     })
     .await;
     let period = last_days(80);
-    h.backfill(&request(period)).await.unwrap();
+    h.backfill(&BackfillRequest { grains: Grain::ALL.to_vec(), ..request(period) }).await.unwrap();
+    // The marts of every month the nightly runs do not touch, as the backfill left them.
+    let marts = ["sku_day", "sku_week", "sku_month", "totals_day", "totals_week", "totals_month"];
+    let first = months_of(41).into_iter().min().unwrap() + "-01";
+    let first = chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").unwrap();
+    let earlier = |mart: &str| {
+        // A week that ends in the first touched month's first days is recomputed whole.
+        let cutoff = if mart.ends_with("week") { first - chrono::Duration::days(7) } else { first };
+        let df = mpetl::lake::read_file(&h.cfg.marts_dir().join(format!("{mart}.parquet"))).unwrap();
+        df.lazy().filter(col("period_to").lt(lit(cutoff))).collect().unwrap()
+    };
+    let before: Vec<DataFrame> = marts.iter().map(|m| earlier(m)).collect();
+    assert!(before.iter().all(|df| df.height() > 0), "the backfill wrote earlier periods");
     let job = job_file(
         &h,
         "nightly",
@@ -142,7 +157,7 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
                 }
                 "/adv/v1/promotion/count" | "/v1/finance/accrual/types" => continue,
                 p if p.starts_with("/api/finance/") => months_of(40),
-                "/v1/finance/accrual/by-day" => months_of(5),
+                "/v1/finance/accrual/by-day" | "/v1/finance/cash-flow-statement/list" => months_of(5),
                 _ => months_of(2),
             };
             assert!(
@@ -154,6 +169,11 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
     }
     // Re-reading the lookback twice counted nothing twice.
     assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+    // The nightly runs recomputed their own months only: every earlier period is still in the
+    // marts, row for row as the backfill wrote it (they used to be replaced by the run's days).
+    for (mart, was) in marts.iter().zip(&before) {
+        assert!(earlier(mart).equals_missing(was), "{mart}: earlier periods changed");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,7 +39,11 @@ async fn status_lists_runs_and_shows_each_chunk() {
     let run = &runs[0];
     assert_eq!(run["id"], report.run_id.as_str());
     assert_eq!(run["effective_status"], "done");
-    assert_eq!(run["chunks_total"], report.chunks_planned + 2, "the plan and the month mart count one step each");
+    assert_eq!(
+        run["chunks_total"],
+        report.chunks_planned + 3,
+        "the plan, the marts and the reconciliation count one step each"
+    );
     assert_eq!(run["chunks_done"], run["chunks_total"]);
     assert_eq!(run["from"], period.from.to_string());
 

@@ -16,6 +16,22 @@ pub fn money(name: &str, values: impl Iterator<Item = Kopecks>) -> PolarsResult<
     Ok(Int128Chunked::from_vec(name.into(), raw).into_decimal(18, 2)?.into_series().into())
 }
 
+/// Money that may be absent.
+pub fn opt_money(name: &str, values: impl Iterator<Item = Option<Kopecks>>) -> PolarsResult<Column> {
+    Ok(Int128Chunked::from_iter_options(name.into(), values.map(|v| v.map(|k| i128::from(k.0))))
+        .into_decimal(18, 2)?
+        .into_series()
+        .into())
+}
+
+/// Amounts kept to four places (fields the marketplace sends with fractions of a kopeck).
+pub const PRECISE: DataType = DataType::Decimal(18, crate::money::PRECISE_SCALE);
+
+pub fn precise(name: &str, values: impl Iterator<Item = crate::money::Precise>) -> PolarsResult<Column> {
+    let raw: Vec<i128> = values.map(|k| i128::from(k.0)).collect();
+    Ok(Int128Chunked::from_vec(name.into(), raw).into_decimal(18, crate::money::PRECISE_SCALE)?.into_series().into())
+}
+
 pub fn text<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
     Column::new(name.into(), values.collect::<Vec<&str>>())
 }

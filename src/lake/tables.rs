@@ -10,6 +10,7 @@ use polars::prelude::*;
 use super::columns as c;
 use crate::dataset::Dataset;
 use crate::sources::ozon::accruals::OzonAccrualRow;
+use crate::sources::ozon::cash_flow::OzonCashFlowRow;
 use crate::sources::ozon::models::OzonPostingRow;
 use crate::sources::wb::ads::{WbAdCampaignRow, WbAdSpendRow, WbAdStatRow};
 use crate::sources::wb::models::{REPORT_SUMS, WbFinanceRow, WbOrderRow, WbReportRow, WbSaleRow};
@@ -32,6 +33,7 @@ pub enum Rows {
     WbAdSpend(Vec<WbAdSpendRow>),
     Ozon(Dataset, Vec<OzonPostingRow>),
     OzonAccruals(Vec<OzonAccrualRow>),
+    OzonCashFlows(Vec<OzonCashFlowRow>),
 }
 
 impl Rows {
@@ -46,6 +48,7 @@ impl Rows {
             Rows::WbAdSpend(_) => Dataset::WbAdSpend,
             Rows::Ozon(ds, _) => *ds,
             Rows::OzonAccruals(_) => Dataset::OzonAccruals,
+            Rows::OzonCashFlows(_) => Dataset::OzonCashFlows,
         }
     }
 
@@ -60,6 +63,7 @@ impl Rows {
             Rows::WbAdSpend(r) => r.len(),
             Rows::Ozon(_, r) => r.len(),
             Rows::OzonAccruals(r) => r.len(),
+            Rows::OzonCashFlows(r) => r.len(),
         }
     }
 
@@ -129,6 +133,11 @@ impl Rows {
             Rows::OzonAccruals(rows) => {
                 for (k, v) in split(rows, |r| ym(r.date.year(), r.date.month())) {
                     out.push((k, ozon_accruals(&v, lineage)?));
+                }
+            }
+            Rows::OzonCashFlows(rows) => {
+                for (k, v) in split(rows, |r| ym(r.period_begin.year(), r.period_begin.month())) {
+                    out.push((k, ozon_cash_flows(&v, lineage)?));
                 }
             }
         }
@@ -230,6 +239,9 @@ fn wb_finance(r: &[WbFinanceRow], l: &Lineage) -> PolarsResult<DataFrame> {
         c::money("retail_amount", r.iter().map(|x| x.retail_amount))?,
         c::money("for_pay", r.iter().map(|x| x.for_pay))?,
         c::money("acquiring_fee", r.iter().map(|x| x.acquiring_fee))?,
+        c::precise("vw", r.iter().map(|x| x.vw))?,
+        c::precise("vw_nds", r.iter().map(|x| x.vw_nds))?,
+        c::precise("ppvz_reward", r.iter().map(|x| x.ppvz_reward))?,
         c::money("delivery_service", r.iter().map(|x| x.delivery_service))?,
         c::int("delivery_amount", r.iter().map(|x| x.delivery_amount)),
         c::int("return_amount", r.iter().map(|x| x.return_amount)),
@@ -238,7 +250,11 @@ fn wb_finance(r: &[WbFinanceRow], l: &Lineage) -> PolarsResult<DataFrame> {
         c::money("paid_storage", r.iter().map(|x| x.paid_storage))?,
         c::money("paid_acceptance", r.iter().map(|x| x.paid_acceptance))?,
         c::money("additional_payment", r.iter().map(|x| x.additional_payment))?,
-        c::money("rebill_logistic_cost", r.iter().map(|x| x.rebill_logistic_cost))?,
+        c::precise("rebill_logistic_cost", r.iter().map(|x| x.rebill_logistic_cost))?,
+        c::money("cashback_amount", r.iter().map(|x| x.cashback_amount))?,
+        c::money("cashback_discount", r.iter().map(|x| x.cashback_discount))?,
+        c::money("cashback_commission_change", r.iter().map(|x| x.cashback_commission_change))?,
+        c::money("payment_schedule", r.iter().map(|x| x.payment_schedule))?,
         c::text("bonus_type_name", r.iter().map(|x| x.bonus_type_name.as_str())),
     ];
     cols.extend(lineage_cols(r.len(), l));
@@ -297,9 +313,11 @@ fn ozon_accruals(r: &[OzonAccrualRow], l: &Lineage) -> PolarsResult<DataFrame> {
         c::opt_int("sku", r.iter().map(|x| x.sku)),
         c::opt_int("type_id", r.iter().map(|x| x.type_id)),
         c::text("type_name", r.iter().map(|x| x.type_name.as_str())),
-        c::text("category", r.iter().map(|x| x.category)),
+        c::text("type_description", r.iter().map(|x| x.type_description.as_str())),
+        c::text("kind", r.iter().map(|x| x.kind)),
         c::money("amount", r.iter().map(|x| x.amount))?,
         c::opt_int("quantity", r.iter().map(|x| x.quantity)),
+        c::int("direction", r.iter().map(|x| x.direction)),
     ];
     cols.extend(lineage_cols(r.len(), l));
     DataFrame::new_infer_height(cols)
@@ -314,6 +332,31 @@ fn wb_finance_reports(r: &[WbReportRow], l: &Lineage) -> PolarsResult<DataFrame>
     for (i, name) in REPORT_SUMS.iter().enumerate() {
         cols.push(c::money(&format!("{name}_sum"), r.iter().map(|x| x.sums[i]))?);
     }
+    cols.extend(lineage_cols(r.len(), l));
+    DataFrame::new_infer_height(cols)
+}
+
+fn ozon_cash_flows(r: &[OzonCashFlowRow], l: &Lineage) -> PolarsResult<DataFrame> {
+    let mut cols = vec![
+        c::int("period_id", r.iter().map(|x| x.period_id)),
+        c::date("period_begin", r.iter().map(|x| x.period_begin)),
+        c::date("period_end", r.iter().map(|x| x.period_end)),
+        c::money("orders_amount", r.iter().map(|x| x.orders_amount))?,
+        c::money("returns_amount", r.iter().map(|x| x.returns_amount))?,
+        c::money("commission_amount", r.iter().map(|x| x.commission_amount))?,
+        c::money("services_amount", r.iter().map(|x| x.services_amount))?,
+        c::money("item_delivery_and_return_amount", r.iter().map(|x| x.item_delivery_and_return_amount))?,
+        c::opt_money("delivery_total", r.iter().map(|x| x.delivery_total))?,
+        c::opt_money("return_total", r.iter().map(|x| x.return_total))?,
+        c::opt_money("services_total", r.iter().map(|x| x.services_total))?,
+        c::opt_money("others_total", r.iter().map(|x| x.others_total))?,
+        c::opt_money("rfbs_total", r.iter().map(|x| x.rfbs_total))?,
+        c::opt_money("loan", r.iter().map(|x| x.loan))?,
+        c::opt_money("invoice_transfer", r.iter().map(|x| x.invoice_transfer))?,
+        c::opt_money("begin_balance", r.iter().map(|x| x.begin_balance))?,
+        c::opt_money("end_balance", r.iter().map(|x| x.end_balance))?,
+        c::text("currency", r.iter().map(|x| x.currency.as_str())),
+    ];
     cols.extend(lineage_cols(r.len(), l));
     DataFrame::new_infer_height(cols)
 }

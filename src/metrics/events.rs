@@ -6,26 +6,30 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::MetricsError;
+use super::catalogue::Catalogue;
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 use crate::lake::columns::MONEY;
-use crate::sources::ozon::accruals::category as cat;
 
 /// Additive counts. `returns` is null where the source cannot know it (Ozon postings).
 pub const COUNTS: [&str; 6] = ["orders", "cancellations", "buyouts", "returns", "units_sold", "units_returned"];
 /// Additive money, Decimal(18,2).
-pub const AMOUNTS: [&str; 12] = [
+pub const AMOUNTS: [&str; 16] = [
     "orders_value",
     "buyouts_value",
     "returns_value",
     "revenue",
     "commission",
+    "compensation",
     "logistics",
     "storage",
     "acceptance",
     "penalties",
     "other_deductions",
+    "ad_deductions",
+    "transfers",
     "additional_payments",
+    "unclassified",
     "ad_spend",
 ];
 
@@ -33,7 +37,7 @@ pub fn zero_money() -> Expr {
     lit(0).strict_cast(MONEY)
 }
 
-fn neg(e: Expr) -> Expr {
+pub fn neg(e: Expr) -> Expr {
     zero_money() - e
 }
 
@@ -102,7 +106,7 @@ fn when_then(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
 }
 
 /// Every source's events in scope, summed per day × SKU (a source may repeat a key; sum again).
-pub fn events(lake: &Lake, scope: &Scope<'_>) -> Result<Option<LazyFrame>, MetricsError> {
+pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<Option<LazyFrame>, MetricsError> {
     let tz = scope.tz;
     let mut parts = Vec::new();
     let unknown = || lit(NULL).cast(DataType::Int64);
@@ -136,35 +140,27 @@ pub fn events(lake: &Lake, scope: &Scope<'_>) -> Result<Option<LazyFrame>, Metri
         ));
     }
     if let Some(lf) = lake.scan(Dataset::WbFinance)? {
-        // The realization report: sales add and returns subtract at retailPriceWithDisc; WB
-        // keeps `retailPriceWithDisc − forPay` of each as its commission (acquiring included).
-        let sale = col("seller_oper_name").eq(lit("Продажа"));
-        let ret = col("seller_oper_name").eq(lit("Возврат"));
-        let signed =
-            |e: Expr| when(sale.clone()).then(e.clone()).when(ret.clone()).then(neg(e)).otherwise(zero_money());
-        parts.push(part(
-            lf,
-            scope,
-            "wb",
-            col("rr_date"),
-            col("nm_id"),
-            vec![
-                ("units_sold", when_then(sale.clone(), col("quantity"), lit(0i64))),
-                ("units_returned", when_then(ret.clone(), col("quantity"), lit(0i64))),
-                ("revenue", signed(col("retail_price_with_disc"))),
-                ("commission", signed(col("retail_price_with_disc") - col("for_pay"))),
-                ("logistics", col("delivery_service") + col("rebill_logistic_cost")),
-                ("storage", col("paid_storage")),
-                ("acceptance", col("paid_acceptance")),
-                ("penalties", col("penalty")),
-                ("other_deductions", col("deduction")),
-                ("additional_payments", col("additional_payment")),
-            ],
-        ));
+        parts.push(wb_finance(lf, scope, catalogue)?);
     }
     if let Some(lf) = lake.scan(Dataset::WbAdStats)? {
         // fullstats spend per article and day, summed over campaigns and apps.
         parts.push(part(lf, scope, "wb", col("date"), col("nm_id"), vec![("ad_spend", col("sum"))]));
+    }
+    if let Some(lf) = lake.scan(Dataset::WbAdSpend)? {
+        // Spend WB's bonuses or cashback paid for is no cost of the seller's. WB names the payment
+        // per campaign document (upd), not per article, so it is taken off at the account level.
+        let money = super::classify::ad_payment_types(&lf)?;
+        let bonus = lf
+            .join(money, [col("payment_type")], [col("payment_type")], JoinArgs::new(JoinType::Left))
+            .filter(col("paid_with_money").eq(lit(false)));
+        parts.push(part(
+            bonus,
+            scope,
+            "wb",
+            to_day("upd_time", tz),
+            lit(NULL).cast(DataType::Int64),
+            vec![("ad_spend", neg(col("upd_sum")))],
+        ));
     }
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
         let Some(lf) = lake.scan(ds)? else { continue };
@@ -190,37 +186,217 @@ pub fn events(lake: &Lake, scope: &Scope<'_>) -> Result<Option<LazyFrame>, Metri
         ));
     }
     if let Some(lf) = lake.scan(Dataset::OzonAccruals)? {
-        // Accrual components are signed as Ozon sends them: charges negative, income positive.
-        let is = |c: &str| col("category").eq(lit(c));
-        let charge = |c: &str| when_then(is(c), neg(col("amount")), zero_money());
-        let revenue = is(cat::REVENUE);
-        let qty = col("quantity").fill_null(lit(0i64));
-        parts.push(part(
-            lf,
-            scope,
-            "ozon",
-            col("date"),
-            col("sku"),
-            vec![
-                ("returns", unknown()),
-                ("units_sold", when_then(revenue.clone().and(col("amount").gt(lit(0))), qty.clone(), lit(0i64))),
-                ("units_returned", when_then(revenue.clone().and(col("amount").lt(lit(0))), qty, lit(0i64))),
-                ("revenue", when_then(revenue, col("amount"), zero_money())),
-                ("commission", charge(cat::COMMISSION)),
-                ("logistics", charge(cat::LOGISTICS)),
-                ("storage", charge(cat::STORAGE)),
-                ("acceptance", charge(cat::ACCEPTANCE)),
-                ("penalties", charge(cat::PENALTIES)),
-                ("other_deductions", charge(cat::OTHER)),
-                ("additional_payments", when_then(is(cat::ADDITIONAL), col("amount"), zero_money())),
-                ("ad_spend", charge(cat::ADS)),
-            ],
-        ));
+        parts.extend(ozon_accruals(lf, lake, scope, catalogue)?);
     }
     if parts.is_empty() {
         return Ok(None);
     }
     Ok(Some(concat(parts, UnionArgs::default())?))
+}
+
+/// The realization report's rows with what the catalogue says of their operation (`op_cat`,
+/// `op_units`, `op_reversal`) and, for deductions, of their `bonus_type_name` (`ded_class`).
+pub fn wb_classified(lf: LazyFrame, catalogue: &Catalogue) -> Result<LazyFrame, MetricsError> {
+    let ops = super::classify::wb_operations(&lf, catalogue)?;
+    let deductions = super::classify::wb_deductions(&lf, catalogue)?;
+    Ok(lf.join(ops, [col("seller_oper_name")], [col("seller_oper_name")], JoinArgs::new(JoinType::Left)).join(
+        deductions,
+        [col("bonus_type_name")],
+        [col("bonus_type_name")],
+        JoinArgs::new(JoinType::Left),
+    ))
+}
+
+/// Money fields of a classified WB report row, signed: one place for the payout formula, used by
+/// the metrics and by the reconciliation with WB's own totals.
+pub struct WbMoney;
+
+impl WbMoney {
+    /// A return document: its amounts are magnitudes to subtract.
+    pub fn is_return() -> Expr {
+        col("doc_type_name").eq(lit("Возврат"))
+    }
+
+    /// The document types whose direction we know; WB leaves it empty on service rows.
+    pub fn doc_known() -> Expr {
+        let doc = col("doc_type_name");
+        doc.clone().eq(lit("Продажа")).or(doc.clone().eq(lit("Возврат"))).or(doc.eq(lit("")))
+    }
+
+    /// `e` signed by the document type: Продажа (and service rows) add, Возврат subtracts.
+    pub fn by_doc(e: Expr) -> Expr {
+        when(Self::is_return()).then(neg(e.clone())).otherwise(e)
+    }
+
+    /// A service field, given back when the operation is a reversal (`Логистика сторно`).
+    pub fn service(field: &str) -> Expr {
+        when(col("op_reversal").eq(lit(true))).then(neg(col(field))).otherwise(col(field))
+    }
+
+    /// Loyalty costs (points and participation), signed by the document type.
+    pub fn loyalty() -> Expr {
+        Self::by_doc(col("cashback_amount") + col("cashback_commission_change"))
+    }
+
+    /// What the row adds to the transfer («Итого к оплате»):
+    /// ±forPay − logistics − storage − acceptance − penalty − deduction + additional − loyalty.
+    pub fn payout() -> Expr {
+        Self::by_doc(col("for_pay"))
+            - Self::service("delivery_service")
+            - Self::service("paid_storage")
+            - Self::service("paid_acceptance")
+            - Self::service("penalty")
+            - Self::service("deduction")
+            + Self::service("additional_payment")
+            - Self::loyalty()
+    }
+
+    /// The catalogue knows the operation and the document type.
+    pub fn known() -> Expr {
+        col("op_cat").is_not_null().and(Self::doc_known())
+    }
+}
+
+/// The realization report. Payout is the same formula for every row; the operation catalogue
+/// only decides which column each part lands in, and a row it does not know lands whole in
+/// `unclassified`.
+fn wb_finance(lf: LazyFrame, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<LazyFrame, MetricsError> {
+    use super::catalogue::WbCategory as C;
+    use super::classify::is_wb as is;
+    let lf = wb_classified(lf, catalogue)?;
+    let known = WbMoney::known();
+    let fp = WbMoney::by_doc(col("for_pay"));
+    let rpwd = WbMoney::by_doc(col("retail_price_with_disc"));
+    // For known rows only: `e` where `cond`, else zero.
+    let k = |cond: Expr, e: Expr| when_then(known.clone().and(cond), e, zero_money());
+    let all = || lit(true);
+    let ded = |class: &str| col("ded_class").eq(lit(class.to_string()));
+    let units = known.clone().and(col("op_units").eq(lit(true)));
+    Ok(part(
+        lf,
+        scope,
+        "wb",
+        col("rr_date"),
+        col("nm_id"),
+        vec![
+            ("units_sold", when_then(units.clone().and(WbMoney::is_return().not()), col("quantity"), lit(0i64))),
+            ("units_returned", when_then(units.and(WbMoney::is_return()), col("quantity"), lit(0i64))),
+            ("revenue", k(is(C::Sale), rpwd.clone())),
+            // What WB keeps of a sale (acquiring included): the price minus what it pays for it.
+            ("commission", k(is(C::Sale), rpwd - fp.clone())),
+            ("compensation", k(is(C::Compensation), fp.clone())),
+            // Typed fields keep their meaning; forPay on a service row refunds that service.
+            ("logistics", k(all(), WbMoney::service("delivery_service")) + k(is(C::Logistics), neg(fp.clone()))),
+            ("storage", k(all(), WbMoney::service("paid_storage")) + k(is(C::Storage), neg(fp.clone()))),
+            ("acceptance", k(all(), WbMoney::service("paid_acceptance")) + k(is(C::Acceptance), neg(fp.clone()))),
+            ("penalties", k(all(), WbMoney::service("penalty")) + k(is(C::Penalty), neg(fp.clone()))),
+            ("ad_deductions", k(ded("ads"), WbMoney::service("deduction"))),
+            ("transfers", k(ded("transfer"), WbMoney::service("deduction"))),
+            (
+                "other_deductions",
+                k(ded("ads").or(ded("transfer")).not(), WbMoney::service("deduction"))
+                    + k(all(), WbMoney::loyalty())
+                    + k(is(C::Deduction).or(is(C::Loyalty)), neg(fp.clone())),
+            ),
+            (
+                "additional_payments",
+                k(all(), WbMoney::service("additional_payment")) + k(is(C::AdditionalPayment), fp.clone()),
+            ),
+            ("unclassified", when_then(known.clone().not(), WbMoney::payout(), zero_money()) + k(is(C::Info), fp)),
+        ],
+    ))
+}
+
+/// Ozon accruals: every component signed as Ozon sends it (charges negative, income positive).
+/// Units come from the line's `sale_price` component: Ozon's quantity, or when Ozon sent none
+/// the quantity of that posting's line in the posting lists; unknown (null) without either.
+fn ozon_accruals(
+    lf: LazyFrame,
+    lake: &Lake,
+    scope: &Scope<'_>,
+    catalogue: &Catalogue,
+) -> Result<Vec<LazyFrame>, MetricsError> {
+    use crate::sources::ozon::accruals::kind;
+    let types = super::classify::ozon_types(&lf, catalogue)?;
+    let classified = lf.clone().join(
+        types,
+        [col("type_name"), col("type_description")],
+        [col("type_name"), col("type_description")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let is_kind = |k: &str| col("kind").eq(lit(k.to_string()));
+    let fee = kind::FEES.iter().fold(lit(false), |acc, k| acc.or(is_kind(k)));
+    let cat = |c: &str| fee.clone().and(col("oz_cat").eq(lit(c.to_string())));
+    let charge = |cond: Expr| when_then(cond, neg(col("amount")), zero_money());
+    let income = |cond: Expr| when_then(cond, col("amount"), zero_money());
+    let revenue = is_kind(kind::SALE_PRICE).or(is_kind(kind::BONUS)).or(is_kind(kind::COINVESTMENT));
+    let unclassified = is_kind(kind::REMAINDER).or(fee.clone().and(col("oz_cat").is_null()));
+    let money = part(
+        classified,
+        scope,
+        "ozon",
+        col("date"),
+        col("sku"),
+        vec![
+            ("returns", lit(NULL).cast(DataType::Int64)),
+            ("revenue", income(revenue)),
+            ("commission", charge(is_kind(kind::SALE_COMMISSION).or(cat("commission")))),
+            ("logistics", charge(cat("logistics"))),
+            ("storage", charge(cat("storage"))),
+            ("acceptance", charge(cat("acceptance"))),
+            ("penalties", charge(cat("penalty"))),
+            ("other_deductions", charge(cat("other"))),
+            // Ozon takes ad charges from the payout: they are the ad spend, and an ad deduction.
+            ("ad_deductions", charge(cat("ads"))),
+            ("ad_spend", charge(cat("ads"))),
+            ("transfers", charge(cat("transfer"))),
+            ("compensation", income(cat("compensation"))),
+            ("additional_payments", income(cat("additional_payment"))),
+            ("unclassified", income(unclassified)),
+        ],
+    );
+    let lines = lf.filter(is_kind(kind::SALE_PRICE));
+    let lines = match posting_quantities(lake)? {
+        Some(q) => lines.join(
+            q,
+            [col("unit_number"), col("sku")],
+            [col("posting_number"), col("sku")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => lines.with_column(lit(NULL).cast(DataType::Int64).alias("posting_quantity")),
+    };
+    let qty = col("quantity").fill_null(col("posting_quantity"));
+    let units = part(
+        lines,
+        scope,
+        "ozon",
+        col("date"),
+        col("sku"),
+        vec![
+            ("returns", lit(NULL).cast(DataType::Int64)),
+            ("units_sold", when_then(col("direction").gt(lit(0i64)), qty.clone(), lit(0i64))),
+            ("units_returned", when_then(col("direction").lt(lit(0i64)), qty, lit(0i64))),
+        ],
+    );
+    Ok(vec![money, units])
+}
+
+/// Each posting line's quantity from the FBO and FBS lists (a posting is in one of them).
+pub(super) fn posting_quantities(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
+    let mut parts = Vec::new();
+    for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
+        if let Some(lf) = lake.scan(ds)? {
+            parts.push(lf.select([col("posting_number"), col("sku"), col("quantity").alias("posting_quantity")]));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        concat(parts, UnionArgs::default())?
+            .group_by([col("posting_number"), col("sku")])
+            .agg([col("posting_quantity").first()]),
+    ))
 }
 
 /// The seller's own article per marketplace SKU, from every order and posting ever loaded.

@@ -4,16 +4,19 @@
 //! Grain: day / ISO week / month × account × marketplace × SKU, plus totals. Days are calendar
 //! days in the configured time zone.
 
-use std::path::{Path, PathBuf};
-
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+pub mod catalogue;
+mod classify;
 mod events;
+pub mod marts;
 mod profit;
 pub mod reconcile;
+pub mod unknown;
 
+pub use catalogue::Catalogue;
 use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
 
 use crate::config::Tax;
@@ -30,8 +33,10 @@ pub enum MetricsError {
     Polars(#[from] PolarsError),
     #[error(transparent)]
     Costs(#[from] crate::costs::CostsError),
+    #[error(transparent)]
+    Catalogue(#[from] catalogue::CatalogueError),
     #[error("cannot write mart {path}: {detail}")]
-    Write { path: PathBuf, detail: String },
+    Write { path: std::path::PathBuf, detail: String },
 }
 
 /// How finely metrics are bucketed in time.
@@ -43,6 +48,8 @@ pub enum Grain {
 }
 
 impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+
     pub fn name(self) -> &'static str {
         match self {
             Grain::Day => "day",
@@ -50,7 +57,44 @@ impl Grain {
             Grain::Month => "month",
         }
     }
+
+    /// The first day of the period `day` falls in.
+    pub fn start(self, day: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        match self {
+            Grain::Day => day,
+            Grain::Week => day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Grain::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// The last day of the period that starts on `start`.
+    pub fn end(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Grain::Day => start,
+            Grain::Week => start + chrono::Duration::days(6),
+            Grain::Month => {
+                start.checked_add_months(chrono::Months::new(1)).map_or(start, |n| n - chrono::Duration::days(1))
+            }
+        }
+    }
 }
+
+/// The money columns whose sum is the payout, and how each enters it.
+pub const PAYOUT_PARTS: [(&str, i8); 12] = [
+    ("revenue", 1),
+    ("commission", -1),
+    ("compensation", 1),
+    ("logistics", -1),
+    ("storage", -1),
+    ("acceptance", -1),
+    ("penalties", -1),
+    ("other_deductions", -1),
+    ("ad_deductions", -1),
+    ("transfers", -1),
+    ("additional_payments", 1),
+    ("unclassified", 1),
+];
 
 /// Sums of every additive column, COGS and missing-cost units included.
 fn additive() -> Vec<Expr> {
@@ -65,14 +109,9 @@ fn additive() -> Vec<Expr> {
 fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
     // Unknown returns (Ozon) count as none in the buyout rate's denominator: the README says so.
     let denominator = col("buyouts") + col("returns").fill_null(lit(0i64)) + col("cancellations");
-    let payout = col("revenue")
-        - col("commission")
-        - col("logistics")
-        - col("storage")
-        - col("acceptance")
-        - col("penalties")
-        - col("other_deductions")
-        + col("additional_payments");
+    let payout = PAYOUT_PARTS
+        .iter()
+        .fold(events::zero_money(), |acc, (c, sign)| if *sign > 0 { acc + col(*c) } else { acc - col(*c) });
     let mut df = lf
         .with_columns([
             (col("buyouts_value") - col("returns_value")).strict_cast(MONEY).alias("sales_value"),
@@ -87,8 +126,10 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
     Ok(df)
 }
 
-pub const SKU_COLUMNS: [&str; 34] = [
-    "period_start",
+/// The columns of `sku_<grain>.parquet`, in order.
+pub const SKU_COLUMNS: [&str; 41] = [
+    "period_from",
+    "period_to",
     "account",
     "marketplace",
     "sku",
@@ -106,12 +147,16 @@ pub const SKU_COLUMNS: [&str; 34] = [
     "units_returned",
     "revenue",
     "commission",
+    "compensation",
     "logistics",
     "storage",
     "acceptance",
     "penalties",
     "other_deductions",
+    "ad_deductions",
+    "transfers",
     "additional_payments",
+    "unclassified",
     "payout",
     "ad_spend",
     "cogs",
@@ -122,6 +167,8 @@ pub const SKU_COLUMNS: [&str; 34] = [
     "margin",
     "roi",
     "drr",
+    "reconciled",
+    "complete",
 ];
 
 /// What a metrics computation needs besides the lake.
@@ -130,6 +177,42 @@ pub struct Inputs<'a> {
     pub tz: Tz,
     pub costs: &'a Costs,
     pub tax: Tax,
+    pub catalogue: &'a Catalogue,
+    /// Today, in `tz`: a period is `complete` once it ended `settle_days` before it.
+    pub today: NaiveDate,
+    pub settle_days: u32,
+}
+
+/// What [`Inputs`] borrow, loaded from the config: the costs file and the operation catalogue.
+pub struct Context {
+    pub costs: Costs,
+    pub catalogue: Catalogue,
+    pub tz: Tz,
+    pub tax: Tax,
+    pub settle_days: u32,
+}
+
+impl Context {
+    pub fn load(cfg: &crate::config::Config) -> Result<Context, MetricsError> {
+        Ok(Context {
+            costs: Costs::load(&cfg.costs_file)?,
+            catalogue: Catalogue::load(cfg.operations_file.as_deref())?,
+            tz: cfg.timezone,
+            tax: cfg.tax,
+            settle_days: cfg.fetch.settle_days,
+        })
+    }
+
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            tz: self.tz,
+            costs: &self.costs,
+            tax: self.tax,
+            catalogue: &self.catalogue,
+            today: chrono::Utc::now().with_timezone(&self.tz).date_naive(),
+            settle_days: self.settle_days,
+        }
+    }
 }
 
 /// Per (period, account, marketplace, SKU) metrics for `period`, at `grain`. `sku` is null for
@@ -141,8 +224,32 @@ pub fn by_sku(
     grain: Grain,
     accounts: Option<&[String]>,
 ) -> Result<DataFrame, MetricsError> {
+    let rec = statements_around(lake, inputs, period)?;
+    by_sku_reconciled(lake, inputs, period, grain, accounts, &rec)
+}
+
+/// Every marketplace statement that can overlap `period` (statements are at most a few weeks
+/// long), checked against the lake.
+pub fn statements_around(
+    lake: &Lake,
+    inputs: &Inputs<'_>,
+    period: &Period,
+) -> Result<reconcile::Reconciliation, MetricsError> {
+    let margin = chrono::Duration::days(35);
+    reconcile::reconcile(lake, inputs.catalogue, period.from - margin, period.to + margin)
+}
+
+/// [`by_sku`] with the statements already checked (`rec` must cover the period).
+pub fn by_sku_reconciled(
+    lake: &Lake,
+    inputs: &Inputs<'_>,
+    period: &Period,
+    grain: Grain,
+    accounts: Option<&[String]>,
+    rec: &reconcile::Reconciliation,
+) -> Result<DataFrame, MetricsError> {
     let scope = Scope { tz: inputs.tz, from: period.from, to: period.to, accounts };
-    let Some(ev) = events::events(lake, &scope)? else {
+    let Some(ev) = events::events(lake, &scope, inputs.catalogue)? else {
         return empty_sku_frame();
     };
     let mut daily = ev.group_by(KEYS.map(col)).agg(event_sums()).collect()?;
@@ -155,8 +262,8 @@ pub fn by_sku(
     };
     let mut grouped = daily
         .lazy()
-        .with_column(start.alias("period_start"))
-        .group_by([col("period_start"), col("account"), col("marketplace"), col("sku")])
+        .with_column(start.alias("period_from"))
+        .group_by([col("period_from"), col("account"), col("marketplace"), col("sku")])
         .agg(additive());
     // Labels come from every order and posting ever loaded, so a day with money only still has
     // its article.
@@ -169,54 +276,145 @@ pub fn by_sku(
         ),
         None => grouped.with_column(lit(NULL).cast(DataType::String).alias("seller_sku")),
     };
-    let df = derive(grouped, &inputs.tax)?;
+    let mut df = derive(grouped, &inputs.tax)?;
+    add_status(&mut df, inputs, grain, rec)?;
     let out = df
         .lazy()
         .select(SKU_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .sort(["period_start", "marketplace", "account", "sku"], SortMultipleOptions::default().with_nulls_last(true))
+        .sort(["period_from", "marketplace", "account", "sku"], SortMultipleOptions::default().with_nulls_last(true))
         .collect()?;
     Ok(out)
 }
 
+/// Adds `period_to`, `reconciled` (every marketplace statement overlapping the period agreed with
+/// our rows; null when none was checked) and `complete` (the period ended `settle_days` ago, so
+/// the marketplaces' late reports and accruals are in).
+fn add_status(
+    df: &mut DataFrame,
+    inputs: &Inputs<'_>,
+    grain: Grain,
+    rec: &reconcile::Reconciliation,
+) -> Result<(), MetricsError> {
+    let from: Vec<NaiveDate> =
+        df.column("period_from")?.date()?.as_date_iter().map(|d| d.unwrap_or_default()).collect();
+    let account: Vec<Option<&str>> = df.column("account")?.str()?.iter().collect();
+    let mp: Vec<Option<&str>> = df.column("marketplace")?.str()?.iter().collect();
+    let to: Vec<NaiveDate> = from.iter().map(|d| grain.end(*d)).collect();
+    let settled = inputs.today - chrono::Duration::days(i64::from(inputs.settle_days));
+    let reconciled: Vec<Option<bool>> = (0..df.height())
+        .map(|i| rec.covers(account[i].unwrap_or_default(), mp[i].unwrap_or_default(), from[i], to[i]))
+        .collect();
+    let complete: Vec<bool> = to.iter().map(|t| *t <= settled).collect();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let days: Vec<i32> = to.iter().map(|d| (*d - epoch).num_days() as i32).collect();
+    df.with_column(Column::from(Int32Chunked::from_vec("period_to".into(), days).into_date().into_series()))?;
+    df.with_column(Column::new("reconciled".into(), reconciled))?;
+    df.with_column(Column::new("complete".into(), complete))?;
+    Ok(())
+}
+
 fn empty_sku_frame() -> Result<DataFrame, MetricsError> {
-    let mut fields = vec![
-        Field::new("period_start".into(), DataType::Date),
-        Field::new("account".into(), DataType::String),
-        Field::new("marketplace".into(), DataType::String),
-        Field::new("sku".into(), DataType::String),
-        Field::new("seller_sku".into(), DataType::String),
-    ];
-    for c in &SKU_COLUMNS[5..] {
-        let dt = match *c {
+    let mut fields = Vec::new();
+    for c in SKU_COLUMNS {
+        let dt = match c {
+            "period_from" | "period_to" => DataType::Date,
+            "account" | "marketplace" | "sku" | "seller_sku" => DataType::String,
             "buyout_rate" | "margin" | "roi" | "drr" => DataType::Float64,
+            "reconciled" | "complete" => DataType::Boolean,
             c if COUNTS.contains(&c) || c == "missing_cost_units" => DataType::Int64,
             _ => MONEY,
         };
-        fields.push(Field::new((*c).into(), dt));
+        fields.push(Field::new(c.into(), dt));
     }
     Ok(DataFrame::empty_with_schema(&Schema::from_iter(fields)))
 }
 
-/// Totals per (period, marketplace) over accounts and SKUs, plus `marketplace = "all"`. Counts
-/// and COGS are unknown (null) wherever a part of the total is unknown. Tax is computed on each
-/// total's own base.
+/// Totals per (period, account, marketplace) over SKUs, with `marketplace = "all"` per account
+/// and `account = "all"` over accounts. Counts and COGS are unknown (null) wherever a part of the
+/// total is unknown; `reconciled` is false if any part disagreed, null if none was checked;
+/// `complete` only if every part is. Tax is computed on each total's own base.
 pub fn totals(by_sku: &DataFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
     let mut aggs = additive();
     aggs.push(col("sku").n_unique().cast(DataType::Int64).alias("skus"));
-    let per_mp = by_sku.clone().lazy().group_by([col("period_start"), col("marketplace")]).agg(aggs.clone());
-    let overall =
-        by_sku.clone().lazy().group_by([col("period_start")]).agg(aggs).with_column(lit("all").alias("marketplace"));
-    let order = |lf: LazyFrame| {
+    // Booleans order false < true and min skips nulls: any false is false, all null is null.
+    aggs.push(col("reconciled").min().alias("reconciled"));
+    aggs.push(col("complete").min().alias("complete"));
+    let keys = ["period_from", "period_to"];
+    let group = |by: &[&str], account: Option<&str>, mp: Option<&str>| {
+        let mut lf = by_sku
+            .clone()
+            .lazy()
+            .group_by(keys.iter().chain(by).map(|c| col(*c)).collect::<Vec<_>>())
+            .agg(aggs.clone());
+        if let Some(a) = account {
+            lf = lf.with_column(lit(a).alias("account"));
+        }
+        if let Some(m) = mp {
+            lf = lf.with_column(lit(m).alias("marketplace"));
+        }
         lf.select([
-            col("period_start"),
+            col("period_from"),
+            col("period_to"),
+            col("account"),
             col("marketplace"),
-            all().exclude_cols(["period_start", "marketplace"]).as_expr(),
+            all().exclude_cols(["period_from", "period_to", "account", "marketplace"]).as_expr(),
         ])
     };
-    let both = concat([order(per_mp), order(overall)], UnionArgs::default())?;
-    let df = derive(both, tax)?;
-    Ok(df.sort(["period_start", "marketplace"], Default::default())?)
+    let parts = vec![
+        group(&["account", "marketplace"], None, None),
+        group(&["account"], None, Some("all")),
+        group(&["marketplace"], Some("all"), None),
+        group(&[], Some("all"), Some("all")),
+    ];
+    let df = derive(concat(parts, UnionArgs::default())?, tax)?;
+    let cols: Vec<Expr> = TOTAL_COLUMNS.iter().map(|c| col(*c)).collect();
+    Ok(df.lazy().select(cols).sort(["period_from", "account", "marketplace"], Default::default()).collect()?)
 }
+
+/// The columns of `totals_<grain>.parquet`, in order: the SKU columns without the SKU, plus the
+/// number of SKUs.
+pub const TOTAL_COLUMNS: [&str; 40] = [
+    "period_from",
+    "period_to",
+    "account",
+    "marketplace",
+    "skus",
+    "orders",
+    "orders_value",
+    "cancellations",
+    "buyouts",
+    "returns",
+    "buyouts_value",
+    "returns_value",
+    "sales_value",
+    "buyout_rate",
+    "units_sold",
+    "units_returned",
+    "revenue",
+    "commission",
+    "compensation",
+    "logistics",
+    "storage",
+    "acceptance",
+    "penalties",
+    "other_deductions",
+    "ad_deductions",
+    "transfers",
+    "additional_payments",
+    "unclassified",
+    "payout",
+    "ad_spend",
+    "cogs",
+    "missing_cost_units",
+    "gross_profit",
+    "tax",
+    "net_profit",
+    "margin",
+    "roi",
+    "drr",
+    "reconciled",
+    "complete",
+];
 
 /// SKUs that sold units with no cost in the costs file, and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,33 +449,11 @@ pub fn missing_costs(by_sku: &DataFrame) -> Result<Vec<MissingCost>, MetricsErro
         .collect())
 }
 
-/// Writes `sku_<grain>.parquet` and `totals_<grain>.parquet` into `dir`, atomically.
-pub fn write_marts(
-    dir: &Path,
-    grain: Grain,
-    sku: &mut DataFrame,
-    totals: &mut DataFrame,
-    period: &Period,
-) -> Result<Vec<PathBuf>, MetricsError> {
-    let meta = vec![
-        ("mpetl.period_from".to_string(), period.from.to_string()),
-        ("mpetl.period_to".to_string(), period.to.to_string()),
-        ("mpetl.grain".to_string(), grain.name().to_string()),
-    ];
-    let mut out = Vec::new();
-    for (name, df) in [("sku", sku), ("totals", totals)] {
-        let path = dir.join(format!("{name}_{}.parquet", grain.name()));
-        crate::lake::write_parquet_atomically(&path, df, meta.clone())
-            .map_err(|e| MetricsError::Write { path: path.clone(), detail: e.to_string() })?;
-        out.push(path);
-    }
-    Ok(out)
-}
-
 /// A metrics row in Rust types; money in kopecks, `sku` "" where the mart has null.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricRow {
-    pub period_start: Option<NaiveDate>,
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
     pub account: String,
     pub marketplace: String,
     pub sku: String,
@@ -285,6 +461,8 @@ pub struct MetricRow {
     pub counts: std::collections::BTreeMap<&'static str, Option<i64>>,
     pub money: std::collections::BTreeMap<&'static str, Option<i128>>,
     pub ratios: std::collections::BTreeMap<&'static str, Option<f64>>,
+    pub reconciled: Option<bool>,
+    pub complete: Option<bool>,
 }
 
 impl MetricRow {
@@ -307,7 +485,11 @@ pub fn rows(df: &DataFrame) -> Result<Vec<MetricRow>, MetricsError> {
         match c.dtype() {
             DataType::Date => {
                 for (r, v) in out.iter_mut().zip(c.date()?.as_date_iter()) {
-                    r.period_start = v;
+                    match name {
+                        "period_from" => r.period_from = v,
+                        "period_to" => r.period_to = v,
+                        _ => {}
+                    }
                 }
             }
             DataType::String => {
@@ -318,6 +500,15 @@ pub fn rows(df: &DataFrame) -> Result<Vec<MetricRow>, MetricsError> {
                         "marketplace" => r.marketplace = v,
                         "sku" => r.sku = v,
                         "seller_sku" => r.seller_sku = v,
+                        _ => {}
+                    }
+                }
+            }
+            DataType::Boolean => {
+                for (r, v) in out.iter_mut().zip(c.bool()?.iter()) {
+                    match name {
+                        "reconciled" => r.reconciled = v,
+                        "complete" => r.complete = v,
                         _ => {}
                     }
                 }

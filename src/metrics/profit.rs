@@ -26,7 +26,12 @@ pub fn add_cogs(df: &mut DataFrame, costs: &Costs) -> PolarsResult<()> {
     let mut cogs = Vec::with_capacity(df.height());
     let mut missing = Vec::with_capacity(df.height());
     for i in 0..df.height() {
-        let net = sold[i].unwrap_or(0) - returned[i].unwrap_or(0);
+        // Units nobody can know (an Ozon line without quantity or posting) make COGS unknown.
+        let Some(net) = sold[i].zip(returned[i]).map(|(s, r)| s - r) else {
+            cogs.push(None);
+            missing.push(0);
+            continue;
+        };
         let cost = match (mp[i], sku[i], day[i]) {
             (Some(m), Some(s), Some(d)) if net != 0 => costs.on(m, s, d),
             _ => None,
@@ -58,34 +63,45 @@ fn ratio(a: Option<i128>, b: Option<i128>) -> Option<f64> {
     }
 }
 
-/// Adds gross_profit, tax, net_profit, margin, roi and drr from revenue, payout, ad_spend and cogs.
+/// Adds gross_profit, tax, net_profit, margin, roi and drr.
 ///
-/// gross = payout − cogs; tax = round(rate × base) with base = revenue or gross − ad spend (half
-/// away from zero, to the kopeck); net = gross − ad spend − tax. Unknown COGS makes every figure
-/// that depends on it unknown.
+/// gross = payout + ad deductions + transfers − COGS: what the sales earned after the
+/// marketplace's fees and the goods, before advertising (ad charges the marketplace took from the
+/// payout are counted in ad spend instead, and loan transfers are neither cost nor income);
+/// net = gross − ad spend − tax. Tax is rounded half away from zero to the kopeck and never
+/// below zero for a period: `revenue` mode taxes revenue + compensation (УСН «доходы» taxes all
+/// income received), `profit` mode taxes gross − ad spend (УСН «доходы минус расходы»), and a
+/// loss owes nothing. Unknown COGS makes every figure that depends on it unknown.
 pub fn add_profit(df: &mut DataFrame, tax: &Tax) -> PolarsResult<()> {
     let revenue = money_values(df, "revenue")?;
+    let compensation = money_values(df, "compensation")?;
     let payout = money_values(df, "payout")?;
     let ads = money_values(df, "ad_spend")?;
+    let ad_deductions = money_values(df, "ad_deductions")?;
+    let transfers = money_values(df, "transfers")?;
     let cogs = money_values(df, "cogs")?;
     let n = df.height();
     let (mut gross, mut taxes, mut net) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut margin, mut roi, mut drr) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let rate = |base: i128| -> i128 {
+        if base <= 0 {
+            return 0;
+        }
         let mut t = (Decimal::from_i128_with_scale(base, 2) * tax.rate)
             .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         t.rescale(2);
         t.mantissa()
     };
+    let v = |x: &[Option<i128>], i: usize| x[i].unwrap_or(0);
     for i in 0..n {
-        let (rev, ad) = (revenue[i].unwrap_or(0), ads[i].unwrap_or(0));
+        let (rev, ad) = (v(&revenue, i), v(&ads, i));
         let g = match (payout[i], cogs[i]) {
-            (Some(p), Some(c)) => Some(p - c),
+            (Some(p), Some(c)) => Some(p + v(&ad_deductions, i) + v(&transfers, i) - c),
             _ => None,
         };
         let t = match tax.mode {
             TaxMode::None => Some(0),
-            TaxMode::Revenue => Some(rate(rev)),
+            TaxMode::Revenue => Some(rate(rev + v(&compensation, i))),
             TaxMode::Profit => g.map(|g| rate(g - ad)),
         };
         let nt = match (g, t) {

@@ -1,11 +1,23 @@
-//! Reconciliation: each WB realization report's header totals against the sum of its rows in
-//! the lake. A mismatch is reported, never smoothed over.
+//! Reconciliation: the marketplaces' own totals against the sum of our rows in the lake.
+//!
+//! - WB: each realization report's header (`sales-reports/list`: retail amount, for pay, every
+//!   charge, the loyalty fields and «Итого к оплате») against its rows, with the payout formula
+//!   the metrics use (`events::WbMoney`).
+//! - Ozon: each half-month of the cash-flow statement (`/v1/finance/cash-flow-statement/list`,
+//!   with details) against the accruals of its days.
+//!
+//! A statement is checked only when every month it spans is in the lake (its rows can all be
+//! there). A disagreement is a defect of ours: it is reported with the statement, the field and
+//! both figures, and the marts mark the periods it covers `reconciled = false`.
 
-use chrono::NaiveDate;
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::MetricsError;
-use super::events::zero_money;
+use super::catalogue::Catalogue;
+use super::events::{WbMoney, wb_classified};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 use crate::lake::columns::MONEY;
@@ -14,56 +26,137 @@ use crate::sources::wb::models::REPORT_SUMS;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
     pub account: String,
-    pub report_id: i64,
+    pub marketplace: &'static str,
+    /// "report 300739123" (WB) or "2026-07-01 – 2026-07-15" (Ozon's half-month).
+    pub statement: String,
     pub field: &'static str,
-    /// What the header says, in kopecks.
+    /// What the marketplace says, in kopecks.
     pub header: i128,
     /// What the rows in the lake add up to.
     pub rows: i128,
 }
 
+/// One statement checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub account: String,
+    pub marketplace: &'static str,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub ok: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciliation {
+    /// WB reports checked.
     pub reports: usize,
+    /// Ozon statement periods checked.
+    pub periods: usize,
+    pub checks: Vec<Check>,
     pub mismatches: Vec<Mismatch>,
 }
 
-/// Checks the reports whose whole period lies in `from..=to` (their rows are all loaded then).
-pub fn reconcile(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Reconciliation, MetricsError> {
-    let Some(headers) = lake.scan(Dataset::WbFinanceReports)? else { return Ok(Reconciliation::default()) };
-    let headers = headers.filter(col("date_from").gt_eq(lit(from)).and(col("date_to").lt_eq(lit(to))));
-    let details = match lake.scan(Dataset::WbFinance)? {
-        Some(lf) => lf,
-        None => return Ok(Reconciliation::default()),
+impl Reconciliation {
+    /// Whether every statement overlapping `from..=to` of `account` on `marketplace` agreed;
+    /// None when none was checked.
+    pub fn covers(&self, account: &str, marketplace: &str, from: NaiveDate, to: NaiveDate) -> Option<bool> {
+        let mut seen = None;
+        for c in self
+            .checks
+            .iter()
+            .filter(|c| c.account == account && c.marketplace == marketplace && c.from <= to && c.to >= from)
+        {
+            seen = Some(seen.unwrap_or(true) && c.ok);
+        }
+        seen
+    }
+}
+
+/// (account, YYYY-MM) of every partition of `ds`: the months the lake holds.
+fn lake_months(lake: &Lake, ds: Dataset) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for f in lake.partition_files(ds) {
+        let part = |prefix: &str| {
+            f.ancestors().filter_map(|a| a.file_name()?.to_str()?.strip_prefix(prefix).map(str::to_string)).next()
+        };
+        if let (Some(account), Some(month)) = (part("account="), part("month=")) {
+            out.insert((account, month));
+        }
+    }
+    out
+}
+
+fn spans(months: &BTreeSet<(String, String)>, account: &str, from: NaiveDate, to: NaiveDate) -> bool {
+    let mut m = from.with_day(1).unwrap_or(from);
+    while m <= to {
+        if !months.contains(&(account.to_string(), format!("{:04}-{:02}", m.year(), m.month()))) {
+            return false;
+        }
+        match m.checked_add_months(chrono::Months::new(1)) {
+            Some(next) => m = next,
+            None => break,
+        }
+    }
+    true
+}
+
+/// Checks every statement whose whole period lies in `from..=to`.
+pub fn reconcile(
+    lake: &Lake,
+    catalogue: &Catalogue,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Reconciliation, MetricsError> {
+    let mut out = Reconciliation::default();
+    wb(lake, catalogue, from, to, &mut out)?;
+    ozon(lake, from, to, &mut out)?;
+    out.mismatches
+        .sort_by(|a, b| (&a.account, a.marketplace, &a.statement).cmp(&(&b.account, b.marketplace, &b.statement)));
+    Ok(out)
+}
+
+fn dates(df: &DataFrame, name: &str) -> PolarsResult<Vec<NaiveDate>> {
+    Ok(df.column(name)?.date()?.as_date_iter().map(|d| d.unwrap_or_default()).collect())
+}
+
+fn texts(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df.column(name)?.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+}
+
+fn money(df: &DataFrame, name: &str) -> PolarsResult<Vec<i128>> {
+    Ok(df.column(name)?.decimal()?.physical().iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+fn wb(
+    lake: &Lake,
+    catalogue: &Catalogue,
+    from: NaiveDate,
+    to: NaiveDate,
+    out: &mut Reconciliation,
+) -> Result<(), MetricsError> {
+    let (Some(headers), Some(details)) = (lake.scan(Dataset::WbFinanceReports)?, lake.scan(Dataset::WbFinance)?) else {
+        return Ok(());
     };
-    let sale = col("seller_oper_name").eq(lit("Продажа"));
-    let ret = col("seller_oper_name").eq(lit("Возврат"));
-    let signed =
-        |c: &str| when(sale.clone()).then(col(c)).when(ret.clone()).then(zero_money() - col(c)).otherwise(zero_money());
+    let headers = headers.filter(col("date_from").gt_eq(lit(from)).and(col("date_to").lt_eq(lit(to))));
+    // A report's rows are dated in its week, a service charge a few days after it at most.
+    let slack = chrono::Duration::days(31);
+    let details = details.filter(col("rr_date").gt_eq(lit(from - slack)).and(col("rr_date").lt_eq(lit(to + slack))));
     let sum = |e: Expr, name: &str| e.sum().strict_cast(MONEY).alias(name);
-    let sums = details
-        .group_by([col("account"), col("report_id")])
-        .agg([
-            sum(signed("retail_amount"), "retail_amount"),
-            sum(signed("for_pay"), "for_pay"),
-            sum(col("delivery_service"), "delivery_service"),
-            sum(col("paid_storage"), "paid_storage"),
-            sum(col("penalty"), "penalty"),
-            sum(col("deduction"), "deduction"),
-            sum(col("paid_acceptance"), "paid_acceptance"),
-            sum(col("additional_payment"), "additional_payment"),
-        ])
-        .with_column(
-            (col("for_pay")
-                - col("delivery_service")
-                - col("paid_storage")
-                - col("penalty")
-                - col("deduction")
-                - col("paid_acceptance")
-                + col("additional_payment"))
-            .strict_cast(MONEY)
-            .alias("bank_payment"),
-        );
+    let sums = wb_classified(details, catalogue)?.group_by([col("account"), col("report_id")]).agg([
+        sum(WbMoney::by_doc(col("retail_amount")), "retail_amount"),
+        sum(WbMoney::by_doc(col("for_pay")), "for_pay"),
+        sum(WbMoney::service("delivery_service"), "delivery_service"),
+        sum(WbMoney::service("paid_storage"), "paid_storage"),
+        sum(WbMoney::service("penalty"), "penalty"),
+        sum(WbMoney::service("deduction"), "deduction"),
+        sum(WbMoney::service("paid_acceptance"), "paid_acceptance"),
+        sum(WbMoney::service("additional_payment"), "additional_payment"),
+        sum(WbMoney::by_doc(col("cashback_amount")), "cashback_amount"),
+        sum(WbMoney::by_doc(col("cashback_discount")), "cashback_discount"),
+        sum(WbMoney::by_doc(col("cashback_commission_change")), "cashback_commission_change"),
+        sum(col("payment_schedule"), "payment_schedule"),
+        sum(WbMoney::payout(), "bank_payment"),
+    ]);
     let joined = headers
         .join(
             sums,
@@ -73,27 +166,91 @@ pub fn reconcile(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Reconcil
         )
         .sort(["account", "report_id"], Default::default())
         .collect()?;
-    let accounts: Vec<String> =
-        joined.column("account")?.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect();
+    let months = lake_months(lake, Dataset::WbFinance);
+    let accounts = texts(&joined, "account")?;
     let ids: Vec<i64> = joined.column("report_id")?.i64()?.iter().map(|v| v.unwrap_or_default()).collect();
-    let mut out = Reconciliation { reports: joined.height(), mismatches: Vec::new() };
+    let (starts, ends) = (dates(&joined, "date_from")?, dates(&joined, "date_to")?);
+    let mut fields = Vec::new();
     for field in REPORT_SUMS {
-        let header: Vec<Option<i128>> = joined.column(&format!("{field}_sum"))?.decimal()?.physical().iter().collect();
         // A report with no rows in the lake sums to zero.
-        let rows: Vec<Option<i128>> = joined.column(field)?.decimal()?.physical().iter().collect();
-        for i in 0..joined.height() {
-            let (h, r) = (header[i].unwrap_or(0), rows[i].unwrap_or(0));
-            if h != r {
+        fields.push((field, money(&joined, &format!("{field}_sum"))?, money(&joined, field)?));
+    }
+    for i in 0..joined.height() {
+        if !spans(&months, &accounts[i], starts[i], ends[i]) {
+            continue;
+        }
+        out.reports += 1;
+        let mut ok = true;
+        for (field, header, rows) in &fields {
+            if header[i] != rows[i] {
+                ok = false;
                 out.mismatches.push(Mismatch {
                     account: accounts[i].clone(),
-                    report_id: ids[i],
+                    marketplace: "wb",
+                    statement: format!("report {}", ids[i]),
                     field,
-                    header: h,
-                    rows: r,
+                    header: header[i],
+                    rows: rows[i],
                 });
             }
         }
+        out.checks.push(Check { account: accounts[i].clone(), marketplace: "wb", from: starts[i], to: ends[i], ok });
     }
-    out.mismatches.sort_by_key(|m| (m.account.clone(), m.report_id));
-    Ok(out)
+    Ok(())
+}
+
+fn ozon(lake: &Lake, from: NaiveDate, to: NaiveDate, out: &mut Reconciliation) -> Result<(), MetricsError> {
+    let (Some(statements), Some(accruals)) = (lake.scan(Dataset::OzonCashFlows)?, lake.scan(Dataset::OzonAccruals)?)
+    else {
+        return Ok(());
+    };
+    let statements = statements
+        .filter(col("period_begin").gt_eq(lit(from)).and(col("period_end").lt_eq(lit(to))))
+        .filter(col("delivery_total").is_not_null())
+        .select([
+            col("account"),
+            col("period_begin"),
+            col("period_end"),
+            (col("delivery_total") + col("return_total") + col("services_total") + col("others_total"))
+                .strict_cast(MONEY)
+                .alias("statement"),
+        ])
+        .sort(["account", "period_begin"], Default::default())
+        .collect()?;
+    if statements.height() == 0 {
+        return Ok(());
+    }
+    let daily = accruals
+        .filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
+        .group_by([col("account"), col("date")])
+        .agg([col("amount").sum().strict_cast(MONEY)])
+        .collect()?;
+    let (d_accounts, d_days, d_amounts) = (texts(&daily, "account")?, dates(&daily, "date")?, money(&daily, "amount")?);
+    let months = lake_months(lake, Dataset::OzonAccruals);
+    let accounts = texts(&statements, "account")?;
+    let (begins, ends) = (dates(&statements, "period_begin")?, dates(&statements, "period_end")?);
+    let totals = money(&statements, "statement")?;
+    for i in 0..statements.height() {
+        if !spans(&months, &accounts[i], begins[i], ends[i]) {
+            continue;
+        }
+        out.periods += 1;
+        let rows: i128 = (0..daily.height())
+            .filter(|&k| d_accounts[k] == accounts[i] && d_days[k] >= begins[i] && d_days[k] <= ends[i])
+            .map(|k| d_amounts[k])
+            .sum();
+        let ok = rows == totals[i];
+        if !ok {
+            out.mismatches.push(Mismatch {
+                account: accounts[i].clone(),
+                marketplace: "ozon",
+                statement: format!("{} – {}", begins[i], ends[i]),
+                field: "accruals",
+                header: totals[i],
+                rows,
+            });
+        }
+        out.checks.push(Check { account: accounts[i].clone(), marketplace: "ozon", from: begins[i], to: ends[i], ok });
+    }
+    Ok(())
 }

@@ -56,6 +56,8 @@ pub struct SandboxConfig {
     pub accrual_page: usize,
     /// A report whose header totals disagree with its rows (forPaySum off by 1.00).
     pub misreport_header: Option<i64>,
+    /// The Ozon statement half-month starting that day disagrees with its accruals (by 1.00).
+    pub misreport_cash_flow: Option<NaiveDate>,
     /// Enforce the real rate limits, their periods divided by this; None: no limits.
     pub enforce_limits: Option<u32>,
     /// How much earlier than its slot a request may arrive and still be served, at least (a
@@ -78,6 +80,7 @@ impl Default for SandboxConfig {
             wb_finance_page_cap: 100_000,
             accrual_page: 1000,
             misreport_header: None,
+            misreport_cash_flow: None,
             enforce_limits: None,
             arrival_jitter: std::time::Duration::from_millis(10),
             faults: limits::Faults::default(),
@@ -97,6 +100,8 @@ pub(crate) struct Shared {
     pub data: SellerData,
     pub cfg: SandboxConfig,
     pub truncate_next: AtomicU32,
+    /// Accrual answers served so far (each one lists fees in another order).
+    pub reads: std::sync::atomic::AtomicU64,
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// Every data request in arrival order, for tests that ask which chunk a request was for.
     pub log: Mutex<Vec<LoggedRequest>>,
@@ -125,6 +130,7 @@ impl Sandbox {
             data,
             cfg: cfg.clone(),
             truncate_next: AtomicU32::new(0),
+            reads: Default::default(),
             requests: Mutex::new(BTreeMap::new()),
             log: Mutex::new(Vec::new()),
             statuses: Mutex::new(BTreeMap::new()),
@@ -142,6 +148,7 @@ impl Sandbox {
             .route("/adv/v1/upd", get(wb_money::upd))
             .route("/v1/finance/accrual/by-day", post(ozon_money::by_day))
             .route("/v1/finance/accrual/types", post(ozon_money::types))
+            .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))

@@ -76,6 +76,15 @@ fn detailed_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     axum::Json(page).into_response()
 }
 
+/// Ten-thousandths of a ruble as WB writes them ("1.349", "-0.15", "0").
+fn precise(v: i64) -> Value {
+    let sign = if v < 0 { "-" } else { "" };
+    let (whole, frac) = (v.unsigned_abs() / 10_000, v.unsigned_abs() % 10_000);
+    let frac = format!("{frac:04}");
+    let frac = frac.trim_end_matches('0');
+    json!(if frac.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{frac}") })
+}
+
 fn fin_row_json(s: &Shared, r: &WbFinRow, daily: bool) -> Value {
     let (from, to, report_id) = if daily {
         (r.rr_date, r.rr_date, 400_000_000 + i64::from(r.rr_date.num_days_from_ce()))
@@ -94,14 +103,25 @@ fn fin_row_json(s: &Shared, r: &WbFinRow, daily: bool) -> Value {
         "retailPrice": text(r.retail_price), "retailAmount": text(r.retail_amount),
         "retailPriceWithDisc": text(r.retail_price_with_disc), "commissionPercent": 24,
         "forPay": text(r.for_pay), "acquiringFee": text(r.acquiring),
-        "vw": text((r.retail_price_with_disc - r.for_pay - r.acquiring).max(0)), "vwNds": "0",
+        "vw": precise(r.vw), "vwNds": precise(r.vw_nds), "ppvzReward": precise(r.ppvz_reward),
         "deliveryAmount": r.delivery_amount, "returnAmount": r.return_amount,
-        "deliveryService": text(r.delivery), "penalty": text(r.penalty), "deduction": text(r.deduction),
-        "paidStorage": text(r.storage), "paidAcceptance": text(r.acceptance),
-        "additionalPayment": text(r.additional), "rebillLogisticCost": "0",
         "officeName": "Коледино", "orderDt": format!("{}T00:00:00Z", r.rr_date), "saleDt": format!("{}T00:00:00Z", r.rr_date),
         "rrDate": r.rr_date.to_string(), "orderId": 0, "srid": r.srid, "isB2b": false,
     });
+    // Charges, in a second object: one json! literal this wide exceeds the macro's recursion limit.
+    let charges = json!({
+        "deliveryService": text(r.delivery), "penalty": text(r.penalty), "deduction": text(r.deduction),
+        "paidStorage": text(r.storage), "paidAcceptance": text(r.acceptance),
+        "additionalPayment": text(r.additional), "rebillLogisticCost": precise(r.rebill),
+        "cashbackAmount": text(r.cashback_amount), "cashbackDiscount": text(r.cashback_discount),
+        "cashbackCommissionChange": text(r.cashback_commission_change), "paymentSchedule": "0",
+    });
+    if let (Value::Object(row), Value::Object(more)) = (&mut v, charges) {
+        row.extend(more);
+    }
+    if r.rebill != 0 {
+        v["rebillLogisticOrg"] = json!("ИП Иванов Иван Иванович(123456789012)");
+    }
     if !r.bonus_type.is_empty() {
         v["bonusTypeName"] = json!(r.bonus_type);
     }
@@ -126,40 +146,47 @@ fn list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
         );
     };
     let today = msk_naive(s.data.now).date();
-    let mut reports: BTreeMap<NaiveDate, [i64; 9]> = BTreeMap::new();
+    // WB's totals: amounts by the document (Продажа +, Возврат −), charges given back by a
+    // reversal, «Итого к оплате» as `WbFinRow::payout` adds each row up.
+    let mut reports: BTreeMap<NaiveDate, [i64; 13]> = BTreeMap::new();
     for r in &s.data.finance.wb_rows {
         let w = week_start(r.rr_date);
         if w + Duration::days(7) > today || w + Duration::days(6) < from || w > to {
             continue;
         }
-        let sign = match r.oper {
-            "Продажа" => 1,
-            "Возврат" => -1,
-            _ => 0,
-        };
+        let (sign, dir) = (r.sign(), r.direction());
         let t = reports.entry(w).or_default();
         t[0] += sign * r.retail_amount;
         t[1] += sign * r.for_pay;
-        t[2] += r.delivery;
-        t[3] += r.storage;
-        t[4] += r.penalty;
-        t[5] += r.deduction;
-        t[6] += r.acceptance;
-        t[7] += r.additional;
+        t[2] += dir * r.delivery;
+        t[3] += dir * r.storage;
+        t[4] += dir * r.penalty;
+        t[5] += dir * r.deduction;
+        t[6] += dir * r.acceptance;
+        t[7] += dir * r.additional;
+        t[8] += sign * r.cashback_amount;
+        t[9] += sign * r.cashback_discount;
+        t[10] += sign * r.cashback_commission_change;
+        t[12] += r.payout();
     }
     let out: Vec<Value> = reports
         .into_iter()
         .map(|(w, mut t)| {
             let id = 300_000_000 + i64::from(w.num_days_from_ce());
             if s.cfg.misreport_header == Some(id) {
-                t[1] += 100; // the header's forPaySum is off by 1.00
+                // The header's forPaySum is off by 1.00, and the bank payment with it.
+                t[1] += 100;
+                t[12] += 100;
             }
-            t[8] = t[1] - t[2] - t[3] - t[4] - t[5] - t[6] + t[7];
             json!({"reportId": id, "dateFrom": w.to_string(), "dateTo": (w + Duration::days(6)).to_string(),
-                   "createDate": (w + Duration::days(7)).to_string(), "currency": "RUB",
+                   "createDate": (w + Duration::days(7)).to_string(), "currency": "RUB", "reportType": 1,
+                   "sellerFinanceName": "ИП Песочница", "avgSalePercent": 0,
                    "retailAmountSum": text(t[0]), "forPaySum": text(t[1]), "deliveryServiceSum": text(t[2]),
                    "paidStorageSum": text(t[3]), "penaltySum": text(t[4]), "deductionSum": text(t[5]),
-                   "paidAcceptanceSum": text(t[6]), "additionalPaymentSum": text(t[7]), "bankPaymentSum": text(t[8])})
+                   "paidAcceptanceSum": text(t[6]), "additionalPaymentSum": text(t[7]),
+                   "cashbackAmountSum": text(t[8]), "cashbackDiscountSum": text(t[9]),
+                   "cashbackCommissionChangeSum": text(t[10]), "paymentSchedule": text(t[11]),
+                   "bankPaymentSum": text(t[12])})
         })
         .collect();
     axum::Json(out).into_response()
@@ -320,10 +347,13 @@ pub(crate) async fn upd(
     }
     let rows: Vec<Value> = per
         .into_iter()
-        .map(|((day, id), kop)| {
-            let c = f.campaigns.iter().find(|c| c.advert_id == id).expect("campaign");
-            json!({"updNum": 0, "updTime": format!("{day}T12:12:54.060536+03:00"), "updSum": kop / 100,
-                   "advertId": id, "campName": c.name, "advertType": 9, "paymentType": "Баланс", "advertStatus": c.status})
+        .filter_map(|((day, id), _)| {
+            let c = f.campaigns.iter().find(|c| c.advert_id == id)?;
+            Some(
+                json!({"updNum": 0, "updTime": format!("{day}T12:12:54.060536+03:00"), "updSum": f.upd_rubles(id, day),
+                   "advertId": id, "campName": c.name, "advertType": 9, "paymentType": c.payment.name(),
+                   "advertStatus": c.status}),
+            )
         })
         .collect();
     axum::Json(rows).into_response()

@@ -85,31 +85,37 @@ pub struct Truth {
     pub returns: Option<i64>,
     pub buyouts_value: i64,
     pub returns_value: i64,
-    pub units_sold: i64,
-    pub units_returned: i64,
+    pub units_sold: Option<i64>,
+    pub units_returned: Option<i64>,
     pub revenue: i64,
     pub commission: i64,
+    pub compensation: i64,
     pub logistics: i64,
     pub storage: i64,
     pub acceptance: i64,
     pub penalties: i64,
     pub other_deductions: i64,
+    pub ad_deductions: i64,
+    pub transfers: i64,
     pub additional_payments: i64,
+    pub unclassified: i64,
     pub ad_spend: i64,
     pub cogs: Option<i64>,
 }
 
 impl Truth {
-    /// What the marketplace transfers: revenue − every fee + additional payments.
+    /// What the marketplace transfers: every part of the payout, by its sign.
     pub fn payout(&self) -> i64 {
-        self.revenue
-            - self.commission
+        self.revenue - self.commission + self.compensation
             - self.logistics
             - self.storage
             - self.acceptance
             - self.penalties
             - self.other_deductions
+            - self.ad_deductions
+            - self.transfers
             + self.additional_payments
+            + self.unclassified
     }
 
     /// Every compared figure, by mart column name; money in kopecks.
@@ -124,16 +130,20 @@ impl Truth {
             ("buyouts_value", m(self.buyouts_value)),
             ("returns_value", m(self.returns_value)),
             ("sales_value", m(self.buyouts_value - self.returns_value)),
-            ("units_sold", m(self.units_sold)),
-            ("units_returned", m(self.units_returned)),
+            ("units_sold", self.units_sold.map(i128::from)),
+            ("units_returned", self.units_returned.map(i128::from)),
             ("revenue", m(self.revenue)),
             ("commission", m(self.commission)),
+            ("compensation", m(self.compensation)),
             ("logistics", m(self.logistics)),
             ("storage", m(self.storage)),
             ("acceptance", m(self.acceptance)),
             ("penalties", m(self.penalties)),
             ("other_deductions", m(self.other_deductions)),
+            ("ad_deductions", m(self.ad_deductions)),
+            ("transfers", m(self.transfers)),
             ("additional_payments", m(self.additional_payments)),
+            ("unclassified", m(self.unclassified)),
             ("payout", m(self.payout())),
             ("ad_spend", m(self.ad_spend)),
             ("cogs", self.cogs.map(i128::from)),
@@ -149,7 +159,7 @@ pub fn figures(m: &MetricRow) -> Vec<(&'static str, Option<i128>)> {
 }
 
 /// The compared figures, in the order `Truth::figures` lists them.
-pub const FIGURES: [&str; 21] = [
+pub const FIGURES: [&str; 25] = [
     "orders",
     "orders_value",
     "cancellations",
@@ -162,12 +172,16 @@ pub const FIGURES: [&str; 21] = [
     "units_returned",
     "revenue",
     "commission",
+    "compensation",
     "logistics",
     "storage",
     "acceptance",
     "penalties",
     "other_deductions",
+    "ad_deductions",
+    "transfers",
     "additional_payments",
+    "unclassified",
     "payout",
     "ad_spend",
     "cogs",
@@ -182,7 +196,7 @@ pub fn diff(metrics: &[MetricRow], truth: &[Truth]) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for m in metrics {
-        let key = (m.marketplace.clone(), m.period_start.expect("period"), m.sku.clone());
+        let key = (m.marketplace.clone(), m.period_from.expect("period"), m.sku.clone());
         let Some(t) = want.get(&key) else {
             out.push(format!("metrics have {key:?} which the truth lacks: {:?}", figures(m)));
             continue;

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::accruals::{AccrualType, ByDay, OzonAccrualRow, Types};
+use super::cash_flow::{CashFlowResponse, OzonCashFlowRow};
 use super::models::{ListResponse, OzonPostingRow, RpcError};
 use crate::config::env_name;
 use crate::dataset::Dataset;
@@ -187,6 +188,20 @@ impl OzonClient {
             }
             last_id = page.last_id;
         }
+    }
+
+    /// Ozon's statement of one half-month `begin..=end` (the only periods it forms).
+    pub async fn cash_flow(&self, begin: NaiveDate, end: NaiveDate) -> Result<Vec<OzonCashFlowRow>, SourceError> {
+        let ds = Dataset::OzonCashFlows;
+        let body = json!({
+            "date": {"from": format!("{begin}T00:00:00.000Z"), "to": format!("{end}T23:59:59.999Z")},
+            "page": 1,
+            "page_size": 100,
+            "with_details": true,
+        });
+        let page: CashFlowResponse =
+            self.post(ds, &self.limiter, "/v1/finance/cash-flow-statement/list", &body, json_body).await?;
+        page.result.into_rows().map_err(|e| SourceError::decode(&self.ctx(ds), e))
     }
 
     /// All postings with `in_process_at` in `since..=to`. Windows longer than `max_days` are

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::clock::{parse_wb_naive, parse_wb_optional};
-use crate::money::{Kopecks, de_money};
+use crate::money::{Kopecks, Precise, de_money, de_precise};
 
 /// `OrdersItem`: one row is one unit. Unknown fields are ignored; optional ones may be missing.
 #[derive(Debug, Deserialize)]
@@ -211,7 +211,8 @@ impl StatsItem for SaleItem {
     }
 }
 
-/// A realization-report row (`sales-reports/detailed`). Money comes as strings.
+/// A realization-report row (`sales-reports/detailed`). Money comes as strings. Direction comes
+/// from `docTypeName` (Продажа adds, Возврат subtracts); the amounts are magnitudes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FinanceItem {
@@ -223,8 +224,9 @@ pub struct FinanceItem {
     pub doc_type_name: String,
     #[serde(default)]
     pub seller_oper_name: String,
+    /// 0 or missing (null in 2023 reports) on rows about no article.
     #[serde(default)]
-    pub nm_id: i64,
+    pub nm_id: Option<i64>,
     #[serde(default)]
     pub vendor_code: String,
     #[serde(default)]
@@ -241,6 +243,12 @@ pub struct FinanceItem {
     pub for_pay: Kopecks,
     #[serde(default, deserialize_with = "de_money")]
     pub acquiring_fee: Kopecks,
+    #[serde(default, deserialize_with = "de_precise")]
+    pub vw: Precise,
+    #[serde(default, deserialize_with = "de_precise")]
+    pub vw_nds: Precise,
+    #[serde(default, deserialize_with = "de_precise")]
+    pub ppvz_reward: Precise,
     #[serde(default, deserialize_with = "de_money")]
     pub delivery_service: Kopecks,
     #[serde(default)]
@@ -257,13 +265,23 @@ pub struct FinanceItem {
     pub paid_acceptance: Kopecks,
     #[serde(default, deserialize_with = "de_money")]
     pub additional_payment: Kopecks,
+    /// WB's spec itself shows "1.349": kept to four places.
+    #[serde(default, deserialize_with = "de_precise")]
+    pub rebill_logistic_cost: Precise,
     #[serde(default, deserialize_with = "de_money")]
-    pub rebill_logistic_cost: Kopecks,
+    pub cashback_amount: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub cashback_discount: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub cashback_commission_change: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub payment_schedule: Kopecks,
     #[serde(default)]
     pub bonus_type_name: String,
 }
 
-/// A row of `wb_finance`.
+/// A row of `wb_finance`: the report row as WB sends it (magnitudes, the document type and the
+/// payment basis say what it is; `metrics` classifies it through the operation catalogue).
 #[derive(Debug, Clone, Default)]
 pub struct WbFinanceRow {
     pub rrd_id: i64,
@@ -281,6 +299,9 @@ pub struct WbFinanceRow {
     pub retail_amount: Kopecks,
     pub for_pay: Kopecks,
     pub acquiring_fee: Kopecks,
+    pub vw: Precise,
+    pub vw_nds: Precise,
+    pub ppvz_reward: Precise,
     pub delivery_service: Kopecks,
     pub delivery_amount: i64,
     pub return_amount: i64,
@@ -289,7 +310,11 @@ pub struct WbFinanceRow {
     pub paid_storage: Kopecks,
     pub paid_acceptance: Kopecks,
     pub additional_payment: Kopecks,
-    pub rebill_logistic_cost: Kopecks,
+    pub rebill_logistic_cost: Precise,
+    pub cashback_amount: Kopecks,
+    pub cashback_discount: Kopecks,
+    pub cashback_commission_change: Kopecks,
+    pub payment_schedule: Kopecks,
     pub bonus_type_name: String,
 }
 
@@ -307,7 +332,7 @@ impl TryFrom<FinanceItem> for WbFinanceRow {
             rr_date,
             doc_type_name: f.doc_type_name,
             seller_oper_name: f.seller_oper_name,
-            nm_id: (f.nm_id != 0).then_some(f.nm_id),
+            nm_id: f.nm_id.filter(|n| *n != 0),
             vendor_code: f.vendor_code,
             srid: f.srid,
             quantity: f.quantity,
@@ -316,6 +341,9 @@ impl TryFrom<FinanceItem> for WbFinanceRow {
             retail_amount: f.retail_amount,
             for_pay: f.for_pay,
             acquiring_fee: f.acquiring_fee,
+            vw: f.vw,
+            vw_nds: f.vw_nds,
+            ppvz_reward: f.ppvz_reward,
             delivery_service: f.delivery_service,
             delivery_amount: f.delivery_amount,
             return_amount: f.return_amount,
@@ -325,6 +353,10 @@ impl TryFrom<FinanceItem> for WbFinanceRow {
             paid_acceptance: f.paid_acceptance,
             additional_payment: f.additional_payment,
             rebill_logistic_cost: f.rebill_logistic_cost,
+            cashback_amount: f.cashback_amount,
+            cashback_discount: f.cashback_discount,
+            cashback_commission_change: f.cashback_commission_change,
+            payment_schedule: f.payment_schedule,
             bonus_type_name: f.bonus_type_name,
         })
     }
@@ -354,6 +386,14 @@ pub struct ReportHeader {
     #[serde(default, deserialize_with = "de_money")]
     pub additional_payment_sum: Kopecks,
     #[serde(default, deserialize_with = "de_money")]
+    pub cashback_amount_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub cashback_discount_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub cashback_commission_change_sum: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
+    pub payment_schedule: Kopecks,
+    #[serde(default, deserialize_with = "de_money")]
     pub bank_payment_sum: Kopecks,
 }
 
@@ -364,13 +404,14 @@ pub struct WbReportRow {
     pub date_from: chrono::NaiveDate,
     pub date_to: chrono::NaiveDate,
     /// WB's totals, in the order of [`REPORT_SUMS`].
-    pub sums: [Kopecks; 9],
+    pub sums: [Kopecks; 13],
 }
 
-/// What a report header totals, named after the detail column each one sums (`bank_payment` is
-/// what WB transfers: for_pay − logistics − storage − penalties − deductions − acceptance +
-/// additional payments). Sales count plus, returns minus.
-pub const REPORT_SUMS: [&str; 9] = [
+/// What a report header totals, named after the detail column each one sums; the header field
+/// is `<name>_sum` in the lake. `bank_payment` is «Итого к оплате», what WB transfers: the
+/// reconciliation computes it from the rows as the README's "How our payout matches WB's
+/// report" says.
+pub const REPORT_SUMS: [&str; 13] = [
     "retail_amount",
     "for_pay",
     "delivery_service",
@@ -379,6 +420,10 @@ pub const REPORT_SUMS: [&str; 9] = [
     "deduction",
     "paid_acceptance",
     "additional_payment",
+    "cashback_amount",
+    "cashback_discount",
+    "cashback_commission_change",
+    "payment_schedule",
     "bank_payment",
 ];
 
@@ -403,6 +448,10 @@ impl TryFrom<ReportHeader> for WbReportRow {
                 h.deduction_sum,
                 h.paid_acceptance_sum,
                 h.additional_payment_sum,
+                h.cashback_amount_sum,
+                h.cashback_discount_sum,
+                h.cashback_commission_change_sum,
+                h.payment_schedule,
                 h.bank_payment_sum,
             ],
         })
