@@ -175,3 +175,32 @@ impl Summary {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_operations_and_units_are_named_in_the_summary() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let s = Summary {
+            title: "Ночной отчёт".into(),
+            period: Period { from: d, to: d },
+            totals: Vec::new(),
+            daily: Vec::new(),
+            missing: Vec::new(),
+            unknown: vec![metrics::unknown::UnknownOperation {
+                marketplace: "wb",
+                account: "main".into(),
+                name: "Операция <новая>".into(),
+                rows: 3,
+                amount: -124_000,
+            }],
+            unknown_units: vec![metrics::unknown::UnknownUnits { account: "main".into(), sku: 5, lines: 2 }],
+        };
+        let ru = s.html(Lang::Ru);
+        assert!(ru.contains("Неизвестная операция WB «Операция &lt;новая&gt;»: 3 стр."), "{ru}");
+        assert!(ru.contains("Учтено только в выплате") && ru.contains("Ozon: 2 строк"), "{ru}");
+        assert!(s.html(Lang::En).contains("Unknown WB operation"));
+    }
+}

@@ -91,6 +91,22 @@ fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     for mart in ["sku_day", "sku_week", "sku_month", "totals_month"] {
         assert!(dir.path().join(format!("out/marts/{mart}.parquet")).exists(), "{mart}");
     }
+    // Every marketplace total reconciled; the operation no catalogue knows is named, in the
+    // payout, and the run still succeeded.
+    assert!(out.contains("every total equals the sum of our rows"), "{out}");
+    assert!(
+        out.contains("unknown WB operation 'Корректировка стоимости складских услуг'")
+            && out.contains("counted in payout only"),
+        "{out}"
+    );
+    // `mpetl metrics` without a period rewrites every mart from the lake.
+    std::fs::write(dir.path().join("mpetl.toml"), "data_dir = \"out\"\n[accounts.demo.wb]\n[accounts.demo.ozon]\n")
+        .unwrap();
+    std::fs::remove_file(dir.path().join("out/marts/totals_week.parquet")).unwrap();
+    let o = mpetl(&["metrics"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("out/marts/totals_week.parquet").exists(), "rewritten");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("wrote"), "{}", String::from_utf8_lossy(&o.stdout));
 
     let script = r#"
 import sys, pyarrow.dataset as ds, pyarrow as pa

@@ -12,7 +12,7 @@ use mpetl::plan::Period;
 use mpetl::run::Runner;
 use mpetl::sources::ozon::accruals::{AccrualType, ByDay};
 use mpetl::sources::ozon::models::OzonPostingRow;
-use mpetl::sources::wb::ads::WbAdStatRow;
+use mpetl::sources::wb::ads::{WbAdSpendRow, WbAdStatRow};
 use mpetl::sources::wb::models::WbFinanceRow;
 
 fn d(day: u32) -> NaiveDate {
@@ -721,4 +721,35 @@ fn ozon_line_without_quantity_takes_the_postings_or_stays_unknown() {
     let unknown = metrics::unknown::unknown_units(runner.lake(), d(1), d(31)).unwrap();
     assert_eq!(unknown.len(), 1);
     assert_eq!((unknown[0].sku, unknown[0].lines), (333, 1));
+}
+
+#[test]
+fn wb_ad_spend_paid_with_wb_bonuses_is_no_cost() {
+    // fullstats spent 300.00 on article 111 on 03-20: 120.00 of campaign 7 (paid from the
+    // balance) and 180.00 of campaign 8, whose spend documents say WB's bonuses paid 180 ₽.
+    let upd = |advert_id: i64, rubles: i64, payment: &str| WbAdSpendRow {
+        advert_id,
+        upd_time: Some(chrono::DateTime::parse_from_rfc3339("2026-03-20T12:12:54+03:00").unwrap().with_timezone(&Utc)),
+        upd_num: 0,
+        upd_sum: rub(rubles, 0),
+        camp_name: String::new(),
+        advert_type: 9,
+        advert_status: 9,
+        payment_type: payment.into(),
+    };
+    let stats = vec![ad_day(20, 111, rub(120, 0)), WbAdStatRow { advert_id: 8, ..ad_day(20, 111, rub(180, 0)) }];
+    let (_dir, runner) = lake(
+        vec![Rows::WbAdStats(stats), Rows::WbAdSpend(vec![upd(7, 120, "Баланс"), upd(8, 180, "Бонусы")])],
+        COSTS,
+        "",
+    );
+    // The article carries the 300.00 fullstats attributes to it; the bonus-paid 180.00 is taken
+    // off at the account level, where WB names the payment: 300 − 180 = 120.00 of real spend.
+    let rows = daily(&runner);
+    assert_eq!(find(&rows, "wb", "111", 20).money("ad_spend"), k(300));
+    assert_eq!(find(&rows, "wb", "", 20).money("ad_spend"), k(-180));
+    let (_, totals) = runner.metrics(&Period { from: d(20), to: d(20) }, Grain::Day, None).unwrap();
+    let t = metrics::rows(&totals).unwrap();
+    let wb = t.iter().find(|r| r.account == "shop" && r.marketplace == "wb").unwrap();
+    assert_eq!((wb.money("ad_spend"), wb.money("net_profit")), (k(120), k(-120)));
 }
