@@ -811,8 +811,12 @@ fn print_report(r: &RunReport) {
     for u in &r.unknown {
         println!("unknown: {u}");
     }
-    for u in &r.unknown_units {
+    // One line per SKU is plenty for a few; a cabinet with many gets the first ten and a count.
+    for u in r.unknown_units.iter().take(10) {
         println!("unknown: {u}");
+    }
+    if r.unknown_units.len() > 10 {
+        println!("unknown: … and {} more Ozon SKUs with lines of unknown units", r.unknown_units.len() - 10);
     }
     for m in &r.marts {
         println!("mart: {}", m.display());

@@ -355,30 +355,34 @@ fn ozon_accruals(
             ("unclassified", income(unclassified)),
         ],
     );
+    // Only lines Ozon sent without a quantity need the posting lists.
     let lines = lf.filter(is_kind(kind::SALE_PRICE));
-    let lines = match posting_quantities(lake)? {
-        Some(q) => lines.join(
+    let sent = lines.clone().filter(col("quantity").is_not_null());
+    let missing = lines.filter(col("quantity").is_null()).drop(cols(["quantity"]));
+    let found = match posting_quantities(lake)? {
+        Some(q) => missing.join(
             q,
             [col("unit_number"), col("sku")],
             [col("posting_number"), col("sku")],
             JoinArgs::new(JoinType::Left),
         ),
-        None => lines.with_column(lit(NULL).cast(DataType::Int64).alias("posting_quantity")),
+        None => missing.with_column(lit(NULL).cast(DataType::Int64).alias("posting_quantity")),
     };
-    let qty = col("quantity").fill_null(col("posting_quantity"));
-    let units = part(
-        lines,
-        scope,
-        "ozon",
-        col("date"),
-        col("sku"),
-        vec![
-            ("returns", lit(NULL).cast(DataType::Int64)),
-            ("units_sold", when_then(col("direction").gt(lit(0i64)), qty.clone(), lit(0i64))),
-            ("units_returned", when_then(col("direction").lt(lit(0i64)), qty, lit(0i64))),
-        ],
-    );
-    Ok(vec![money, units])
+    let units = |lf: LazyFrame, qty: Expr| {
+        part(
+            lf,
+            scope,
+            "ozon",
+            col("date"),
+            col("sku"),
+            vec![
+                ("returns", lit(NULL).cast(DataType::Int64)),
+                ("units_sold", when_then(col("direction").gt(lit(0i64)), qty.clone(), lit(0i64))),
+                ("units_returned", when_then(col("direction").lt(lit(0i64)), qty, lit(0i64))),
+            ],
+        )
+    };
+    Ok(vec![money, units(sent, col("quantity")), units(found, col("posting_quantity"))])
 }
 
 /// Each posting line's quantity from the FBO and FBS lists (a posting is in one of them).

@@ -367,54 +367,19 @@ pub fn totals(by_sku: &DataFrame, tax: &Tax) -> Result<DataFrame, MetricsError> 
         group(&[], Some("all"), Some("all")),
     ];
     let df = derive(concat(parts, UnionArgs::default())?, tax)?;
-    let cols: Vec<Expr> = TOTAL_COLUMNS.iter().map(|c| col(*c)).collect();
+    let cols: Vec<Expr> = total_columns().into_iter().map(col).collect();
     Ok(df.lazy().select(cols).sort(["period_from", "account", "marketplace"], Default::default()).collect()?)
 }
 
 /// The columns of `totals_<grain>.parquet`, in order: the SKU columns without the SKU, plus the
 /// number of SKUs.
-pub const TOTAL_COLUMNS: [&str; 40] = [
-    "period_from",
-    "period_to",
-    "account",
-    "marketplace",
-    "skus",
-    "orders",
-    "orders_value",
-    "cancellations",
-    "buyouts",
-    "returns",
-    "buyouts_value",
-    "returns_value",
-    "sales_value",
-    "buyout_rate",
-    "units_sold",
-    "units_returned",
-    "revenue",
-    "commission",
-    "compensation",
-    "logistics",
-    "storage",
-    "acceptance",
-    "penalties",
-    "other_deductions",
-    "ad_deductions",
-    "transfers",
-    "additional_payments",
-    "unclassified",
-    "payout",
-    "ad_spend",
-    "cogs",
-    "missing_cost_units",
-    "gross_profit",
-    "tax",
-    "net_profit",
-    "margin",
-    "roi",
-    "drr",
-    "reconciled",
-    "complete",
-];
+pub fn total_columns() -> Vec<&'static str> {
+    let measures = SKU_COLUMNS.iter().position(|c| *c == "orders").expect("orders is a SKU column");
+    ["period_from", "period_to", "account", "marketplace", "skus"]
+        .into_iter()
+        .chain(SKU_COLUMNS[measures..].iter().copied())
+        .collect()
+}
 
 /// SKUs that sold units with no cost in the costs file, and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
