@@ -221,7 +221,11 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match rt.block_on(run(cli)) {
+    // The command runs on a worker, not on the thread that blocks on it: futures polled on
+    // the `block_on` thread were seen to lose their timer wake-ups (two runs joined there hung
+    // after one finished; see tests/it/limits.rs), never on a spawned task.
+    let outcome = rt.block_on(async { tokio::spawn(run(cli)).await });
+    match outcome.unwrap_or_else(|e| Err(anyhow::anyhow!("the command's task failed: {e}"))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

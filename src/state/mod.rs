@@ -2,7 +2,7 @@
 //! run records with their progress, and leases that keep two processes off one account.
 //!
 //! One trait, two stores: embedded (redb under `data/state/`, no server, the default) and Redis
-//! (when `REDIS_URL` or `state.redis_url` names one). `tests/state.rs` holds the one conformance
+//! (when `REDIS_URL` or `state.redis_url` names one). `tests/it/state.rs` holds the one conformance
 //! suite both pass.
 
 pub mod embedded;

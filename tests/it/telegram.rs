@@ -1,8 +1,6 @@
 //! The Telegram notifier against the sandbox's Bot API emulator over 127.0.0.1: throttled edits
 //! with the latest text, flood control, vanished messages, outages, escaping.
 
-mod common;
-
 use std::time::Duration;
 
 use mpetl::notify::telegram::{Bot, Lang, ProgressOutcome, ProgressTarget, progress};

@@ -1,13 +1,11 @@
 //! One conformance suite for both state stores, plus the Redis store under a real backfill:
 //! restarts and outages in the middle of a run.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::redis_server::RedisServer;
+use crate::common::*;
 use chrono::{NaiveDate, Utc};
-use common::redis_server::RedisServer;
-use common::*;
 use mpetl::notify::progress::Progress;
 use mpetl::state::{
     Acquired, ChunkRecord, ChunkState, EmbeddedStore, RedisStore, RunRecord, RunStatus, StateError, StateStore,

@@ -1,10 +1,8 @@
 //! End to end over HTTP: sandbox → clients → lake → metrics, compared with the sandbox's truth.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use mpetl::dataset::{Dataset, Marketplace};
 use mpetl::lake::read_file;
 use mpetl::run::RunError;

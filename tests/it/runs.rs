@@ -1,13 +1,11 @@
 //! Run records, `mpetl status`, `mpetl cache`, resume by id, leases between processes, and a
 //! clean stop on SIGTERM — through the real binary where a seller or operator would use it.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::redis_server::RedisServer;
-use common::*;
+use crate::common::redis_server::RedisServer;
+use crate::common::*;
 use mpetl::plan::Period;
 use mpetl::sandbox::SandboxConfig;
 use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};

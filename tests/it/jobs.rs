@@ -1,14 +1,12 @@
 //! Jobs: file validation, the nightly incremental run's requests, Telegram progress and one
 //! summary per run, Telegram down, two `schedule` replicas on one Redis, and the bot.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::redis_server::RedisServer;
-use common::*;
+use crate::common::redis_server::RedisServer;
+use crate::common::*;
 use mpetl::config::TelegramConfig;
 use mpetl::metrics::Grain;
 use mpetl::money::format_kopecks_human;

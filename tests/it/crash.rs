@@ -4,14 +4,12 @@
 //! an uninterrupted run, and no chunk done before a kill is fetched again (the sandbox's own
 //! request log says which chunk each request was for). Both state stores.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 use mpetl::config::Config;
 use mpetl::dataset::Dataset;
 use mpetl::lake::{LINEAGE, Lake};
@@ -25,7 +23,7 @@ async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_embedded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_redis() {
-    let Some(server) = common::redis_server::RedisServer::start() else { return };
+    let Some(server) = crate::common::redis_server::RedisServer::start() else { return };
     kills_at_exact_steps(Some(server.url.clone())).await;
 }
 

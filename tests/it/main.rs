@@ -1,0 +1,14 @@
+//! The integration tests, one binary (polars links once): end to end over HTTP against the
+//! sandbox's emulators on 127.0.0.1, a real `redis-server`, and the `mpetl` binary itself.
+
+mod common;
+
+mod cli;
+mod crash;
+mod jobs;
+mod limits;
+mod money;
+mod pipeline;
+mod runs;
+mod state;
+mod telegram;
