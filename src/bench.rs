@@ -11,7 +11,7 @@ use crate::demo::{self, DemoOptions};
 use crate::lake::Lake;
 use crate::metrics::{self, Grain};
 use crate::notify::Events;
-use crate::sandbox::ProfileName;
+use mpetl_sandbox::ProfileName;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -225,7 +225,7 @@ pub struct LimitsReport {
 /// A year against the sandbox with the real limits enforced (time-scaled): wall time against the
 /// limits' lower bound, and requests per endpoint against the least the data needs.
 pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<LimitsReport, BenchError> {
-    use crate::sandbox::{Sandbox, SandboxConfig};
+    use mpetl_sandbox::{Sandbox, SandboxConfig};
     let sandbox = Sandbox::start(SandboxConfig { profile, enforce_limits: Some(scale), ..Default::default() })
         .await
         .map_err(|e| BenchError::Other(e.to_string()))?;
@@ -272,7 +272,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
         m.values().map(|n| n.div_ceil(cap)).sum::<u64>()
     };
     let in_period = |x: chrono::NaiveDate| x >= period.from && x <= period.to;
-    let postings = |schema: crate::sandbox::data::OzonSchema| {
+    let postings = |schema: mpetl_sandbox::data::OzonSchema| {
         per_month(
             d.ozon_postings
                 .iter()
@@ -290,8 +290,8 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
             "/api/finance/v1/sales-reports/detailed" => {
                 per_month(d.finance.wb_rows.iter().map(|r| r.rr_date).filter(|x| in_period(*x)).collect(), 100_000)
             }
-            "/v3/posting/fbo/list" => postings(crate::sandbox::data::OzonSchema::Fbo),
-            "/v4/posting/fbs/list" => postings(crate::sandbox::data::OzonSchema::Fbs),
+            "/v3/posting/fbo/list" => postings(mpetl_sandbox::data::OzonSchema::Fbo),
+            "/v4/posting/fbs/list" => postings(mpetl_sandbox::data::OzonSchema::Fbs),
             "/v1/finance/accrual/by-day" => {
                 let mut days: std::collections::BTreeMap<chrono::NaiveDate, u64> = Default::default();
                 for a in d.finance.accruals.iter().filter(|a| in_period(a.date)) {
@@ -334,7 +334,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
             .map(|(s, e)| (dates.iter().filter(|x| *x >= s && *x <= e).count() as u64).div_ceil(cap).max(1))
             .sum::<u64>()
     };
-    let posting_days = |schema: crate::sandbox::data::OzonSchema| {
+    let posting_days = |schema: mpetl_sandbox::data::OzonSchema| {
         d.ozon_postings.iter().filter(|p| p.schema == schema).map(|p| p.in_process_at.date_naive()).collect::<Vec<_>>()
     };
     let old_bot = |path: &str| -> Option<u64> {
@@ -345,8 +345,8 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
             "/api/finance/v1/sales-reports/detailed" => Some(
                 windowed(d.finance.wb_rows.iter().map(|r| r.rr_date).collect(), 31, 100_000) + chunks(31).len() as u64,
             ),
-            "/v3/posting/fbo/list" => Some(windowed(posting_days(crate::sandbox::data::OzonSchema::Fbo), 31, 100)),
-            "/v4/posting/fbs/list" => Some(windowed(posting_days(crate::sandbox::data::OzonSchema::Fbs), 30, 100)),
+            "/v3/posting/fbo/list" => Some(windowed(posting_days(mpetl_sandbox::data::OzonSchema::Fbo), 31, 100)),
+            "/v4/posting/fbs/list" => Some(windowed(posting_days(mpetl_sandbox::data::OzonSchema::Fbs), 30, 100)),
             _ => None, // ads were never fetched (spend was always 0); accruals did not exist
         }
     };

@@ -10,7 +10,7 @@ use crate::metrics::Grain;
 use crate::notify::Events;
 use crate::plan::Period;
 use crate::run::{BackfillRequest, RunError, RunReport, Runner};
-use crate::sandbox::{self, ProfileName, Sandbox, SandboxConfig};
+use mpetl_sandbox::{self as sandbox, ProfileName, Sandbox, SandboxConfig};
 
 /// How the demo runs.
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ pub struct DemoRun {
 
 /// The Telegram side of the demo: the sandbox's Bot API emulator and what reached it.
 pub struct DemoTelegram {
-    pub api: crate::sandbox::telegram::BotApi,
+    pub api: mpetl_sandbox::telegram::BotApi,
     pub chat: i64,
     pub progress: Option<crate::notify::telegram::ProgressOutcome>,
     pub summary_message: Option<i64>,
@@ -110,9 +110,9 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
     .await
     .map_err(DemoError::Sandbox)?;
     let mut cfg = sandbox_config(&sandbox, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
-    let api = crate::sandbox::telegram::BotApi::start().map_err(DemoError::Sandbox)?;
+    let api = mpetl_sandbox::telegram::BotApi::start().map_err(DemoError::Sandbox)?;
     let tg = crate::config::TelegramConfig {
-        token: SecretString::from(crate::sandbox::telegram::BOT_TOKEN),
+        token: SecretString::from(mpetl_sandbox::telegram::BOT_TOKEN),
         api_base: api.base_url.clone(),
         lang: Default::default(),
         allowed_chats: vec![DEMO_CHAT],

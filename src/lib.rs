@@ -2,6 +2,7 @@
 //!
 //! Sources → lake → metrics → notifiers; see DESIGN.md in the shared folder and the README.
 
+#[cfg(feature = "sandbox")]
 pub mod bench;
 pub mod bot;
 pub mod chart;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod costs;
 pub mod dataset;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod failpoint;
 pub mod http;
@@ -20,7 +22,6 @@ pub mod notify;
 pub mod plan;
 pub mod report;
 pub mod run;
-pub mod sandbox;
 pub mod schedule;
 pub mod sources;
 pub mod state;

@@ -64,6 +64,17 @@ impl Summary {
 
     /// The message: HTML, within Telegram's 4096 characters.
     pub fn html(&self, lang: Lang) -> String {
+        fit(&self.render(lang, Markup::Html), MAX_TEXT)
+    }
+
+    /// The same message as plain text, for a terminal or a log.
+    pub fn text(&self, lang: Lang) -> String {
+        self.render(lang, Markup::Text)
+    }
+
+    fn render(&self, lang: Lang, markup: Markup) -> String {
+        let escape = |s: &str| markup.escape(s);
+        let bold = |s: &str| markup.bold(s);
         let t = |ru: &'static str, en: &'static str| if lang == Lang::Ru { ru } else { en };
         let money = |v: Option<i128>| v.map_or_else(|| "—".into(), |k| format!("{} ₽", format_kopecks_human(k)));
         let pct = |v: Option<f64>| v.map_or_else(|| "—".into(), |x| format!("{:.1} %", x * 100.0));
@@ -73,7 +84,8 @@ impl Summary {
         } else {
             format!("{} — {}", self.period.from, self.period.to)
         };
-        let mut out = format!("<b>📊 {}</b>\n{}: {period}\n", escape(&self.title), t("Период", "Period"));
+        let mut out =
+            format!("{}\n{}: {period}\n", bold(&format!("📊 {}", escape(&self.title))), t("Период", "Period"));
         for mp in ["wb", "ozon", "all"] {
             let Some(r) = self.totals.iter().find(|r| r.marketplace == mp) else { continue };
             let name = match mp {
@@ -85,7 +97,7 @@ impl Summary {
                 .iter()
                 .map(|c| r.money(c).unwrap_or(0))
                 .sum();
-            out.push_str(&format!("\n<b>{name}</b>\n"));
+            out.push_str(&format!("\n{}\n", bold(name)));
             out.push_str(&format!(
                 "{}: {} · {}: {} · {}: {}\n",
                 t("Заказы", "Orders"),
@@ -101,7 +113,10 @@ impl Summary {
             out.push_str(&format!("{}: {}\n", t("Реклама", "Ad spend"), money(r.money("ad_spend"))));
             out.push_str(&format!("{}: {}\n", t("Себестоимость", "COGS"), money(r.money("cogs"))));
             out.push_str(&format!("{}: {}\n", t("Налог", "Tax"), money(r.money("tax"))));
-            out.push_str(&format!("<b>{}: {}</b>\n", t("Чистая прибыль", "Net profit"), money(r.money("net_profit"))));
+            out.push_str(&format!(
+                "{}\n",
+                bold(&format!("{}: {}", t("Чистая прибыль", "Net profit"), money(r.money("net_profit"))))
+            ));
             out.push_str(&format!(
                 "{}: {} · ROI: {} · {}: {}\n",
                 t("Маржа", "Margin"),
@@ -153,7 +168,7 @@ impl Summary {
                 )
             ));
         }
-        fit(&out, MAX_TEXT)
+        out
     }
 
     /// Daily revenue (blue) and net profit (green).
@@ -172,6 +187,29 @@ impl Summary {
             Lang::En => {
                 format!("Revenue (blue) and net profit (green) per day, {} — {}", self.period.from, self.period.to)
             }
+        }
+    }
+}
+
+/// How the summary marks bold text and escapes names: Telegram HTML, or none.
+#[derive(Clone, Copy)]
+enum Markup {
+    Html,
+    Text,
+}
+
+impl Markup {
+    fn bold(self, s: &str) -> String {
+        match self {
+            Markup::Html => format!("<b>{s}</b>"),
+            Markup::Text => s.to_string(),
+        }
+    }
+
+    fn escape(self, s: &str) -> String {
+        match self {
+            Markup::Html => escape(s),
+            Markup::Text => s.to_string(),
         }
     }
 }

@@ -13,8 +13,8 @@ use crate::common::*;
 use mpetl::config::Config;
 use mpetl::dataset::Dataset;
 use mpetl::lake::{LINEAGE, Lake};
-use mpetl::sandbox::SandboxConfig;
 use mpetl::state::{ChunkState, StateStore};
+use mpetl_sandbox::SandboxConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_embedded() {
@@ -29,7 +29,7 @@ async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_redis() {
 
 /// The chunk a data request was for: dataset and account from the path, the month from the
 /// first date it names. WB statistics streams and once-per-run lists have none.
-fn chunk_of(r: &mpetl::sandbox::LoggedRequest) -> Option<String> {
+fn chunk_of(r: &mpetl_sandbox::LoggedRequest) -> Option<String> {
     let ds = match r.path.as_str() {
         "/api/finance/v1/sales-reports/detailed" | "/api/finance/v1/sales-reports/list" => "wb_finance",
         "/adv/v3/fullstats" | "/adv/v1/upd" => "wb_ad_stats",

@@ -11,7 +11,7 @@ use mpetl::config::TelegramConfig;
 use mpetl::metrics::Grain;
 use mpetl::money::format_kopecks_human;
 use mpetl::run::BackfillRequest;
-use mpetl::sandbox::telegram::{BOT_TOKEN, BotApi, TgFault};
+use mpetl_sandbox::telegram::{BOT_TOKEN, BotApi, TgFault};
 use polars::prelude::{DataFrame, IntoLazy, col, lit};
 
 const CHAT: i64 = 777;
@@ -322,7 +322,7 @@ async fn two_schedule_processes_on_one_redis_fire_each_tick_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_serves_only_allow_listed_chats_and_one_report_at_a_time() {
     let api = BotApi::start().unwrap();
-    let sb = mpetl::sandbox::SandboxConfig { enforce_limits: Some(60), ..small(80_000) };
+    let sb = mpetl_sandbox::SandboxConfig { enforce_limits: Some(60), ..small(80_000) };
     let mut h = harness(sb, |f| f.time_scale = 60).await;
     h.cfg.telegram = Some(telegram(&api.base_url));
     let store = mpetl::state::open(&h.cfg).unwrap();
@@ -369,7 +369,7 @@ async fn the_bot_serves_only_allow_listed_chats_and_one_report_at_a_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missed_tick_runs_once_on_start_and_sigterm_checkpoints_it() {
     // Real limits ÷ 30: the catch-up run lasts seconds, long enough to be stopped.
-    let sb = mpetl::sandbox::SandboxConfig { enforce_limits: Some(30), ..small(80_000) };
+    let sb = mpetl_sandbox::SandboxConfig { enforce_limits: Some(30), ..small(80_000) };
     let h = harness(sb, |f| f.time_scale = 30).await;
     let config = h.write_config("mpetl.toml", 30, "");
     let jobs = h.dir.path().join("jobs");

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::common::*;
 use mpetl::dataset::Dataset;
-use mpetl::sandbox::limits::Faults;
-use mpetl::sandbox::{ProfileName, SandboxConfig};
+use mpetl_sandbox::limits::Faults;
+use mpetl_sandbox::{ProfileName, SandboxConfig};
 
 /// The real limits divided by 120: WB's 1/min becomes 500 ms. (Faster scales shrink the
 /// intervals to where thread scheduling on a busy 2-core machine, not pacing, decides.)

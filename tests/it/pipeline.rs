@@ -6,8 +6,8 @@ use crate::common::*;
 use mpetl::dataset::{Dataset, Marketplace};
 use mpetl::lake::read_file;
 use mpetl::run::RunError;
-use mpetl::sandbox::{ProfileName, SandboxConfig};
 use mpetl::state::{ChunkState, StateStore};
+use mpetl_sandbox::{ProfileName, SandboxConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn year_backfill_matches_ground_truth_to_the_kopeck() {
@@ -243,7 +243,7 @@ async fn fullstats_no_statistics_400_is_an_empty_result() {
         advert: h.sandbox.base_url.clone(),
     };
     let net = mpetl::http::Net::new(std::time::Duration::from_secs(10), FAST, mpetl::http::Buckets::new(FAST, None));
-    let client = mpetl::sources::wb::WbClient::new(&net, hosts, mpetl::sandbox::WB_TOKEN.to_string().into(), "demo");
+    let client = mpetl::sources::wb::WbClient::new(&net, hosts, mpetl_sandbox::WB_TOKEN.to_string().into(), "demo");
     let ids: Vec<i64> = h.sandbox.data().finance.campaigns.iter().map(|c| c.advert_id).collect();
     // Same-day statistics are never served: WB answers 400 "there are no statistics …".
     let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::common::redis_server::RedisServer;
 use crate::common::*;
 use mpetl::plan::Period;
-use mpetl::sandbox::SandboxConfig;
 use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};
+use mpetl_sandbox::SandboxConfig;
 use serde_json::Value;
 
 fn json_of(cmd: &mut std::process::Command) -> Value {

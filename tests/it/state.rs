@@ -242,7 +242,7 @@ async fn a_backfill_on_redis_state_skips_done_chunks_the_second_time() {
 
 /// A slow run (real limits ÷ 120) on Redis state, for the outage tests.
 async fn slow_redis_harness(url: &str, reconnect_secs: u64) -> Harness {
-    let sb = mpetl::sandbox::SandboxConfig { enforce_limits: Some(120), ..small(80_000) };
+    let sb = mpetl_sandbox::SandboxConfig { enforce_limits: Some(120), ..small(80_000) };
     let mut h = harness(sb, |f| f.time_scale = 120).await;
     h.cfg.redis_url = Some(url.to_string().into());
     h.cfg.state.reconnect_secs = reconnect_secs;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mpetl::notify::telegram::{Bot, Lang, ProgressOutcome, ProgressTarget, progress};
 use mpetl::notify::{Event, Events, Stage};
-use mpetl::sandbox::telegram::{BOT_TOKEN, BotApi, TgCall, TgFault};
+use mpetl_sandbox::telegram::{BOT_TOKEN, BotApi, TgCall, TgFault};
 
 const CHAT: i64 = 4242;
 

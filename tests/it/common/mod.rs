@@ -14,7 +14,7 @@ use mpetl::metrics::{self, Grain, MetricRow};
 use mpetl::notify::Events;
 use mpetl::plan::Period;
 use mpetl::run::{BackfillRequest, RunError, RunReport, Runner};
-use mpetl::sandbox::{ProfileName, Sandbox, SandboxConfig};
+use mpetl_sandbox::{ProfileName, Sandbox, SandboxConfig};
 use serde::Deserialize;
 
 pub struct Harness {
@@ -264,9 +264,9 @@ impl Harness {
                 self.cfg.data_dir.display().to_string(),
                 self.cfg.costs_file.display().to_string(),
                 self.cfg.fetch.wb_page_cap,
-                mpetl::sandbox::WB_TOKEN,
-                mpetl::sandbox::OZON_CLIENT_ID,
-                mpetl::sandbox::OZON_API_KEY
+                mpetl_sandbox::WB_TOKEN,
+                mpetl_sandbox::OZON_CLIENT_ID,
+                mpetl_sandbox::OZON_API_KEY
             ),
         )
         .unwrap();

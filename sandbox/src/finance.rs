@@ -403,7 +403,7 @@ impl Finance {
                 "{},{},{},{}\n",
                 c.marketplace,
                 c.sku,
-                crate::money::format_kopecks(i128::from(c.unit_cost)),
+                crate::format_kopecks(i128::from(c.unit_cost)),
                 c.valid_from
             ));
         }

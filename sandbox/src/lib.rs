@@ -302,6 +302,13 @@ pub(crate) async fn off_the_workers(f: impl FnOnce() -> Response + Send + 'stati
         .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
 }
 
+/// Kopecks as the APIs print roubles: "-1234.50".
+pub(crate) fn format_kopecks(k: i128) -> String {
+    let sign = if k < 0 { "-" } else { "" };
+    let a = k.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
 /// A JSON error response with a status code.
 pub(crate) fn json_error(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()

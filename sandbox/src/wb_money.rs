@@ -16,7 +16,7 @@ use super::data::msk_naive;
 use super::finance::WbFinRow;
 use super::wb::{check_auth, money};
 use super::{Shared, json_error};
-use crate::money::format_kopecks;
+use crate::format_kopecks;
 
 fn text(k: i64) -> Value {
     json!(format_kopecks(i128::from(k)).trim_end_matches(".00").to_string())

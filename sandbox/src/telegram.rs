@@ -188,8 +188,33 @@ fn html_error(text: &str) -> Option<String> {
     None
 }
 
+/// The length Telegram checks against its limits: the text after its HTML is parsed (tags
+/// dropped, each entity one character), counted in UTF-16 code units. The emulator's own reading
+/// of the Bot API docs, not mpetl's, so that a miscount in mpetl shows as a rejected message.
 fn visible(text: &str) -> usize {
-    crate::notify::telegram::visible_len(text)
+    let mut n = 0;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            rest = &rest[end + 1..];
+            continue;
+        }
+        if c == '&'
+            && let Some(end) = rest.find(';')
+        {
+            let name = &rest[1..end];
+            if matches!(name, "lt" | "gt" | "amp" | "quot") || name.starts_with('#') {
+                n += 1;
+                rest = &rest[end + 1..];
+                continue;
+            }
+        }
+        n += c.len_utf16();
+        rest = &rest[c.len_utf8()..];
+    }
+    n
 }
 
 async fn handle(

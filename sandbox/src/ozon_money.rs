@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::finance::{Accrual, AccrualBody, Cat, OZON_TYPES, ozon_type};
 use super::ozon::check_auth;
 use super::{Shared, json_error};
-use crate::money::format_kopecks;
+use crate::format_kopecks;
 
 fn amount(k: i64) -> Value {
     json!({"amount": format_kopecks(i128::from(k)), "currency": "RUB"})

@@ -1,0 +1,136 @@
+//! `mpetl bench`: the pipeline and the metrics stage against DuckDB, or a year under the limits.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use mpetl::config::Config;
+use mpetl::plan::{Period, parse_date};
+use mpetl_sandbox::ProfileName;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "large")]
+    profile: ProfileName,
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    #[arg(long, default_value = "data/bench")]
+    data_dir: PathBuf,
+    /// Time the lake already in --data-dir instead of building it again.
+    #[arg(long)]
+    reuse: bool,
+    /// Instead: run the year against the real rate limits (time-scaled by this), and compare
+    /// wall time with the limits' lower bound and requests with the least the data needs.
+    #[arg(long)]
+    limits: Option<u32>,
+}
+
+#[derive(clap::Args)]
+pub struct MetricsArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long, value_parser = parse_date)]
+    from: NaiveDate,
+    #[arg(long, value_parser = parse_date)]
+    to: NaiveDate,
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    match args.limits {
+        Some(scale) => limits(args.profile, args.days, scale).await,
+        None => bench(args.profile, args.days, &args.data_dir, args.reuse).await,
+    }
+}
+
+async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<()> {
+    let r = mpetl::bench::limits(profile, days, scale).await?;
+    println!("{profile:?} seller, {days} days, real limits ÷ {scale}: {} rows", r.rows);
+    println!("{:<42} {:>9} {:>9} {:>7} {:>9}", "endpoint", "requests", "minimum", "ratio", "old bot");
+    for (path, n, min, old) in &r.requests {
+        let old = old.map_or_else(|| "—".to_string(), |o| o.to_string());
+        println!("{path:<42} {n:>9} {min:>9} {:>7.2} {old:>9}", *n as f64 / (*min).max(1) as f64);
+    }
+    println!(
+        "wall {:.2} s; lower bound under the limits {:.2} s ({}); ratio {:.3}; limit violations: {}",
+        r.wall.as_secs_f64(),
+        r.lower_bound.as_secs_f64(),
+        r.longest_bucket,
+        r.wall.as_secs_f64() / r.lower_bound.as_secs_f64(),
+        r.violations
+    );
+    println!(
+        "the old bot's chunking (model, same data, same limits; no ads, no accruals): at least {:.2} s",
+        r.old_lower_bound.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The metrics stage alone, in a process of its own so that its peak memory is its own.
+pub fn metrics_child(args: MetricsArgs) -> Result<()> {
+    let MetricsArgs { data_dir, from, to } = args;
+    let cfg = bench_config(&data_dir)?;
+    let timing = mpetl::bench::time_metrics(&cfg, &Period::new(from, to)?)?;
+    println!("{}", serde_json::to_string(&timing)?);
+    Ok(())
+}
+
+/// The bench lake's config: the sandbox seller's account, 6 % tax on revenue, its costs.csv.
+fn bench_config(data_dir: &std::path::Path) -> Result<Config> {
+    let toml = format!(
+        "data_dir = {:?}\n[tax]\nmode = \"revenue\"\nrate = \"0.06\"\n[accounts.demo.wb]\n[accounts.demo.ozon]\n",
+        data_dir.display().to_string()
+    );
+    Ok(Config::from_toml_and_env(&toml, "bench", Vec::new())?)
+}
+
+async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reuse: bool) -> Result<()> {
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let period = Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))?;
+    let lake = mpetl::lake::Lake::new(data_dir.join("lake"));
+    if !(reuse && lake.root().exists()) {
+        if data_dir.exists() {
+            std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
+        }
+        eprintln!(
+            "building the lake of a {profile:?} seller over {days} days through the pipeline (sandbox over HTTP)…"
+        );
+        let (run, secs) = mpetl::bench::build(data_dir, profile, days).await?;
+        println!(
+            "build: {} rows fetched with {} requests, lake + marts written in {secs:.1} s ({:.0} rows/s end to end)",
+            run.report.rows_fetched,
+            run.report.requests,
+            run.report.rows_fetched as f64 / secs
+        );
+    }
+    let rows = mpetl::bench::lake_rows(&lake)?;
+    let exe = std::env::current_exe()?;
+    let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
+    anyhow::ensure!(out.status.success(), "the metrics child failed: {}", String::from_utf8_lossy(&out.stderr));
+    let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
+    let peak = mpetl::bench::children_peak_mib();
+    println!("lake: {rows} rows in {} ({} – {})", lake.root().display(), period.from, period.to);
+    println!(
+        "mpetl metrics (polars, by day × SKU, COGS, tax, profit): {:.2} s, {:.0} rows/s, peak RSS {peak:.0} MiB, {} result rows",
+        timing.seconds,
+        rows as f64 / timing.seconds,
+        timing.sku_rows
+    );
+    match mpetl::bench::time_duckdb(lake.root(), &period)? {
+        Some(d) => {
+            let same = d.revenue_kop == timing.revenue_kop && d.orders == timing.orders && d.rows == timing.sku_rows;
+            println!(
+                "DuckDB, same aggregation over the same Parquet: {:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
+                d.seconds,
+                rows as f64 / d.seconds,
+                timing.seconds / d.seconds,
+                if same {
+                    "yes".to_string()
+                } else {
+                    format!("NO (DuckDB: {} rows, revenue {}, orders {})", d.rows, d.revenue_kop, d.orders)
+                }
+            );
+        }
+        None => println!("DuckDB reference: not run (pip install duckdb)"),
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! `mpetl metrics`: a period's metrics from the lake (no network), and the marts it touches.
+
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use mpetl::config::Config;
+use mpetl::metrics::{self, Grain};
+use mpetl::plan::{Period, parse_date};
+
+use super::present::print_metrics;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_parser = parse_date, requires = "to")]
+    from: Option<NaiveDate>,
+    #[arg(long, value_parser = parse_date, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Time grain of the table and the mart.
+    #[arg(long, value_enum, default_value = "month")]
+    by: Grain,
+    /// Only these accounts (repeatable).
+    #[arg(long = "account")]
+    accounts: Vec<String>,
+}
+
+pub fn run(config: &Path, args: Args) -> Result<()> {
+    let Args { from, to, by, accounts } = args;
+    let cfg = Config::load(&config)?;
+    let accounts = (!accounts.is_empty()).then_some(accounts);
+    for id in accounts.iter().flatten() {
+        cfg.account(id)?;
+    }
+    let lake = mpetl::lake::Lake::new(cfg.lake_dir());
+    let context = metrics::Context::load(&cfg)?;
+    let inputs = context.inputs();
+    let (period, update) = match (from, to) {
+        (Some(from), Some(to)) => {
+            let period = Period::new(from, to)?;
+            let touched = metrics::marts::touched(&period);
+            (period, metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &touched, &Grain::ALL, false)?)
+        }
+        _ => {
+            let months = metrics::marts::lake_months(&lake);
+            let (Some(first), Some(last)) = (months.first(), months.last()) else {
+                anyhow::bail!("the lake at {} is empty: run `mpetl backfill` first", cfg.lake_dir().display());
+            };
+            let period = Period::new(*first, Grain::Month.end(*last))?;
+            let all = metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &months, &Grain::ALL, true)?;
+            (period, all)
+        }
+    };
+    let sku = metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?;
+    let totals = metrics::totals(&sku, &cfg.tax)?;
+    print_metrics(&period, by, &sku, &totals, &cfg.costs_file)?;
+    for u in metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)? {
+        println!("note: {u}");
+    }
+    for u in metrics::unknown::unknown_units(&lake, period.from, period.to)? {
+        println!("note: {u}");
+    }
+    for p in update.files {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}

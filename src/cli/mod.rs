@@ -1,0 +1,103 @@
+//! The `mpetl` command line: one file per command, what they print in [`present`].
+
+mod backfill;
+#[cfg(feature = "sandbox")]
+mod bench;
+mod cache;
+#[cfg(feature = "sandbox")]
+mod demo;
+mod job;
+mod metrics;
+mod plan;
+mod present;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+mod schedule;
+mod status;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Batch ETL for Wildberries and Ozon sellers: marketplace data → Parquet lake → period metrics.
+#[derive(Parser)]
+#[command(name = "mpetl", version, about)]
+pub struct Cli {
+    /// Config file (TOML); `MPETL_*` environment variables override its keys.
+    #[arg(long, global = true, env = "MPETL_CONFIG", default_value = "mpetl.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on the built-in sandbox: a year of a medium seller, no tokens needed.
+    #[cfg(feature = "sandbox")]
+    Demo(demo::Args),
+    /// Pull a period from the marketplaces into the lake, then write the marts.
+    Backfill(backfill::Args),
+    /// Show what a backfill of a period would fetch: chunks (cached or not), requests per
+    /// rate-limit bucket and the least wall time the limits allow. Makes no request.
+    Plan(plan::Args),
+    /// Active and recent runs (stage, chunks done/total, rows, errors, ETA); with a run id,
+    /// that run's per-chunk detail.
+    Status(status::Args),
+    /// The chunk cache: `stats` per dataset, or `invalidate` chunks so the next run fetches
+    /// them again.
+    Cache(cache::Args),
+    /// Jobs in the jobs directory: `list` them with next fire times and last results, or `run`
+    /// one now.
+    Job(job::Args),
+    /// Run the jobs on their schedules until SIGTERM or Ctrl-C (see README "Jobs").
+    Schedule(schedule::Args),
+    /// Serve Telegram commands (/report, /status, /help) by long polling, for the allow-listed
+    /// chats in [telegram].
+    Bot,
+    /// Compute the metrics of a period from the lake (no network), print them and update the
+    /// marts of every month it overlaps; without a period, rewrite every mart from the whole lake.
+    Metrics(metrics::Args),
+    /// Build a large seller's lake through the pipeline, then time the metrics stage (rows/s, peak
+    /// memory) against DuckDB on the same Parquet.
+    #[cfg(feature = "sandbox")]
+    Bench(bench::Args),
+    /// (internal) The metrics stage of `bench`, in its own process so its peak memory is its own.
+    #[cfg(feature = "sandbox")]
+    #[command(hide = true)]
+    BenchMetrics(bench::MetricsArgs),
+    /// Serve the WB and Ozon emulators on 127.0.0.1 until Ctrl-C.
+    #[cfg(feature = "sandbox")]
+    Sandbox(sandbox::Args),
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = cli.config.as_path();
+    match cli.command {
+        #[cfg(feature = "sandbox")]
+        Command::Demo(args) => demo::run(args).await,
+        Command::Backfill(args) => backfill::run(config, args).await,
+        Command::Plan(args) => plan::run(config, args),
+        Command::Status(args) => status::run(config, args),
+        Command::Cache(args) => cache::run(config, args),
+        Command::Job(args) => job::run(config, args).await,
+        Command::Schedule(args) => schedule::run(config, args).await,
+        Command::Bot => schedule::bot(config).await,
+        Command::Metrics(args) => metrics::run(config, args),
+        #[cfg(feature = "sandbox")]
+        Command::Bench(args) => bench::run(args).await,
+        #[cfg(feature = "sandbox")]
+        Command::BenchMetrics(args) => bench::metrics_child(args),
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => sandbox::run(args).await,
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and `kill` send).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

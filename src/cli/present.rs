@@ -1,0 +1,95 @@
+//! How results look on a terminal: the run report, the metrics tables, durations.
+
+use anyhow::Result;
+use mpetl::metrics::{self, Grain};
+use mpetl::plan::Period;
+use mpetl::run::RunReport;
+
+/// "38 min 20 s", "2.5 s".
+pub fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{:.1} s", d.as_secs_f64()),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+pub fn print_metrics(
+    period: &Period,
+    grain: Grain,
+    sku: &polars::prelude::DataFrame,
+    totals: &polars::prelude::DataFrame,
+    costs_file: &std::path::Path,
+) -> Result<()> {
+    // One line per marketplace and in all, over every account.
+    let rows: Vec<_> = metrics::rows(totals)?.into_iter().filter(|r| r.account == "all").collect();
+    println!(
+        "\nPeriod {} – {}, by {}. Orders and buyouts (statistics, preliminary):\n",
+        period.from,
+        period.to,
+        grain.name()
+    );
+    print!("{}", mpetl::report::operations_table(&rows, grain));
+    println!("\nMoney (finance reports and accruals):\n");
+    print!("{}", mpetl::report::money_table(&rows, grain));
+    print!("{}", mpetl::report::missing_costs(&metrics::missing_costs(sku)?, costs_file));
+    Ok(())
+}
+
+pub fn print_report(r: &RunReport) {
+    println!(
+        "Run {}: fetched {} rows with {} requests in {:.1} s; {} of {} chunks were cached. Lake: {} new keys, {} changed rows, {} partition files written.",
+        r.run_id,
+        r.rows_fetched,
+        r.requests,
+        r.seconds,
+        r.chunks_cached,
+        r.chunks_planned,
+        r.lake.inserted,
+        r.lake.changed,
+        r.lake.partitions_written
+    );
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    if let Some(rec) = &r.reconciliation {
+        if rec.mismatches.is_empty() {
+            println!(
+                "Reconciliation: {} WB report(s) and {} Ozon statement period(s) checked; every total equals the sum of our rows.",
+                rec.reports, rec.periods
+            );
+        } else {
+            println!(
+                "Reconciliation: {} WB report(s) and {} Ozon statement period(s) checked; {} total(s) DISAGREE with our rows:",
+                rec.reports,
+                rec.periods,
+                rec.mismatches.len()
+            );
+            for m in &rec.mismatches {
+                println!(
+                    "  account {} {} {} {}: marketplace {} ≠ rows {}",
+                    m.account,
+                    m.marketplace,
+                    m.statement,
+                    m.field,
+                    mpetl::money::format_kopecks(m.header),
+                    mpetl::money::format_kopecks(m.rows)
+                );
+            }
+        }
+    }
+    for u in &r.unknown {
+        println!("unknown: {u}");
+    }
+    // One line per SKU is plenty for a few; a cabinet with many gets the first ten and a count.
+    for u in r.unknown_units.iter().take(10) {
+        println!("unknown: {u}");
+    }
+    if r.unknown_units.len() > 10 {
+        println!("unknown: … and {} more Ozon SKUs with lines of unknown units", r.unknown_units.len() - 10);
+    }
+    for m in &r.marts {
+        println!("mart: {}", m.display());
+    }
+}

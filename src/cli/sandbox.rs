@@ -1,0 +1,48 @@
+//! `mpetl sandbox`: the emulators on 127.0.0.1 until Ctrl-C, and how to point mpetl at them.
+
+use anyhow::{Context, Result};
+use mpetl_sandbox::{self as sandbox, ProfileName, Sandbox, SandboxConfig};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "medium")]
+    profile: ProfileName,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Rows per WB statistics page.
+    #[arg(long, default_value_t = 80_000)]
+    page_cap: usize,
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let Args { profile, seed, port, page_cap } = args;
+    let sb = Sandbox::start(SandboxConfig { profile, seed, port, wb_page_cap: page_cap, ..Default::default() })
+        .await
+        .context("starting the sandbox")?;
+    let u = &sb.base_url;
+    println!("Sandbox seller '{profile:?}' (seed {seed}) on {u}");
+    println!("  WB statistics: {u}/api/v1/supplier/orders, {u}/api/v1/supplier/sales (token {})", sandbox::WB_TOKEN);
+    println!(
+        "  Ozon:          {u}/v3/posting/fbo/list, {u}/v4/posting/fbs/list (Client-Id {}, Api-Key {})",
+        sandbox::OZON_CLIENT_ID,
+        sandbox::OZON_API_KEY
+    );
+    println!(
+        "  WB finance:    {u}/api/finance/v1/sales-reports/detailed, …/list; ads: {u}/adv/v1/promotion/count, /adv/v3/fullstats, /adv/v1/upd"
+    );
+    println!("  Ozon finance:  {u}/v1/finance/accrual/by-day, …/types");
+    println!("  Ground truth:  {u}/__sandbox/truth?from=YYYY-MM-DD&to=YYYY-MM-DD");
+    println!("Point a backfill at it:");
+    println!(
+        "  MPETL_FETCH__TIME_SCALE=600 MPETL_ENDPOINTS__WB_STATISTICS={u} MPETL_ENDPOINTS__WB_FINANCE={u} MPETL_ENDPOINTS__WB_ADVERT={u} MPETL_ENDPOINTS__OZON={u} MPETL_ACCOUNTS__MAIN__WB__TOKEN={} MPETL_ACCOUNTS__MAIN__OZON__CLIENT_ID={} MPETL_ACCOUNTS__MAIN__OZON__API_KEY={} mpetl backfill --from 2026-01-01 --to 2026-01-31",
+        sandbox::WB_TOKEN,
+        sandbox::OZON_CLIENT_ID,
+        sandbox::OZON_API_KEY
+    );
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(())
+}

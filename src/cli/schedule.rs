@@ -1,0 +1,55 @@
+//! `mpetl schedule` (the jobs on their cron schedules) and `mpetl bot` (Telegram commands).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use mpetl::config::Config;
+
+use super::shutdown_signal;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "jobs")]
+    jobs: PathBuf,
+    /// Also serve the Telegram commands (`mpetl bot`) in this process: with the embedded
+    /// state store only one process may write the state.
+    #[arg(long)]
+    bot: bool,
+}
+
+pub async fn run(config: &Path, args: Args) -> Result<()> {
+    let Args { jobs, bot } = args;
+    let cfg = Config::load(&config)?;
+    let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
+    if bot && cfg.telegram.is_none() {
+        return Err(mpetl::bot::BotError::NotConfigured.into());
+    }
+    let store = mpetl::state::open(&cfg)?;
+    for j in &list {
+        let next = j.next_fires(chrono::Utc::now(), 1);
+        println!("job {}: next at {}", j.name, next.first().map_or("never".into(), |t| t.to_string()));
+    }
+    // One signal stops both the scheduler and the bot.
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let commands =
+        async { if bot { mpetl::bot::serve(cfg.clone(), store.clone(), stopped(rx.clone())).await } else { Ok(()) } };
+    let (s, b) =
+        tokio::join!(mpetl::schedule::schedule(cfg.clone(), store.clone(), list, stopped(rx.clone())), commands);
+    s?;
+    b?;
+    Ok(())
+}
+
+pub async fn bot(config: &Path) -> Result<()> {
+    let cfg = Config::load(&config)?;
+    let store = mpetl::state::open(&cfg)?;
+    mpetl::bot::serve(cfg, store, shutdown_signal()).await?;
+    Ok(())
+}
