@@ -17,7 +17,7 @@ use crate::clock::parse_wb_naive;
 use crate::config::{Config, ConfigError, require_credentials};
 use crate::dataset::{Dataset, Marketplace};
 use crate::http::{Buckets, Net};
-use crate::lake::tables::{Lineage, Rows};
+use crate::lake::batch::{Batch, LakeRow, Lineage};
 use crate::lake::{Lake, LakeError, UpsertStats};
 use crate::metrics::{self, Grain, MetricsError};
 use crate::notify::progress::Progress;
@@ -671,8 +671,8 @@ impl Runner {
         loop {
             self.check_stop(chunk)?;
             let (rows, last, n) = match chunk.dataset {
-                Dataset::WbOrders => page::<OrderItem, WbOrderRow>(&client, chunk, &from, Rows::WbOrders).await?,
-                Dataset::WbSales => page::<SaleItem, WbSaleRow>(&client, chunk, &from, Rows::WbSales).await?,
+                Dataset::WbOrders => page::<OrderItem, WbOrderRow>(&client, chunk, &from).await?,
+                Dataset::WbSales => page::<SaleItem, WbSaleRow>(&client, chunk, &from).await?,
                 _ => unreachable!("streams are WB statistics"),
             };
             out.requests += 1;
@@ -726,7 +726,7 @@ impl Runner {
             .await
             .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
         let n = fetched.rows.len() as u64;
-        let lake = self.store_rows(cx, chunk, Rows::Ozon(chunk.dataset, fetched.rows)).await?;
+        let lake = self.store_rows(cx, chunk, Batch::new(chunk.dataset, fetched.rows)).await?;
         cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
         Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
     }
@@ -767,7 +767,7 @@ impl Runner {
                 .map_err(|e| src(SourceError::decode(&ctx, e)))?;
             let n = rows.len() as u64;
             out.rows += n;
-            out.lake += self.store_rows(cx, chunk, Rows::WbFinance(rows)).await?;
+            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbFinance, rows)).await?;
             cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
             cursor = last;
             (rec.page_cursor, rec.rows, rec.updated_at) = (Some(cursor.to_string()), out.rows, Utc::now());
@@ -788,7 +788,7 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| src(SourceError::decode(&ctx, e)))?;
         out.rows += reports.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Rows::WbFinanceReports(reports)).await?;
+        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbFinanceReports, reports)).await?;
         Ok(out)
     }
 
@@ -812,7 +812,7 @@ impl Runner {
         if fetched {
             out.requests += 1;
             out.rows += campaigns.len() as u64;
-            out.lake += self.store_rows(cx, chunk, Rows::WbAdCampaigns(campaigns.clone())).await?;
+            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdCampaigns, campaigns.clone())).await?;
         }
         // Only finished, active and paused campaigns have statistics.
         let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
@@ -824,13 +824,13 @@ impl Runner {
             let rows = stat_rows(stats).map_err(|e| src(SourceError::decode(&ctx, e)))?;
             out.rows += rows.len() as u64;
             cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: rows.len() as u64 });
-            out.lake += self.store_rows(cx, chunk, Rows::WbAdStats(rows)).await?;
+            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdStats, rows)).await?;
         }
         out.requests += 1;
         let spend: Vec<WbAdSpendRow> =
             client.upd(from, to).await.map_err(src)?.into_iter().map(WbAdSpendRow::from).collect();
         out.rows += spend.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Rows::WbAdSpend(spend)).await?;
+        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdSpend, spend)).await?;
         Ok(out)
     }
 
@@ -856,7 +856,7 @@ impl Runner {
         while day <= to {
             if self.stop.load(Ordering::Relaxed) {
                 // Keep the days fetched so far; the chunk stays undone and resumes whole.
-                self.store_rows(cx, chunk, Rows::OzonAccruals(rows)).await?;
+                self.store_rows(cx, chunk, Batch::new(Dataset::OzonAccruals, rows)).await?;
                 return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
             }
             let (r, n) = client.accruals_of_day(day, &types).await.map_err(src)?;
@@ -865,7 +865,7 @@ impl Runner {
             day += Duration::days(1);
         }
         out.rows = rows.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Rows::OzonAccruals(rows)).await?;
+        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::OzonAccruals, rows)).await?;
         cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
         // Ozon's own totals of the half-months that ended, for the reconciliation.
         let mut statements = Vec::new();
@@ -875,12 +875,12 @@ impl Runner {
             statements.extend(client.cash_flow(begin, end).await.map_err(src)?);
         }
         out.rows += statements.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Rows::OzonCashFlows(statements)).await?;
+        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::OzonCashFlows, statements)).await?;
         Ok(out)
     }
 
     /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
-    async fn store_rows(&self, cx: &RunCtx, chunk: &Chunk, rows: Rows) -> Result<UpsertStats, ChunkError> {
+    async fn store_rows(&self, cx: &RunCtx, chunk: &Chunk, rows: Batch) -> Result<UpsertStats, ChunkError> {
         if rows.is_empty() {
             return Ok(UpsertStats::default());
         }
@@ -1008,15 +1008,10 @@ pub fn compute_metrics(
 
 /// Fetches one statistics page and normalises it. Returns the rows, the page's last
 /// `lastChangeDate` (None for `[]`) and the row count.
-async fn page<T, R>(
-    client: &WbClient,
-    chunk: &Chunk,
-    from: &str,
-    wrap: fn(Vec<R>) -> Rows,
-) -> Result<(Rows, Option<String>, usize), ChunkError>
+async fn page<T, R>(client: &WbClient, chunk: &Chunk, from: &str) -> Result<(Batch, Option<String>, usize), ChunkError>
 where
     T: StatsItem,
-    R: TryFrom<T, Error = String>,
+    R: TryFrom<T, Error = String> + LakeRow,
 {
     let items: Vec<T> = client
         .page(chunk.dataset, from)
@@ -1030,5 +1025,5 @@ where
         .map(R::try_from)
         .collect::<Result<Vec<R>, String>>()
         .map_err(|e| ChunkError::Source { chunk: chunk.id.clone(), source: SourceError::decode(&ctx, e) })?;
-    Ok((wrap(rows), last, n))
+    Ok((Batch::new(chunk.dataset, rows), last, n))
 }

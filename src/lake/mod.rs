@@ -5,8 +5,9 @@
 //! Rows are upserted by primary key: a re-read of the same data rewrites nothing, and a newer
 //! version of a key replaces the older one.
 
+pub mod batch;
 pub mod columns;
-pub mod tables;
+pub mod schema;
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -316,7 +316,7 @@ fn ozon_accruals(
     scope: &Scope<'_>,
     catalogue: &Catalogue,
 ) -> Result<Vec<LazyFrame>, MetricsError> {
-    use crate::sources::ozon::accruals::kind;
+    use crate::lake::schema::accrual_kind as kind;
     let types = super::classify::ozon_types(&lf, catalogue)?;
     let classified = lf.clone().join(
         types,

@@ -21,7 +21,7 @@ use super::events::{WbMoney, wb_classified};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 use crate::lake::columns::MONEY;
-use crate::sources::wb::models::REPORT_SUMS;
+use crate::lake::schema::REPORT_SUMS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {

@@ -11,7 +11,7 @@ use super::events::{WbMoney, wb_classified};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 use crate::lake::columns::MONEY;
-use crate::sources::ozon::accruals::kind;
+use crate::lake::schema::accrual_kind as kind;
 
 /// An operation the catalogue does not know, in a period.
 #[derive(Debug, Clone, PartialEq, Eq)]

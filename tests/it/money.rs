@@ -4,7 +4,8 @@
 
 use chrono::{NaiveDate, Utc};
 use mpetl::config::Config;
-use mpetl::lake::tables::{Lineage, Rows};
+use mpetl::dataset::Dataset;
+use mpetl::lake::batch::{Batch, Lineage};
 use mpetl::metrics::{self, Grain, MetricRow};
 use mpetl::money::{Kopecks, Precise};
 use mpetl::notify::Events;
@@ -82,10 +83,10 @@ fn types() -> Vec<AccrualType> {
 }
 
 /// Accruals from by-day JSON, as the client turns them into lake rows.
-fn accruals(json: &str) -> Rows {
+fn accruals(json: &str) -> Batch {
     let page: ByDay = serde_json::from_str(json).unwrap();
     let t = types();
-    Rows::OzonAccruals(page.accruals.into_iter().flat_map(|a| a.into_rows(&t).unwrap()).collect())
+    Batch::new(Dataset::OzonAccruals, page.accruals.into_iter().flat_map(|a| a.into_rows(&t).unwrap()).collect())
 }
 
 fn posting(number: &str, sku: i64, quantity: i64) -> OzonPostingRow {
@@ -108,7 +109,7 @@ fn posting(number: &str, sku: i64, quantity: i64) -> OzonPostingRow {
 }
 
 /// A lake with `rows` and a runner over it (costs, tax as given).
-fn lake(rows: Vec<Rows>, costs: &str, tax: &str) -> (tempfile::TempDir, Runner) {
+fn lake(rows: Vec<Batch>, costs: &str, tax: &str) -> (tempfile::TempDir, Runner) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -183,7 +184,15 @@ fn seller(costs: &str, tax: &str) -> (tempfile::TempDir, Runner) {
          "non_item_fee": {"type_id": 51, "accrued": {"amount": "-30"}}}
         ], "last_id": ""}"#,
     );
-    lake(vec![Rows::WbFinance(wb), Rows::WbAdStats(vec![ad_day(2, 111, rub(150, 0))]), ozon], costs, tax)
+    lake(
+        vec![
+            Batch::new(Dataset::WbFinance, wb),
+            Batch::new(Dataset::WbAdStats, vec![ad_day(2, 111, rub(150, 0))]),
+            ozon,
+        ],
+        costs,
+        tax,
+    )
 }
 
 /// Whole rubles in kopecks.
@@ -452,7 +461,11 @@ fn wb_families() -> (tempfile::TempDir, Runner) {
             for_pay: rub(100, 0), ..fin(91, 18, "Коррекция продаж", "Продажа", Some(111))
         },
     ];
-    lake(vec![Rows::WbFinance(wb), Rows::WbAdStats(vec![ad_day(15, 111, rub(70, 0))])], COSTS, SIX_PERCENT_OF_REVENUE)
+    lake(
+        vec![Batch::new(Dataset::WbFinance, wb), Batch::new(Dataset::WbAdStats, vec![ad_day(15, 111, rub(70, 0))])],
+        COSTS,
+        SIX_PERCENT_OF_REVENUE,
+    )
 }
 
 #[test]
@@ -633,7 +646,7 @@ fn ozon_families() -> (tempfile::TempDir, Runner) {
         ], "last_id": ""}"#,
     );
     // P-1 is in the FBO list with 2 units; the cross-border CB-9 is in no list.
-    let fbo = Rows::Ozon(mpetl::dataset::Dataset::OzonFbo, vec![posting("P-1", 222, 2)]);
+    let fbo = Batch::new(Dataset::OzonFbo, vec![posting("P-1", 222, 2)]);
     let costs = format!("{COSTS}ozon,333,100.00,2026-01-01\n");
     lake(vec![ozon, fbo], &costs, SIX_PERCENT_OF_REVENUE)
 }
@@ -739,7 +752,10 @@ fn wb_ad_spend_paid_with_wb_bonuses_is_no_cost() {
     };
     let stats = vec![ad_day(20, 111, rub(120, 0)), WbAdStatRow { advert_id: 8, ..ad_day(20, 111, rub(180, 0)) }];
     let (_dir, runner) = lake(
-        vec![Rows::WbAdStats(stats), Rows::WbAdSpend(vec![upd(7, 120, "Баланс"), upd(8, 180, "Бонусы")])],
+        vec![
+            Batch::new(Dataset::WbAdStats, stats),
+            Batch::new(Dataset::WbAdSpend, vec![upd(7, 120, "Баланс"), upd(8, 180, "Бонусы")]),
+        ],
         COSTS,
         "",
     );

@@ -8,9 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::columns as c;
+use crate::lake::schema::accrual_kind as kind;
 use crate::money::{Kopecks, de_money};
 
 #[derive(Debug, Deserialize)]
@@ -114,25 +118,6 @@ pub struct AccrualType {
     pub name: String,
     #[serde(default)]
     pub description: String,
-}
-
-/// What a component of an accrual is; `metrics` reads money by these.
-pub mod kind {
-    /// What the buyer paid for the line; carries the line's quantity and direction.
-    pub const SALE_PRICE: &str = "sale_price";
-    pub const BONUS: &str = "bonus";
-    pub const COINVESTMENT: &str = "coinvestment";
-    pub const SALE_COMMISSION: &str = "sale_commission";
-    /// A delivery service of a posting's product.
-    pub const SERVICE: &str = "service";
-    pub const ITEM_FEE: &str = "item_fee";
-    pub const NON_ITEM_FEE: &str = "non_item_fee";
-    pub const CONTAINER_FEE: &str = "container_fee";
-    /// `total_amount` minus what the components add up to, when Ozon sends a total that its
-    /// components do not explain (or a total with no components at all).
-    pub const REMAINDER: &str = "remainder";
-    /// The kinds whose category comes from the type name (the operation catalogue).
-    pub const FEES: [&str; 4] = [SERVICE, ITEM_FEE, NON_ITEM_FEE, CONTAINER_FEE];
 }
 
 /// A row of `ozon_accruals`: one component of one accrual, keyed by what it is (never by its
@@ -253,6 +238,30 @@ impl AccrualItem {
             });
         }
         Ok(rows)
+    }
+}
+
+impl LakeRow for OzonAccrualRow {
+    fn partition(&self) -> String {
+        month_key(self.date.year(), self.date.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("accrual_id", r.iter().map(|x| x.accrual_id)),
+            c::text("component", r.iter().map(|x| x.component.as_str())),
+            c::date("date", r.iter().map(|x| x.date)),
+            c::text("accrued_category", r.iter().map(|x| x.accrued_category.as_str())),
+            c::text("unit_number", r.iter().map(|x| x.unit_number.as_str())),
+            c::opt_int("sku", r.iter().map(|x| x.sku)),
+            c::opt_int("type_id", r.iter().map(|x| x.type_id)),
+            c::text("type_name", r.iter().map(|x| x.type_name.as_str())),
+            c::text("type_description", r.iter().map(|x| x.type_description.as_str())),
+            c::text("kind", r.iter().map(|x| x.kind)),
+            c::money("amount", r.iter().map(|x| x.amount))?,
+            c::opt_int("quantity", r.iter().map(|x| x.quantity)),
+            c::int("direction", r.iter().map(|x| x.direction)),
+        ])
     }
 }
 

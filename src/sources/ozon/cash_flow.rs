@@ -3,9 +3,12 @@
 //! and the 16th–last day); with `with_details` it says what the period's accruals add up to, by
 //! section, which the reconciliation compares with the sum of the accruals in the lake.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +185,35 @@ pub fn half_months(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)
         m = next;
     }
     out
+}
+
+impl LakeRow for OzonCashFlowRow {
+    fn partition(&self) -> String {
+        month_key(self.period_begin.year(), self.period_begin.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("period_id", r.iter().map(|x| x.period_id)),
+            c::date("period_begin", r.iter().map(|x| x.period_begin)),
+            c::date("period_end", r.iter().map(|x| x.period_end)),
+            c::money("orders_amount", r.iter().map(|x| x.orders_amount))?,
+            c::money("returns_amount", r.iter().map(|x| x.returns_amount))?,
+            c::money("commission_amount", r.iter().map(|x| x.commission_amount))?,
+            c::money("services_amount", r.iter().map(|x| x.services_amount))?,
+            c::money("item_delivery_and_return_amount", r.iter().map(|x| x.item_delivery_and_return_amount))?,
+            c::opt_money("delivery_total", r.iter().map(|x| x.delivery_total))?,
+            c::opt_money("return_total", r.iter().map(|x| x.return_total))?,
+            c::opt_money("services_total", r.iter().map(|x| x.services_total))?,
+            c::opt_money("others_total", r.iter().map(|x| x.others_total))?,
+            c::opt_money("rfbs_total", r.iter().map(|x| x.rfbs_total))?,
+            c::opt_money("loan", r.iter().map(|x| x.loan))?,
+            c::opt_money("invoice_transfer", r.iter().map(|x| x.invoice_transfer))?,
+            c::opt_money("begin_balance", r.iter().map(|x| x.begin_balance))?,
+            c::opt_money("end_balance", r.iter().map(|x| x.end_balance))?,
+            c::text("currency", r.iter().map(|x| x.currency.as_str())),
+        ])
+    }
 }
 
 #[cfg(test)]

@@ -5,5 +5,6 @@ pub mod accruals;
 pub mod cash_flow;
 pub mod client;
 pub mod models;
+pub mod postings;
 
 pub use client::OzonClient;

@@ -1,8 +1,12 @@
 //! WB advertising: campaign list, per-article statistics (fullstats), spend documents (upd).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Europe::Moscow;
+use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
 
 #[derive(Debug, Deserialize)]
@@ -185,5 +189,66 @@ impl From<UpdItem> for WbAdSpendRow {
             advert_status: u.advert_status,
             payment_type: u.payment_type,
         }
+    }
+}
+
+impl LakeRow for WbAdCampaignRow {
+    /// The campaign list is a snapshot keyed by campaign: one partition.
+    fn partition(&self) -> String {
+        "all".to_string()
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("advert_id", r.iter().map(|x| x.advert_id)),
+            c::int("advert_type", r.iter().map(|x| x.advert_type)),
+            c::int("status", r.iter().map(|x| x.status)),
+            c::instant("change_time", r.iter().map(|x| x.change_time), Moscow),
+        ])
+    }
+}
+
+impl LakeRow for WbAdStatRow {
+    fn partition(&self) -> String {
+        month_key(self.date.year(), self.date.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("advert_id", r.iter().map(|x| x.advert_id)),
+            c::date("date", r.iter().map(|x| x.date)),
+            c::int("app_type", r.iter().map(|x| x.app_type)),
+            c::int("nm_id", r.iter().map(|x| x.nm_id)),
+            c::int("views", r.iter().map(|x| x.views)),
+            c::int("clicks", r.iter().map(|x| x.clicks)),
+            c::int("orders", r.iter().map(|x| x.orders)),
+            c::money("sum", r.iter().map(|x| x.sum))?,
+            c::money("sum_price", r.iter().map(|x| x.sum_price))?,
+        ])
+    }
+}
+
+impl LakeRow for WbAdSpendRow {
+    fn partition(&self) -> String {
+        self.upd_time.map_or_else(
+            || "unknown".to_string(),
+            |t| {
+                let m = t.with_timezone(&Moscow);
+                month_key(m.year(), m.month())
+            },
+        )
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("advert_id", r.iter().map(|x| x.advert_id)),
+            c::instant("upd_time", r.iter().map(|x| x.upd_time), Moscow),
+            c::int("upd_num", r.iter().map(|x| x.upd_num)),
+            c::money("upd_sum", r.iter().map(|x| x.upd_sum))?,
+            c::text("camp_name", r.iter().map(|x| x.camp_name.as_str())),
+            c::int("advert_type", r.iter().map(|x| x.advert_type)),
+            c::int("advert_status", r.iter().map(|x| x.advert_status)),
+            c::text("payment_type", r.iter().map(|x| x.payment_type.as_str())),
+        ])
     }
 }

@@ -2,6 +2,9 @@
 
 pub mod ads;
 pub mod client;
+pub mod finance;
 pub mod models;
+pub mod orders;
+pub mod sales;
 
 pub use client::{WbClient, WbHosts};

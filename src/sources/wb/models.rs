@@ -403,29 +403,9 @@ pub struct WbReportRow {
     pub report_id: i64,
     pub date_from: chrono::NaiveDate,
     pub date_to: chrono::NaiveDate,
-    /// WB's totals, in the order of [`REPORT_SUMS`].
+    /// WB's totals, in the order of [`REPORT_SUMS`](crate::lake::schema::REPORT_SUMS).
     pub sums: [Kopecks; 13],
 }
-
-/// What a report header totals, named after the detail column each one sums; the header field
-/// is `<name>_sum` in the lake. `bank_payment` is «Итого к оплате», what WB transfers: the
-/// reconciliation computes it from the rows as the README's "How our payout matches WB's
-/// report" says.
-pub const REPORT_SUMS: [&str; 13] = [
-    "retail_amount",
-    "for_pay",
-    "delivery_service",
-    "paid_storage",
-    "penalty",
-    "deduction",
-    "paid_acceptance",
-    "additional_payment",
-    "cashback_amount",
-    "cashback_discount",
-    "cashback_commission_change",
-    "payment_schedule",
-    "bank_payment",
-];
 
 impl TryFrom<ReportHeader> for WbReportRow {
     type Error = String;

@@ -1,0 +1,34 @@
+//! Ozon FBO and FBS postings (`/v3/posting/fbo/list`, `/v4/posting/fbs/list`) in the lake: a
+//! row per posting × SKU, partitioned by `in_process_at`'s month (UTC).
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+use polars::prelude::{Column, PolarsResult};
+
+use super::models::OzonPostingRow;
+use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::columns as c;
+
+impl LakeRow for OzonPostingRow {
+    fn partition(&self) -> String {
+        month_key(self.in_process_at.year(), self.in_process_at.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::text("posting_number", r.iter().map(|x| x.posting_number.as_str())),
+            c::int("sku", r.iter().map(|x| x.sku)),
+            c::text("order_number", r.iter().map(|x| x.order_number.as_str())),
+            c::opt_int("order_id", r.iter().map(|x| x.order_id)),
+            c::text("status", r.iter().map(|x| x.status.as_str())),
+            c::text("substatus", r.iter().map(|x| x.substatus.as_str())),
+            c::instant("in_process_at", r.iter().map(|x| Some(x.in_process_at)), Tz::UTC),
+            c::instant("created_at", r.iter().map(|x| x.created_at), Tz::UTC),
+            c::text("offer_id", r.iter().map(|x| x.offer_id.as_str())),
+            c::text("name", r.iter().map(|x| x.name.as_str())),
+            c::int("quantity", r.iter().map(|x| x.quantity)),
+            c::money("price", r.iter().map(|x| x.price))?,
+            c::text("currency", r.iter().map(|x| x.currency.as_str())),
+        ])
+    }
+}

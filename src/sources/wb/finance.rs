@@ -1,0 +1,70 @@
+//! WB realization-report rows (`sales-reports/detailed`, a row per `rrd_id`) and each report's
+//! own totals (`sales-reports/list`) in the lake, partitioned by `rr_date` / the report's first day.
+
+use chrono::Datelike;
+use polars::prelude::{Column, PolarsResult};
+
+use super::models::{WbFinanceRow, WbReportRow};
+use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::columns as c;
+use crate::lake::schema::REPORT_SUMS;
+
+impl LakeRow for WbFinanceRow {
+    fn partition(&self) -> String {
+        month_key(self.rr_date.year(), self.rr_date.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        Ok(vec![
+            c::int("rrd_id", r.iter().map(|x| x.rrd_id)),
+            c::int("report_id", r.iter().map(|x| x.report_id)),
+            c::date("rr_date", r.iter().map(|x| x.rr_date)),
+            c::text("doc_type_name", r.iter().map(|x| x.doc_type_name.as_str())),
+            c::text("seller_oper_name", r.iter().map(|x| x.seller_oper_name.as_str())),
+            c::opt_int("nm_id", r.iter().map(|x| x.nm_id)),
+            c::text("vendor_code", r.iter().map(|x| x.vendor_code.as_str())),
+            c::text("srid", r.iter().map(|x| x.srid.as_str())),
+            c::int("quantity", r.iter().map(|x| x.quantity)),
+            c::money("retail_price", r.iter().map(|x| x.retail_price))?,
+            c::money("retail_price_with_disc", r.iter().map(|x| x.retail_price_with_disc))?,
+            c::money("retail_amount", r.iter().map(|x| x.retail_amount))?,
+            c::money("for_pay", r.iter().map(|x| x.for_pay))?,
+            c::money("acquiring_fee", r.iter().map(|x| x.acquiring_fee))?,
+            c::precise("vw", r.iter().map(|x| x.vw))?,
+            c::precise("vw_nds", r.iter().map(|x| x.vw_nds))?,
+            c::precise("ppvz_reward", r.iter().map(|x| x.ppvz_reward))?,
+            c::money("delivery_service", r.iter().map(|x| x.delivery_service))?,
+            c::int("delivery_amount", r.iter().map(|x| x.delivery_amount)),
+            c::int("return_amount", r.iter().map(|x| x.return_amount)),
+            c::money("penalty", r.iter().map(|x| x.penalty))?,
+            c::money("deduction", r.iter().map(|x| x.deduction))?,
+            c::money("paid_storage", r.iter().map(|x| x.paid_storage))?,
+            c::money("paid_acceptance", r.iter().map(|x| x.paid_acceptance))?,
+            c::money("additional_payment", r.iter().map(|x| x.additional_payment))?,
+            c::precise("rebill_logistic_cost", r.iter().map(|x| x.rebill_logistic_cost))?,
+            c::money("cashback_amount", r.iter().map(|x| x.cashback_amount))?,
+            c::money("cashback_discount", r.iter().map(|x| x.cashback_discount))?,
+            c::money("cashback_commission_change", r.iter().map(|x| x.cashback_commission_change))?,
+            c::money("payment_schedule", r.iter().map(|x| x.payment_schedule))?,
+            c::text("bonus_type_name", r.iter().map(|x| x.bonus_type_name.as_str())),
+        ])
+    }
+}
+
+impl LakeRow for WbReportRow {
+    fn partition(&self) -> String {
+        month_key(self.date_from.year(), self.date_from.month())
+    }
+
+    fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
+        let mut cols = vec![
+            c::int("report_id", r.iter().map(|x| x.report_id)),
+            c::date("date_from", r.iter().map(|x| x.date_from)),
+            c::date("date_to", r.iter().map(|x| x.date_to)),
+        ];
+        for (i, name) in REPORT_SUMS.iter().enumerate() {
+            cols.push(c::money(&format!("{name}_sum"), r.iter().map(|x| x.sums[i]))?);
+        }
+        Ok(cols)
+    }
+}
