@@ -51,122 +51,123 @@ pub enum Dataset {
     OzonCashFlows,
 }
 
+/// What mpetl knows of one dataset; each dataset's own file in `sources/` declares its spec, and
+/// [`REGISTRY`] lists them once. DESIGN §3 lists the endpoint, key and event date of each.
+#[derive(Debug)]
+pub struct Spec {
+    pub dataset: Dataset,
+    /// The lake directory and the name in chunk ids, CLI flags and marts.
+    pub name: &'static str,
+    pub marketplace: Marketplace,
+    pub endpoint: &'static str,
+    /// Columns that identify a row; upserts keep one row per key.
+    pub primary_key: &'static [&'static str],
+    /// Which copy of a key is newer ([`LOADED_AT`] when the source has no change stamp: the
+    /// later load wins).
+    pub version_column: &'static str,
+    /// The event time that places a row in a month partition and a metric day.
+    pub event_column: &'static str,
+    /// The dataset whose chunks fetch this one (itself, or the one it comes with).
+    pub fetched_by: Dataset,
+}
+
+/// The lake's load time: the version of rows whose source has no change stamp.
+pub const LOADED_AT: &str = "_loaded_at";
+
+/// Every dataset, in [`Dataset`]'s order.
+pub const REGISTRY: [&Spec; 11] = [
+    &crate::sources::wb::orders::ORDERS,
+    &crate::sources::wb::sales::SALES,
+    &crate::sources::wb::finance::FINANCE,
+    &crate::sources::wb::finance::REPORTS,
+    &crate::sources::wb::ads::CAMPAIGNS,
+    &crate::sources::wb::ads::STATS,
+    &crate::sources::wb::ads::SPEND,
+    &crate::sources::ozon::postings::FBO,
+    &crate::sources::ozon::postings::FBS,
+    &crate::sources::ozon::accruals::ACCRUALS,
+    &crate::sources::ozon::cash_flow::CASH_FLOWS,
+];
+
 impl Dataset {
-    pub const ALL: [Dataset; 11] = [
-        Dataset::WbOrders,
-        Dataset::WbSales,
-        Dataset::WbFinance,
-        Dataset::WbFinanceReports,
-        Dataset::WbAdCampaigns,
-        Dataset::WbAdStats,
-        Dataset::WbAdSpend,
-        Dataset::OzonFbo,
-        Dataset::OzonFbs,
-        Dataset::OzonAccruals,
-        Dataset::OzonCashFlows,
-    ];
+    pub const ALL: [Dataset; 11] = {
+        let mut all = [Dataset::WbOrders; 11];
+        let mut i = 0;
+        while i < REGISTRY.len() {
+            all[i] = REGISTRY[i].dataset;
+            i += 1;
+        }
+        all
+    };
+
+    pub fn spec(self) -> &'static Spec {
+        let spec = REGISTRY[self as usize];
+        debug_assert!(spec.dataset == self, "REGISTRY is in Dataset's order");
+        spec
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Dataset::WbOrders => "wb_orders",
-            Dataset::WbSales => "wb_sales",
-            Dataset::WbFinance => "wb_finance",
-            Dataset::WbFinanceReports => "wb_finance_reports",
-            Dataset::WbAdCampaigns => "wb_ad_campaigns",
-            Dataset::WbAdStats => "wb_ad_stats",
-            Dataset::WbAdSpend => "wb_ad_spend",
-            Dataset::OzonFbo => "ozon_fbo",
-            Dataset::OzonFbs => "ozon_fbs",
-            Dataset::OzonAccruals => "ozon_accruals",
-            Dataset::OzonCashFlows => "ozon_cash_flows",
-        }
+        self.spec().name
     }
 
     pub fn from_name(name: &str) -> Option<Dataset> {
-        Dataset::ALL.into_iter().find(|d| d.name() == name.trim())
+        REGISTRY.iter().find(|s| s.name == name.trim()).map(|s| s.dataset)
     }
 
     /// The dataset whose chunks fetch this one (report totals come with the finance rows,
     /// campaigns and spend with the ad statistics, Ozon's statement with the accruals).
     pub fn chunk_dataset(self) -> Dataset {
-        match self {
-            Dataset::WbFinanceReports => Dataset::WbFinance,
-            Dataset::OzonCashFlows => Dataset::OzonAccruals,
-            Dataset::WbAdCampaigns | Dataset::WbAdSpend => Dataset::WbAdStats,
-            d => d,
-        }
+        self.spec().fetched_by
     }
 
     pub fn marketplace(self) -> Marketplace {
-        match self {
-            Dataset::WbOrders
-            | Dataset::WbSales
-            | Dataset::WbFinance
-            | Dataset::WbFinanceReports
-            | Dataset::WbAdCampaigns
-            | Dataset::WbAdStats
-            | Dataset::WbAdSpend => Marketplace::Wb,
-            Dataset::OzonFbo | Dataset::OzonFbs | Dataset::OzonAccruals | Dataset::OzonCashFlows => Marketplace::Ozon,
-        }
+        self.spec().marketplace
     }
 
     pub fn endpoint(self) -> &'static str {
-        match self {
-            Dataset::WbOrders => "GET /api/v1/supplier/orders",
-            Dataset::WbSales => "GET /api/v1/supplier/sales",
-            Dataset::WbFinance => "POST /api/finance/v1/sales-reports/detailed",
-            Dataset::WbFinanceReports => "POST /api/finance/v1/sales-reports/list",
-            Dataset::WbAdCampaigns => "GET /adv/v1/promotion/count",
-            Dataset::WbAdStats => "GET /adv/v3/fullstats",
-            Dataset::WbAdSpend => "GET /adv/v1/upd",
-            Dataset::OzonFbo => "POST /v3/posting/fbo/list",
-            Dataset::OzonFbs => "POST /v4/posting/fbs/list",
-            Dataset::OzonAccruals => "POST /v1/finance/accrual/by-day",
-            Dataset::OzonCashFlows => "POST /v1/finance/cash-flow-statement/list",
-        }
+        self.spec().endpoint
     }
 
-    /// Columns that identify a row; upserts keep one row per key.
     pub fn primary_key(self) -> &'static [&'static str] {
-        match self {
-            Dataset::WbOrders => &["srid"],
-            Dataset::WbSales => &["sale_id"],
-            Dataset::WbFinance => &["rrd_id"],
-            Dataset::WbFinanceReports => &["report_id"],
-            Dataset::WbAdCampaigns => &["advert_id"],
-            Dataset::WbAdStats => &["advert_id", "date", "nm_id", "app_type"],
-            // upd has no row id: WB's documents are told apart by all four.
-            Dataset::WbAdSpend => &["advert_id", "upd_time", "upd_num", "upd_sum"],
-            Dataset::OzonFbo | Dataset::OzonFbs => &["posting_number", "sku"],
-            Dataset::OzonAccruals => &["accrual_id", "component"],
-            Dataset::OzonCashFlows => &["period_begin"],
-        }
+        self.spec().primary_key
     }
 
-    /// Which copy of a key is newer. Ozon postings carry no change stamp, so the later load wins.
     pub fn version_column(self) -> &'static str {
-        match self {
-            Dataset::WbOrders | Dataset::WbSales => "last_change_date",
-            _ => "_loaded_at",
-        }
+        self.spec().version_column
     }
 
-    /// The event time that places a row in a month partition and a metric day.
     pub fn event_column(self) -> &'static str {
-        match self {
-            Dataset::WbOrders | Dataset::WbSales | Dataset::WbAdStats | Dataset::OzonAccruals => "date",
-            Dataset::WbFinance => "rr_date",
-            Dataset::WbFinanceReports => "date_from",
-            Dataset::OzonCashFlows => "period_begin",
-            Dataset::WbAdCampaigns => "advert_id",
-            Dataset::WbAdSpend => "upd_time",
-            Dataset::OzonFbo | Dataset::OzonFbs => "in_process_at",
-        }
+        self.spec().event_column
     }
 }
 
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_lists_every_dataset_once_in_order() {
+        for (i, spec) in REGISTRY.iter().enumerate() {
+            assert_eq!(spec.dataset as usize, i, "{} is out of order", spec.name);
+        }
+        let mut names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len(), "dataset names are unique");
+        for spec in REGISTRY {
+            assert_eq!(
+                spec.fetched_by.spec().fetched_by,
+                spec.fetched_by,
+                "{} is fetched by a fetching dataset",
+                spec.name
+            );
+            assert_eq!(spec.fetched_by.marketplace(), spec.marketplace, "{}", spec.name);
+        }
     }
 }

@@ -83,7 +83,7 @@ fn partitions<R: LakeRow>(rows: Vec<R>, lineage: &Lineage) -> PolarsResult<Vec<(
 
 fn lineage_columns(n: usize, l: &Lineage) -> [Column; 2] {
     [
-        c::instant("_loaded_at", std::iter::repeat_n(Some(l.loaded_at), n), Tz::UTC),
+        c::instant(crate::dataset::LOADED_AT, std::iter::repeat_n(Some(l.loaded_at), n), Tz::UTC),
         c::text("_chunk", std::iter::repeat_n(l.chunk.as_str(), n)),
     ]
 }

@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use crate::dataset::Dataset;
 
-pub const LINEAGE: [&str; 2] = ["_loaded_at", "_chunk"];
+pub const LINEAGE: [&str; 2] = [crate::dataset::LOADED_AT, "_chunk"];
 const SRC: &str = "_src";
 
 #[derive(Debug, thiserror::Error)]

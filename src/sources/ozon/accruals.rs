@@ -12,10 +12,22 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::accrual_kind as kind;
 use crate::money::{Kopecks, de_money};
+
+pub const ACCRUALS: Spec = Spec {
+    dataset: Dataset::OzonAccruals,
+    name: "ozon_accruals",
+    marketplace: Marketplace::Ozon,
+    endpoint: "POST /v1/finance/accrual/by-day",
+    primary_key: &["accrual_id", "component"],
+    version_column: LOADED_AT,
+    event_column: "date",
+    fetched_by: Dataset::OzonAccruals,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct ByDay {

@@ -7,9 +7,22 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
+
+/// Ozon's statement comes with the accruals.
+pub const CASH_FLOWS: Spec = Spec {
+    dataset: Dataset::OzonCashFlows,
+    name: "ozon_cash_flows",
+    marketplace: Marketplace::Ozon,
+    endpoint: "POST /v1/finance/cash-flow-statement/list",
+    primary_key: &["period_begin"],
+    version_column: LOADED_AT,
+    event_column: "period_begin",
+    fetched_by: Dataset::OzonAccruals,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct CashFlowResponse {

@@ -6,8 +6,31 @@ use chrono_tz::Tz;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::OzonPostingRow;
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
+
+pub const FBO: Spec = Spec {
+    dataset: Dataset::OzonFbo,
+    name: "ozon_fbo",
+    marketplace: Marketplace::Ozon,
+    endpoint: "POST /v3/posting/fbo/list",
+    primary_key: &["posting_number", "sku"],
+    version_column: LOADED_AT,
+    event_column: "in_process_at",
+    fetched_by: Dataset::OzonFbo,
+};
+
+pub const FBS: Spec = Spec {
+    dataset: Dataset::OzonFbs,
+    name: "ozon_fbs",
+    marketplace: Marketplace::Ozon,
+    endpoint: "POST /v4/posting/fbs/list",
+    primary_key: &["posting_number", "sku"],
+    version_column: LOADED_AT,
+    event_column: "in_process_at",
+    fetched_by: Dataset::OzonFbs,
+};
 
 impl LakeRow for OzonPostingRow {
     fn partition(&self) -> String {

@@ -5,9 +5,45 @@ use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
+
+/// Campaigns come with the ad statistics.
+pub const CAMPAIGNS: Spec = Spec {
+    dataset: Dataset::WbAdCampaigns,
+    name: "wb_ad_campaigns",
+    marketplace: Marketplace::Wb,
+    endpoint: "GET /adv/v1/promotion/count",
+    primary_key: &["advert_id"],
+    version_column: LOADED_AT,
+    event_column: "advert_id",
+    fetched_by: Dataset::WbAdStats,
+};
+
+pub const STATS: Spec = Spec {
+    dataset: Dataset::WbAdStats,
+    name: "wb_ad_stats",
+    marketplace: Marketplace::Wb,
+    endpoint: "GET /adv/v3/fullstats",
+    primary_key: &["advert_id", "date", "nm_id", "app_type"],
+    version_column: LOADED_AT,
+    event_column: "date",
+    fetched_by: Dataset::WbAdStats,
+};
+
+/// Spend comes with the ad statistics; upd has no row id: WB's documents are told apart by all four key columns.
+pub const SPEND: Spec = Spec {
+    dataset: Dataset::WbAdSpend,
+    name: "wb_ad_spend",
+    marketplace: Marketplace::Wb,
+    endpoint: "GET /adv/v1/upd",
+    primary_key: &["advert_id", "upd_time", "upd_num", "upd_sum"],
+    version_column: LOADED_AT,
+    event_column: "upd_time",
+    fetched_by: Dataset::WbAdStats,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct PromotionCount {

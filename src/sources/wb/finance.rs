@@ -5,9 +5,33 @@ use chrono::Datelike;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::{WbFinanceRow, WbReportRow};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::REPORT_SUMS;
+
+pub const FINANCE: Spec = Spec {
+    dataset: Dataset::WbFinance,
+    name: "wb_finance",
+    marketplace: Marketplace::Wb,
+    endpoint: "POST /api/finance/v1/sales-reports/detailed",
+    primary_key: &["rrd_id"],
+    version_column: LOADED_AT,
+    event_column: "rr_date",
+    fetched_by: Dataset::WbFinance,
+};
+
+/// Report totals come with the finance rows.
+pub const REPORTS: Spec = Spec {
+    dataset: Dataset::WbFinanceReports,
+    name: "wb_finance_reports",
+    marketplace: Marketplace::Wb,
+    endpoint: "POST /api/finance/v1/sales-reports/list",
+    primary_key: &["report_id"],
+    version_column: LOADED_AT,
+    event_column: "date_from",
+    fetched_by: Dataset::WbFinance,
+};
 
 impl LakeRow for WbFinanceRow {
     fn partition(&self) -> String {

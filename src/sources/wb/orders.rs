@@ -6,8 +6,20 @@ use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::WbOrderRow;
+use crate::dataset::{Dataset, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
+
+pub const ORDERS: Spec = Spec {
+    dataset: Dataset::WbOrders,
+    name: "wb_orders",
+    marketplace: Marketplace::Wb,
+    endpoint: "GET /api/v1/supplier/orders",
+    primary_key: &["srid"],
+    version_column: "last_change_date",
+    event_column: "date",
+    fetched_by: Dataset::WbOrders,
+};
 
 impl LakeRow for WbOrderRow {
     fn partition(&self) -> String {

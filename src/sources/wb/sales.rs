@@ -6,8 +6,20 @@ use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::WbSaleRow;
+use crate::dataset::{Dataset, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
+
+pub const SALES: Spec = Spec {
+    dataset: Dataset::WbSales,
+    name: "wb_sales",
+    marketplace: Marketplace::Wb,
+    endpoint: "GET /api/v1/supplier/sales",
+    primary_key: &["sale_id"],
+    version_column: "last_change_date",
+    event_column: "date",
+    fetched_by: Dataset::WbSales,
+};
 
 impl LakeRow for WbSaleRow {
     fn partition(&self) -> String {
