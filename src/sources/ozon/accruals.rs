@@ -13,10 +13,12 @@ use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
-use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::accrual_kind as kind;
 use crate::money::{Kopecks, de_money};
+use crate::run::ChunkError;
+use crate::run::cx::{ChunkOutcome, FetchCx};
 
 pub const ACCRUALS: Spec = Spec {
     dataset: Dataset::OzonAccruals,
@@ -275,6 +277,41 @@ impl LakeRow for OzonAccrualRow {
             c::int("direction", r.iter().map(|x| x.direction)),
         ])
     }
+}
+
+/// Every accrual of every day in `from..=to` (one day per call, `last_id` paging), then Ozon's
+/// statement of the half-months that ended, for the reconciliation.
+pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
+    let client = cx.ozon_client();
+    let src = |e| cx.source_error(e);
+    let mut out = ChunkOutcome::default();
+    let (types, fetched) = cx.accrual_types(|| async { client.accrual_types().await.map_err(src) }).await?;
+    out.requests += u64::from(fetched);
+    let mut rows = Vec::new();
+    let mut day = from;
+    while day <= to {
+        if cx.stopping() {
+            // Keep the days fetched so far; the chunk stays undone and resumes whole.
+            let _ = cx.store(Batch::new(Dataset::OzonAccruals, rows)).await?;
+            return Err(cx.stopped());
+        }
+        let (r, n) = client.accruals_of_day(day, &types).await.map_err(src)?;
+        out.requests += n;
+        rows.extend(r);
+        day += chrono::Duration::days(1);
+    }
+    out.rows = rows.len() as u64;
+    out.lake += cx.store(Batch::new(Dataset::OzonAccruals, rows)).await?.stats();
+    cx.rows_stored(out.rows);
+    let mut statements = Vec::new();
+    for (begin, end) in super::cash_flow::half_months(from, to) {
+        cx.check_stop()?;
+        out.requests += 1;
+        statements.extend(client.cash_flow(begin, end).await.map_err(src)?);
+    }
+    out.rows += statements.len() as u64;
+    out.lake += cx.store(Batch::new(Dataset::OzonCashFlows, statements)).await?.stats();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
 //! Ozon FBO and FBS postings (`/v3/posting/fbo/list`, `/v4/posting/fbs/list`) in the lake: a
-//! row per posting × SKU, partitioned by `in_process_at`'s month (UTC).
+//! row per posting × SKU, partitioned by `in_process_at`'s month (UTC); and their fetch loop.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::OzonPostingRow;
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
-use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
+use crate::run::ChunkError;
+use crate::run::cx::{ChunkOutcome, FetchCx};
 
 pub const FBO: Spec = Spec {
     dataset: Dataset::OzonFbo,
@@ -54,4 +56,19 @@ impl LakeRow for OzonPostingRow {
             c::text("currency", r.iter().map(|x| x.currency.as_str())),
         ])
     }
+}
+
+/// Every posting of the chunk's scheme that entered processing in `since..to`, in windows of
+/// the configured days, cursor-paged; stored at once (a window's postings are few).
+pub async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) -> Result<ChunkOutcome, ChunkError> {
+    let dataset = cx.chunk.dataset;
+    let fetched = cx
+        .ozon_client()
+        .fetch_window(dataset, since, to, cx.fetch_config().window_days(dataset))
+        .await
+        .map_err(|e| cx.source_error(e))?;
+    let n = fetched.rows.len() as u64;
+    let lake = cx.store(Batch::new(dataset, fetched.rows)).await?.stats();
+    cx.rows_stored(n);
+    Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
 }

@@ -6,9 +6,11 @@ use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
-use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
+use crate::run::ChunkError;
+use crate::run::cx::{ChunkOutcome, FetchCx};
 
 /// Campaigns come with the ad statistics.
 pub const CAMPAIGNS: Spec = Spec {
@@ -287,4 +289,36 @@ impl LakeRow for WbAdSpendRow {
             c::text("payment_type", r.iter().map(|x| x.payment_type.as_str())),
         ])
     }
+}
+
+/// Campaign list (once per account and run), per-article statistics (≤ 50 campaigns per call)
+/// and spend documents of `from..=to`.
+pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
+    let client = cx.wb_client();
+    let src = |e| cx.source_error(e);
+    let mut out = ChunkOutcome::default();
+    let (campaigns, fetched) =
+        cx.campaigns(|| async { client.campaigns().await.map(|c| c.rows()).map_err(src) }).await?;
+    if fetched {
+        out.requests += 1;
+        out.rows += campaigns.len() as u64;
+        out.lake += cx.store(Batch::new(Dataset::WbAdCampaigns, campaigns.clone())).await?.stats();
+    }
+    // Only finished, active and paused campaigns have statistics.
+    let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
+    for batch in ids.chunks(50) {
+        cx.check_stop()?;
+        out.requests += 1;
+        let stats = client.fullstats(batch, from, to).await.map_err(src)?;
+        let rows = stat_rows(stats).map_err(|e| cx.decode_error(Dataset::WbAdStats, e))?;
+        out.rows += rows.len() as u64;
+        cx.rows_stored(rows.len() as u64);
+        out.lake += cx.store(Batch::new(Dataset::WbAdStats, rows)).await?.stats();
+    }
+    out.requests += 1;
+    let spend: Vec<WbAdSpendRow> =
+        client.upd(from, to).await.map_err(src)?.into_iter().map(WbAdSpendRow::from).collect();
+    out.rows += spend.len() as u64;
+    out.lake += cx.store(Batch::new(Dataset::WbAdSpend, spend)).await?.stats();
+    Ok(out)
 }

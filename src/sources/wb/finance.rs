@@ -1,14 +1,20 @@
 //! WB realization-report rows (`sales-reports/detailed`, a row per `rrd_id`) and each report's
-//! own totals (`sales-reports/list`) in the lake, partitioned by `rr_date` / the report's first day.
+//! own totals (`sales-reports/list`): their lake rows, partitioned by `rr_date` / the report's
+//! first day, and their fetch loop.
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate, Utc};
 use polars::prelude::{Column, PolarsResult};
 
+use super::client::FinancePage;
 use super::models::{WbFinanceRow, WbReportRow};
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
-use crate::lake::batch::{LakeRow, month_key};
+use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::REPORT_SUMS;
+use crate::run::ChunkError;
+use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::sources::SourceError;
+use crate::state::ChunkRecord;
 
 pub const FINANCE: Spec = Spec {
     dataset: Dataset::WbFinance,
@@ -91,4 +97,59 @@ impl LakeRow for WbReportRow {
         }
         Ok(cols)
     }
+}
+
+/// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends),
+/// from the page after `rec.page_cursor` when an interrupted run left one, and moves that
+/// cursor after each page is in the lake: at WB's one request a minute, a crash late in a
+/// big month does not cost its pages again. Then the reports' own totals.
+pub async fn fetch(
+    cx: &FetchCx<'_>,
+    rec: &mut ChunkRecord,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<ChunkOutcome, ChunkError> {
+    let client = cx.wb_client();
+    let src = |e| cx.source_error(e);
+    let mut out = ChunkOutcome { rows: rec.rows, ..ChunkOutcome::default() };
+    let mut cursor = rec.page_cursor.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+    loop {
+        cx.check_stop()?;
+        out.requests += 1;
+        let items = match client.finance_page(from, to, cursor, 100_000, "weekly").await.map_err(src)? {
+            FinancePage::End => break,
+            FinancePage::Rows(items) => items,
+        };
+        let last = items.last().map_or(cursor, |i| i.rrd_id);
+        if last <= cursor {
+            let ctx = cx.ctx(Dataset::WbFinance);
+            return Err(src(SourceError::Stuck { ctx, detail: format!("rrdId did not advance past {cursor}") }));
+        }
+        let rows = items
+            .into_iter()
+            .map(WbFinanceRow::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| cx.decode_error(Dataset::WbFinance, e))?;
+        let n = rows.len() as u64;
+        out.rows += n;
+        let stored = cx.store(Batch::new(Dataset::WbFinance, rows)).await?;
+        out.lake += stored.stats();
+        cx.rows_stored(n);
+        cursor = last;
+        (rec.page_cursor, rec.rows, rec.updated_at) = (Some(cursor.to_string()), out.rows, Utc::now());
+        cx.advance_page(rec, &stored)?;
+    }
+    // WB's own totals per report, for the reconciliation with the rows.
+    out.requests += 1;
+    let reports = client
+        .finance_reports(from, to)
+        .await
+        .map_err(src)?
+        .into_iter()
+        .map(WbReportRow::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| cx.decode_error(Dataset::WbFinanceReports, e))?;
+    out.rows += reports.len() as u64;
+    out.lake += cx.store(Batch::new(Dataset::WbFinanceReports, reports)).await?.stats();
+    Ok(out)
 }

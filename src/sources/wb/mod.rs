@@ -6,5 +6,6 @@ pub mod finance;
 pub mod models;
 pub mod orders;
 pub mod sales;
+pub mod stream;
 
 pub use client::{WbClient, WbHosts};

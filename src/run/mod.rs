@@ -4,6 +4,8 @@
 //! marked done; a failed chunk fails the run with the chunk and the marketplace's message, and
 //! the same command resumes it.
 
+pub mod cx;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,29 +13,20 @@ use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::future::join_all;
-use secrecy::SecretString;
 
-use crate::clock::parse_wb_naive;
+use self::cx::{ChunkOutcome, FetchCx};
 use crate::config::{Config, ConfigError, require_credentials};
 use crate::dataset::{Dataset, Marketplace};
 use crate::http::{Buckets, Net};
-use crate::lake::batch::{Batch, LakeRow, Lineage};
 use crate::lake::{Lake, LakeError, UpsertStats};
 use crate::metrics::{self, Grain, MetricsError};
 use crate::notify::progress::Progress;
 use crate::notify::{Event, Events, Stage};
 use crate::plan::{self, Chunk, ChunkKind, Period, PlanError, PlanRequest, PlannedChunk};
-use crate::sources::ozon::OzonClient;
 use crate::sources::ozon::accruals::AccrualType;
-use crate::sources::wb::ads::{WbAdCampaignRow, WbAdSpendRow, stat_rows};
-use crate::sources::wb::client::FinancePage;
-use crate::sources::wb::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
-use crate::sources::wb::models::{WbFinanceRow, WbReportRow};
-use crate::sources::wb::{WbClient, WbHosts};
-use crate::sources::{Ctx, SourceError};
-use crate::state::{
-    self, Acquired, ChunkRecord, ChunkState, Lease, RunRecord, RunStatus, StateError, StateStore, StreamState,
-};
+use crate::sources::wb::ads::WbAdCampaignRow;
+use crate::sources::{SourceError, ozon, wb};
+use crate::state::{self, Acquired, ChunkRecord, ChunkState, Lease, RunRecord, RunStatus, StateError, StateStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -133,13 +126,6 @@ pub struct RunReport {
     /// Ozon sale lines whose units nobody can know, in the period.
     pub unknown_units: Vec<metrics::unknown::UnknownUnits>,
     pub seconds: f64,
-}
-
-#[derive(Debug, Default)]
-struct ChunkOutcome {
-    rows: u64,
-    requests: u64,
-    lake: UpsertStats,
 }
 
 /// Runs backfills against one config, lake and state store.
@@ -549,7 +535,9 @@ impl Runner {
 
     async fn run_chunk(&self, cx: &RunCtx, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
         let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
-        self.check_stop(chunk)?;
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
+        }
         let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or_else(|| ChunkRecord::new(&chunk.id));
         // Pages an interrupted run stored are kept, and fresh enough to go on from: within the
         // open-chunk TTL a finished report does not change, and a later refresh of the done
@@ -573,13 +561,14 @@ impl Runner {
         rec.updated_at = Utc::now();
         rec.error = None;
         self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
+        let fetch = FetchCx { runner: self, run: cx, stage, chunk };
         let result = match &chunk.kind {
-            ChunkKind::Stream { pass_from, date_from } => self.run_stream(cx, stage, chunk, pass_from, date_from).await,
-            ChunkKind::Window { since, to, .. } => self.run_window(cx, stage, chunk, *since, *to).await,
+            ChunkKind::Stream { pass_from, date_from } => wb::stream::fetch(&fetch, pass_from, date_from).await,
+            ChunkKind::Window { since, to, .. } => ozon::postings::fetch(&fetch, *since, *to).await,
             ChunkKind::Days { from, to, .. } => match chunk.dataset {
-                Dataset::WbFinance => self.run_wb_finance(cx, stage, chunk, &mut rec, *from, *to).await,
-                Dataset::WbAdStats => self.run_wb_ads(cx, stage, chunk, *from, *to).await,
-                Dataset::OzonAccruals => self.run_ozon_accruals(cx, stage, chunk, *from, *to).await,
+                Dataset::WbFinance => wb::finance::fetch(&fetch, &mut rec, *from, *to).await,
+                Dataset::WbAdStats => wb::ads::fetch(&fetch, *from, *to).await,
+                Dataset::OzonAccruals => ozon::accruals::fetch(&fetch, *from, *to).await,
                 other => unreachable!("{other} is not planned by days"),
             },
         };
@@ -616,302 +605,6 @@ impl Runner {
             crate::failpoint::hit("chunk.done");
         }
         result
-    }
-
-    fn check_stop(&self, chunk: &Chunk) -> Result<(), ChunkError> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
-        }
-        Ok(())
-    }
-
-    fn wb_client(&self, account: &str) -> WbClient {
-        let a = self.cfg.account(account).expect("planned accounts exist");
-        let token: SecretString =
-            a.wb.as_ref().and_then(|w| w.token.clone()).expect("credentials checked before planning");
-        let e = &self.cfg.endpoints;
-        let hosts =
-            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
-        WbClient::new(&self.net, hosts, token, account)
-    }
-
-    fn ozon_client(&self, account: &str) -> OzonClient {
-        let a = self.cfg.account(account).expect("planned accounts exist");
-        let o = a.ozon.as_ref().expect("credentials checked before planning");
-        OzonClient::new(
-            &self.net,
-            &self.cfg.endpoints.ozon,
-            o.client_id.as_deref().expect("checked"),
-            o.api_key.clone().expect("checked"),
-            account,
-            self.cfg.fetch.ozon_page_limit,
-        )
-    }
-
-    /// Reads a WB statistics stream page by page; each page is upserted, then the cursor moves.
-    async fn run_stream(
-        &self,
-        cx: &RunCtx,
-        stage: Stage,
-        chunk: &Chunk,
-        pass_from: &str,
-        date_from: &str,
-    ) -> Result<ChunkOutcome, ChunkError> {
-        let client = self.wb_client(&chunk.account);
-        let key = plan::stream_key(&chunk.account, chunk.dataset);
-        let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
-        let mut st: StreamState = self.store.stream(&key).map_err(state_err)?.unwrap_or_default();
-        if st.pending_from.as_deref() != Some(pass_from) {
-            st.pending_from = Some(pass_from.to_string());
-        }
-        self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
-
-        let mut out = ChunkOutcome::default();
-        let mut from = date_from.to_string();
-        loop {
-            self.check_stop(chunk)?;
-            let (rows, last, n) = match chunk.dataset {
-                Dataset::WbOrders => page::<OrderItem, WbOrderRow>(&client, chunk, &from).await?,
-                Dataset::WbSales => page::<SaleItem, WbSaleRow>(&client, chunk, &from).await?,
-                _ => unreachable!("streams are WB statistics"),
-            };
-            out.requests += 1;
-            let Some(last) = last else { break };
-            out.rows += n as u64;
-            out.lake += self.store_rows(cx, chunk, rows).await?;
-            // Write before cursor: the page is durable in the lake, now the cursor may move.
-            st.cursor = Some(last.clone());
-            self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
-            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n as u64 });
-            let progressed = match (parse_wb_naive(&last), parse_wb_naive(&from)) {
-                (Some(l), Some(f)) => l > f,
-                _ => true,
-            };
-            if !progressed {
-                // Every row of the page carries the dateFrom we sent: asking again returns the
-                // same page. A short page means that was all; a full one means WB's cap cuts
-                // rows that share one stamp, which no cursor can get past.
-                if n as u64 >= u64::from(self.cfg.fetch.wb_page_cap) {
-                    return Err(ChunkError::Source {
-                        chunk: chunk.id.clone(),
-                        source: SourceError::Stuck {
-                            ctx: Ctx { account: chunk.account.clone(), dataset: chunk.dataset },
-                            detail: format!(
-                                "{n} rows share lastChangeDate {last}, more than one page holds; paging cannot advance"
-                            ),
-                        },
-                    });
-                }
-                break;
-            }
-            from = last;
-        }
-        st.covered_from = st.pending_from.take();
-        st.synced_at = Some(Utc::now());
-        self.store.put_stream(&key, &st, cx.fence(&chunk.account)).map_err(state_err)?;
-        Ok(out)
-    }
-
-    async fn run_window(
-        &self,
-        cx: &RunCtx,
-        stage: Stage,
-        chunk: &Chunk,
-        since: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<ChunkOutcome, ChunkError> {
-        let client = self.ozon_client(&chunk.account);
-        let fetched = client
-            .fetch_window(chunk.dataset, since, to, self.cfg.fetch.window_days(chunk.dataset))
-            .await
-            .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
-        let n = fetched.rows.len() as u64;
-        let lake = self.store_rows(cx, chunk, Batch::new(chunk.dataset, fetched.rows)).await?;
-        cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
-        Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
-    }
-
-    /// Reads the realization-report rows of `from..=to`, page by page (rrdId cursor, 204 ends),
-    /// from the page after `rec.page_cursor` when an interrupted run left one, and moves that
-    /// cursor after each page is in the lake: at WB's one request a minute, a crash late in a
-    /// big month does not cost its pages again.
-    async fn run_wb_finance(
-        &self,
-        cx: &RunCtx,
-        stage: Stage,
-        chunk: &Chunk,
-        rec: &mut ChunkRecord,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<ChunkOutcome, ChunkError> {
-        let client = self.wb_client(&chunk.account);
-        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
-        let ctx = Ctx { account: chunk.account.clone(), dataset: chunk.dataset };
-        let mut out = ChunkOutcome { rows: rec.rows, ..ChunkOutcome::default() };
-        let mut cursor = rec.page_cursor.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
-        loop {
-            self.check_stop(chunk)?;
-            out.requests += 1;
-            let items = match client.finance_page(from, to, cursor, 100_000, "weekly").await.map_err(src)? {
-                FinancePage::End => break,
-                FinancePage::Rows(items) => items,
-            };
-            let last = items.last().map_or(cursor, |i| i.rrd_id);
-            if last <= cursor {
-                return Err(src(SourceError::Stuck { ctx, detail: format!("rrdId did not advance past {cursor}") }));
-            }
-            let rows = items
-                .into_iter()
-                .map(WbFinanceRow::try_from)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| src(SourceError::decode(&ctx, e)))?;
-            let n = rows.len() as u64;
-            out.rows += n;
-            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbFinance, rows)).await?;
-            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: n });
-            cursor = last;
-            (rec.page_cursor, rec.rows, rec.updated_at) = (Some(cursor.to_string()), out.rows, Utc::now());
-            self.store
-                .put_chunk(rec, cx.fence(&chunk.account))
-                .map_err(|source| ChunkError::State { chunk: chunk.id.clone(), source })?;
-            crate::failpoint::hit("chunk.page");
-        }
-        // WB's own totals per report, for the reconciliation with the rows.
-        out.requests += 1;
-        let ctx = Ctx { account: chunk.account.clone(), dataset: Dataset::WbFinanceReports };
-        let reports = client
-            .finance_reports(from, to)
-            .await
-            .map_err(src)?
-            .into_iter()
-            .map(WbReportRow::try_from)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| src(SourceError::decode(&ctx, e)))?;
-        out.rows += reports.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbFinanceReports, reports)).await?;
-        Ok(out)
-    }
-
-    /// Campaign list, per-article statistics (≤ 50 campaigns per call) and spend documents of
-    /// `from..=to`.
-    async fn run_wb_ads(
-        &self,
-        cx: &RunCtx,
-        stage: Stage,
-        chunk: &Chunk,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<ChunkOutcome, ChunkError> {
-        let client = self.wb_client(&chunk.account);
-        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
-        let mut out = ChunkOutcome::default();
-        let (campaigns, fetched) = once_per_account(&self.campaigns, &chunk.account, || async {
-            client.campaigns().await.map(|c| c.rows()).map_err(src)
-        })
-        .await?;
-        if fetched {
-            out.requests += 1;
-            out.rows += campaigns.len() as u64;
-            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdCampaigns, campaigns.clone())).await?;
-        }
-        // Only finished, active and paused campaigns have statistics.
-        let ids: Vec<i64> = campaigns.iter().filter(|c| [7, 9, 11].contains(&c.status)).map(|c| c.advert_id).collect();
-        for batch in ids.chunks(50) {
-            self.check_stop(chunk)?;
-            out.requests += 1;
-            let stats = client.fullstats(batch, from, to).await.map_err(src)?;
-            let ctx = Ctx { account: chunk.account.clone(), dataset: Dataset::WbAdStats };
-            let rows = stat_rows(stats).map_err(|e| src(SourceError::decode(&ctx, e)))?;
-            out.rows += rows.len() as u64;
-            cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: rows.len() as u64 });
-            out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdStats, rows)).await?;
-        }
-        out.requests += 1;
-        let spend: Vec<WbAdSpendRow> =
-            client.upd(from, to).await.map_err(src)?.into_iter().map(WbAdSpendRow::from).collect();
-        out.rows += spend.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::WbAdSpend, spend)).await?;
-        Ok(out)
-    }
-
-    /// Every accrual of every day in `from..=to` (one day per call, `last_id` paging).
-    async fn run_ozon_accruals(
-        &self,
-        cx: &RunCtx,
-        stage: Stage,
-        chunk: &Chunk,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<ChunkOutcome, ChunkError> {
-        let client = self.ozon_client(&chunk.account);
-        let src = |source| ChunkError::Source { chunk: chunk.id.clone(), source };
-        let mut out = ChunkOutcome::default();
-        let (types, fetched) = once_per_account(&self.accrual_types, &chunk.account, || async {
-            client.accrual_types().await.map_err(src)
-        })
-        .await?;
-        out.requests += u64::from(fetched);
-        let mut rows = Vec::new();
-        let mut day = from;
-        while day <= to {
-            if self.stop.load(Ordering::Relaxed) {
-                // Keep the days fetched so far; the chunk stays undone and resumes whole.
-                self.store_rows(cx, chunk, Batch::new(Dataset::OzonAccruals, rows)).await?;
-                return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
-            }
-            let (r, n) = client.accruals_of_day(day, &types).await.map_err(src)?;
-            out.requests += n;
-            rows.extend(r);
-            day += Duration::days(1);
-        }
-        out.rows = rows.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::OzonAccruals, rows)).await?;
-        cx.emit(Event::RowsStored { stage, chunk: chunk.id.clone(), rows: out.rows });
-        // Ozon's own totals of the half-months that ended, for the reconciliation.
-        let mut statements = Vec::new();
-        for (begin, end) in crate::sources::ozon::cash_flow::half_months(from, to) {
-            self.check_stop(chunk)?;
-            out.requests += 1;
-            statements.extend(client.cash_flow(begin, end).await.map_err(src)?);
-        }
-        out.rows += statements.len() as u64;
-        out.lake += self.store_rows(cx, chunk, Batch::new(Dataset::OzonCashFlows, statements)).await?;
-        Ok(out)
-    }
-
-    /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
-    async fn store_rows(&self, cx: &RunCtx, chunk: &Chunk, rows: Batch) -> Result<UpsertStats, ChunkError> {
-        if rows.is_empty() {
-            return Ok(UpsertStats::default());
-        }
-        if cx.lost.load(Ordering::SeqCst) {
-            // Another process owns the account now: writing would race its upserts.
-            let lease = cx.fence(&chunk.account).cloned().unwrap_or_else(|| Lease {
-                name: format!("account:{}", chunk.account),
-                holder: String::new(),
-                token: 0,
-            });
-            return Err(ChunkError::State {
-                chunk: chunk.id.clone(),
-                source: StateError::Fenced { name: lease.name, token: lease.token },
-            });
-        }
-        let lake = self.lake.clone();
-        let account = chunk.account.clone();
-        let lineage = Lineage { loaded_at: Utc::now(), chunk: chunk.id.clone() };
-        let ds = rows.dataset();
-        let result = tokio::task::spawn_blocking(move || -> Result<UpsertStats, LakeError> {
-            let parts = rows.into_partitions(&lineage).map_err(|source| LakeError::Scan { dataset: ds, source })?;
-            let mut total = UpsertStats::default();
-            for (month, df) in parts {
-                total += lake.upsert(ds, &account, &month, df)?;
-            }
-            Ok(total)
-        })
-        .await
-        .expect("lake writer does not panic");
-        crate::failpoint::hit("lake.committed");
-        result.map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
     }
 }
 
@@ -960,26 +653,6 @@ impl Heartbeat {
     }
 }
 
-/// The account's entry of a per-run cache, fetched by the first caller while concurrent callers
-/// wait for it. Also says whether this call fetched it.
-async fn once_per_account<T: Clone, F, Fut>(
-    cache: &tokio::sync::Mutex<HashMap<String, T>>,
-    account: &str,
-    fetch: F,
-) -> Result<(T, bool), ChunkError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ChunkError>>,
-{
-    let mut cache = cache.lock().await;
-    if let Some(v) = cache.get(account) {
-        return Ok((v.clone(), false));
-    }
-    let v = fetch().await?;
-    cache.insert(account.to_string(), v.clone());
-    Ok((v, true))
-}
-
 /// With Redis configured, rate-limit buckets live there too: every process of a seller paces
 /// against the same limit. Buckets are keyed by account id but not by namespace: a seller's
 /// limit is one whichever deployment (namespace, lake) pulls it, while leases keep two runs off
@@ -1004,26 +677,4 @@ pub fn compute_metrics(
     let sku = metrics::by_sku(&Lake::new(cfg.lake_dir()), &inputs, period, grain, accounts)?;
     let totals = metrics::totals(&sku, &cfg.tax)?;
     Ok((sku, totals))
-}
-
-/// Fetches one statistics page and normalises it. Returns the rows, the page's last
-/// `lastChangeDate` (None for `[]`) and the row count.
-async fn page<T, R>(client: &WbClient, chunk: &Chunk, from: &str) -> Result<(Batch, Option<String>, usize), ChunkError>
-where
-    T: StatsItem,
-    R: TryFrom<T, Error = String> + LakeRow,
-{
-    let items: Vec<T> = client
-        .page(chunk.dataset, from)
-        .await
-        .map_err(|source| ChunkError::Source { chunk: chunk.id.clone(), source })?;
-    let last = items.last().map(|i| i.last_change_date().to_string());
-    let n = items.len();
-    let ctx = Ctx { account: chunk.account.clone(), dataset: chunk.dataset };
-    let rows = items
-        .into_iter()
-        .map(R::try_from)
-        .collect::<Result<Vec<R>, String>>()
-        .map_err(|e| ChunkError::Source { chunk: chunk.id.clone(), source: SourceError::decode(&ctx, e) })?;
-    Ok((Batch::new(chunk.dataset, rows), last, n))
 }

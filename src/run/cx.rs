@@ -1,0 +1,220 @@
+//! What a dataset's fetch loop gets from the run: its clients, the stop flag, the lake writer and
+//! the chunk's state. The loops themselves live with their datasets in `sources/`.
+//!
+//! "Rows are durable before a cursor moves" is a type here: [`FetchCx::store`] returns a
+//! [`Durable`] only once the rows are committed to their partitions, and the calls that move a
+//! cursor past those rows ([`FetchCx::advance_stream`], [`FetchCx::advance_page`]) require one.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use chrono::Utc;
+use secrecy::SecretString;
+
+use super::{ChunkError, RunCtx, Runner};
+use crate::config::FetchConfig;
+use crate::dataset::Dataset;
+use crate::lake::batch::{Batch, Lineage};
+use crate::lake::{LakeError, UpsertStats};
+use crate::notify::{Event, Stage};
+use crate::plan::{self, Chunk};
+use crate::sources::ozon::OzonClient;
+use crate::sources::ozon::accruals::AccrualType;
+use crate::sources::wb::ads::WbAdCampaignRow;
+use crate::sources::wb::{WbClient, WbHosts};
+use crate::sources::{Ctx, SourceError};
+use crate::state::{ChunkRecord, Lease, StateError, StreamState};
+
+/// What one chunk fetched.
+#[derive(Debug, Default)]
+pub struct ChunkOutcome {
+    pub rows: u64,
+    pub requests: u64,
+    pub lake: UpsertStats,
+}
+
+/// Proof that a batch of rows is committed to the lake; only [`FetchCx::store`] makes one.
+#[must_use = "a cursor may move past these rows now: pass this to the call that moves it"]
+pub struct Durable(UpsertStats);
+
+impl Durable {
+    pub fn stats(&self) -> UpsertStats {
+        self.0
+    }
+}
+
+/// One chunk in flight.
+pub struct FetchCx<'a> {
+    pub(super) runner: &'a Runner,
+    pub(super) run: &'a RunCtx,
+    pub stage: Stage,
+    pub chunk: &'a Chunk,
+}
+
+impl FetchCx<'_> {
+    pub fn fetch_config(&self) -> &FetchConfig {
+        &self.runner.cfg.fetch
+    }
+
+    /// The error context of this chunk's dataset (or of `dataset`, fetched with it).
+    pub fn ctx(&self, dataset: Dataset) -> Ctx {
+        Ctx { account: self.chunk.account.clone(), dataset }
+    }
+
+    pub fn source_error(&self, source: SourceError) -> ChunkError {
+        ChunkError::Source { chunk: self.chunk.id.clone(), source }
+    }
+
+    /// A row the source sent but mpetl cannot read, in `dataset`.
+    pub fn decode_error(&self, dataset: Dataset, detail: String) -> ChunkError {
+        self.source_error(SourceError::decode(&self.ctx(dataset), detail))
+    }
+
+    pub fn state_error(&self, source: StateError) -> ChunkError {
+        ChunkError::State { chunk: self.chunk.id.clone(), source }
+    }
+
+    /// A signal asked the run to stop.
+    pub fn stopping(&self) -> bool {
+        self.runner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Err(Stopped) once a signal asked the run to stop: at a page or batch boundary.
+    pub fn check_stop(&self) -> Result<(), ChunkError> {
+        if self.stopping() {
+            return Err(self.stopped());
+        }
+        Ok(())
+    }
+
+    pub fn stopped(&self) -> ChunkError {
+        ChunkError::Stopped { chunk: self.chunk.id.clone() }
+    }
+
+    pub fn rows_stored(&self, rows: u64) {
+        self.run.emit(Event::RowsStored { stage: self.stage, chunk: self.chunk.id.clone(), rows });
+    }
+
+    pub fn wb_client(&self) -> WbClient {
+        let account = &self.chunk.account;
+        let cfg = &self.runner.cfg;
+        let a = cfg.account(account).expect("planned accounts exist");
+        let token: SecretString =
+            a.wb.as_ref().and_then(|w| w.token.clone()).expect("credentials checked before planning");
+        let e = &cfg.endpoints;
+        let hosts =
+            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
+        WbClient::new(&self.runner.net, hosts, token, account)
+    }
+
+    pub fn ozon_client(&self) -> OzonClient {
+        let account = &self.chunk.account;
+        let cfg = &self.runner.cfg;
+        let a = cfg.account(account).expect("planned accounts exist");
+        let o = a.ozon.as_ref().expect("credentials checked before planning");
+        OzonClient::new(
+            &self.runner.net,
+            &cfg.endpoints.ozon,
+            o.client_id.as_deref().expect("checked"),
+            o.api_key.clone().expect("checked"),
+            account,
+            cfg.fetch.ozon_page_limit,
+        )
+    }
+
+    /// The account's campaign list, fetched by the first chunk that asks (true: this call did).
+    pub async fn campaigns<F, Fut>(&self, fetch: F) -> Result<(Vec<WbAdCampaignRow>, bool), ChunkError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<WbAdCampaignRow>, ChunkError>>,
+    {
+        once_per_account(&self.runner.campaigns, &self.chunk.account, fetch).await
+    }
+
+    /// The account's accrual types, fetched by the first chunk that asks (true: this call did).
+    pub async fn accrual_types<F, Fut>(&self, fetch: F) -> Result<(Vec<AccrualType>, bool), ChunkError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<AccrualType>, ChunkError>>,
+    {
+        once_per_account(&self.runner.accrual_types, &self.chunk.account, fetch).await
+    }
+
+    /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
+    pub async fn store(&self, rows: Batch) -> Result<Durable, ChunkError> {
+        let chunk = self.chunk;
+        if rows.is_empty() {
+            return Ok(Durable(UpsertStats::default()));
+        }
+        if self.run.lost.load(Ordering::SeqCst) {
+            // Another process owns the account now: writing would race its upserts.
+            let lease = self.run.fence(&chunk.account).cloned().unwrap_or_else(|| Lease {
+                name: format!("account:{}", chunk.account),
+                holder: String::new(),
+                token: 0,
+            });
+            return Err(self.state_error(StateError::Fenced { name: lease.name, token: lease.token }));
+        }
+        let lake = self.runner.lake.clone();
+        let account = chunk.account.clone();
+        let lineage = Lineage { loaded_at: Utc::now(), chunk: chunk.id.clone() };
+        let ds = rows.dataset();
+        let result = tokio::task::spawn_blocking(move || -> Result<UpsertStats, LakeError> {
+            let parts = rows.into_partitions(&lineage).map_err(|source| LakeError::Scan { dataset: ds, source })?;
+            let mut total = UpsertStats::default();
+            for (month, df) in parts {
+                total += lake.upsert(ds, &account, &month, df)?;
+            }
+            Ok(total)
+        })
+        .await
+        .expect("lake writer does not panic");
+        crate::failpoint::hit("lake.committed");
+        result.map(Durable).map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
+    }
+
+    /// The chunk's stream cursor (WB statistics), or a fresh one.
+    pub fn stream(&self) -> Result<StreamState, ChunkError> {
+        let key = plan::stream_key(&self.chunk.account, self.chunk.dataset);
+        Ok(self.runner.store.stream(&key).map_err(|e| self.state_error(e))?.unwrap_or_default())
+    }
+
+    /// Saves the stream's bookkeeping (the pass it is in, the pass it finished): nothing about
+    /// which rows are stored.
+    pub fn save_stream(&self, st: &StreamState) -> Result<(), ChunkError> {
+        let key = plan::stream_key(&self.chunk.account, self.chunk.dataset);
+        self.runner.store.put_stream(&key, st, self.run.fence(&self.chunk.account)).map_err(|e| self.state_error(e))
+    }
+
+    /// Moves the stream's cursor past rows that `_stored` proves are in the lake.
+    pub fn advance_stream(&self, st: &StreamState, _stored: &Durable) -> Result<(), ChunkError> {
+        self.save_stream(st)
+    }
+
+    /// Moves the chunk's page cursor past rows that `_stored` proves are in the lake.
+    pub fn advance_page(&self, rec: &ChunkRecord, _stored: &Durable) -> Result<(), ChunkError> {
+        self.runner.store.put_chunk(rec, self.run.fence(&self.chunk.account)).map_err(|e| self.state_error(e))?;
+        crate::failpoint::hit("chunk.page");
+        Ok(())
+    }
+}
+
+/// The account's entry of a per-run cache, fetched by the first caller while concurrent callers
+/// wait for it. Also says whether this call fetched it.
+async fn once_per_account<T: Clone, F, Fut>(
+    cache: &tokio::sync::Mutex<HashMap<String, T>>,
+    account: &str,
+    fetch: F,
+) -> Result<(T, bool), ChunkError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ChunkError>>,
+{
+    let mut cache = cache.lock().await;
+    if let Some(v) = cache.get(account) {
+        return Ok((v.clone(), false));
+    }
+    let v = fetch().await?;
+    cache.insert(account.to_string(), v.clone());
+    Ok((v, true))
+}
