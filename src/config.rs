@@ -25,6 +25,10 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("config key `{key}` = {value:?} is not valid: {fix}")]
     Invalid { key: String, value: String, fix: String },
+    #[error(
+        "config key `{key}` is not a usable secret: {detail}. Fix: copy the token again as one line, without spaces or line breaks inside"
+    )]
+    Secret { key: String, detail: String },
     #[error("cannot read the secret file for `{key}` ({path}): {source}")]
     SecretFile { key: String, path: PathBuf, source: std::io::Error },
     #[error("{0}")]
@@ -261,6 +265,10 @@ pub struct FetchConfig {
     /// Per-request timeout.
     #[serde(deserialize_with = "de_num")]
     pub http_timeout_secs: u64,
+    /// The longest wait a marketplace may ask for (`Retry-After`, `X-Ratelimit-Retry`) before
+    /// the request's chunk fails instead, resumable by the next run.
+    #[serde(deserialize_with = "de_num")]
+    pub max_retry_wait_secs: u64,
     /// WB refreshes statistics every 30 minutes: a stream synced more recently is not re-read.
     #[serde(deserialize_with = "de_num")]
     pub wb_stats_refresh_minutes: u64,
@@ -284,6 +292,7 @@ impl Default for FetchConfig {
             fbs_max_window_days: 30,
             wb_page_cap: 80_000,
             http_timeout_secs: 60,
+            max_retry_wait_secs: 900,
             wb_stats_refresh_minutes: 30,
             open_chunk_ttl_hours: 24,
             settle_days: 30,
@@ -453,6 +462,17 @@ impl Config {
         if f.wb_page_cap == 0 {
             return Err(invalid("fetch.wb_page_cap", 0, "use WB's cap, 80000"));
         }
+        // 0 makes every request time out at once; more than an hour hides a dead connection.
+        if !(1..=3600).contains(&f.http_timeout_secs) {
+            return Err(invalid("fetch.http_timeout_secs", f.http_timeout_secs, "use 1 to 3600 seconds, e.g. 60"));
+        }
+        if !(1..=86_400).contains(&f.max_retry_wait_secs) {
+            return Err(invalid(
+                "fetch.max_retry_wait_secs",
+                f.max_retry_wait_secs,
+                "use 1 to 86400 seconds (900: a chunk told to wait longer fails, and the next run resumes it)",
+            ));
+        }
         if raw.accounts.is_empty() {
             return Err(ConfigError::Missing(
                 "config has no seller account: add a section such as [accounts.main] with [accounts.main.wb] and/or [accounts.main.ozon]".into(),
@@ -513,17 +533,20 @@ impl Config {
             ));
         }
         let mut state = StateOptions::default();
-        for (field, v, slot) in [
-            ("state.lease_secs", raw.state.lease_secs, &mut state.lease_secs),
-            ("state.reconnect_secs", raw.state.reconnect_secs, &mut state.reconnect_secs),
+        // The heartbeat ticks every second and renews at a third of the lease: a lease under
+        // 10 s expires between ticks, and the run's own writes are refused as fenced.
+        for (field, v, slot, range) in [
+            ("state.lease_secs", raw.state.lease_secs, &mut state.lease_secs, 10..=3600),
+            ("state.reconnect_secs", raw.state.reconnect_secs, &mut state.reconnect_secs, 1..=3600),
         ] {
             if let Some(v) = v {
-                *slot = v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| invalid(field, &v, "give a whole number of seconds ≥ 1, e.g. 30"))?;
+                *slot = v.trim().parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    invalid(
+                        field,
+                        &v,
+                        format!("give a whole number of seconds from {} to {}, e.g. 30", range.start(), range.end()),
+                    )
+                })?;
             }
         }
         let mut limits = BTreeMap::new();
@@ -535,11 +558,12 @@ impl Config {
                     format!("known buckets: {}", BUCKETS.join(", ")),
                 ));
             }
-            if !(l.period_secs > 0.0 && l.period_secs.is_finite()) || l.burst == 0 {
+            // A day is far beyond any marketplace's limit; beyond it the durations overflow.
+            if !(l.period_secs > 0.0 && l.period_secs <= 86_400.0) || l.burst == 0 || l.burst > 1000 {
                 return Err(invalid(
                     format!("limits.{bucket}"),
                     format!("period_secs = {}, burst = {}", l.period_secs, l.burst),
-                    "write one request per period_secs (> 0) with burst ≥ 1, e.g. { period_secs = 60, burst = 1 }",
+                    "write one request per period_secs (more than 0, at most 86400) with burst from 1 to 1000, e.g. { period_secs = 60, burst = 1 }",
                 ));
             }
             limits
@@ -691,18 +715,35 @@ fn base_url(key: &str, value: Option<String>, default: &str) -> Result<String, C
 }
 
 fn secret(key: &str, inline: Option<SecretString>, file: Option<PathBuf>) -> Result<Option<SecretString>, ConfigError> {
-    if inline.is_some() {
-        return Ok(inline);
-    }
-    let Some(path) = file else { return Ok(None) };
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
-        key: key.into(),
-        path: path.clone(),
-        source,
-    })?;
+    use secrecy::ExposeSecret;
+    let (text, origin) = match (inline, file) {
+        (Some(inline), _) => (inline.expose_secret().to_string(), "the value".to_string()),
+        (None, None) => return Ok(None),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+                key: key.into(),
+                path: path.clone(),
+                source,
+            })?;
+            (text, format!("the secret file {}", path.display()))
+        }
+    };
+    // Pasted tokens and files saved on Windows end in "\r\n": trimmed. A control character
+    // left inside cannot go into an HTTP header; the error says where it is, never the secret.
     let t = text.trim();
     if t.is_empty() {
-        return Err(ConfigError::Missing(format!("the secret file {} for `{key}` is empty", path.display())));
+        return Err(ConfigError::Missing(format!("{origin} for `{key}` is empty")));
+    }
+    if let Some((i, c)) = t.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return Err(ConfigError::Secret {
+            key: key.into(),
+            detail: format!(
+                "{origin} has the control character U+{:04X} at character {} of {}",
+                c as u32,
+                i + 1,
+                t.chars().count()
+            ),
+        });
     }
     Ok(Some(SecretString::from(t.to_string())))
 }

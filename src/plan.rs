@@ -19,9 +19,21 @@ pub enum PlanError {
     Reversed { from: NaiveDate, to: NaiveDate },
     #[error("--from {from} is in the future (today is {today} in {tz}). Fix: pick a past day")]
     Future { from: NaiveDate, today: NaiveDate, tz: Tz },
+    #[error(
+        "--from {from} is before {EARLIEST}, older than the marketplaces' APIs keep. Fix: start on {EARLIEST} or later"
+    )]
+    TooEarly { from: NaiveDate },
+    #[error("--to {to} is after {LATEST}. Fix: end the period on a past day (yesterday is the last complete one)")]
+    TooLate { to: NaiveDate },
     #[error(transparent)]
     State(#[from] StateError),
 }
+
+/// The first day a period may start: WB's statistics and Ozon's lists do not reach further back.
+pub const EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+/// The last day a period may end; "the future" itself is checked against today where a plan
+/// knows it.
+pub const LATEST: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
 
 /// Calendar days `from..=to` in the configured time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +43,17 @@ pub struct Period {
 }
 
 impl Period {
+    /// A period within [`EARLIEST`]..=[`LATEST`]: every day in it, and the days around it that
+    /// chunking and time zones reach, are dates the calendar arithmetic can hold.
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, PlanError> {
         if from > to {
             return Err(PlanError::Reversed { from, to });
+        }
+        if from < EARLIEST {
+            return Err(PlanError::TooEarly { from });
+        }
+        if to > LATEST {
+            return Err(PlanError::TooLate { to });
         }
         Ok(Period { from, to })
     }

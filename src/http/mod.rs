@@ -308,6 +308,9 @@ pub struct RetryPolicy {
     pub time_scale: u32,
     /// The run's stop flag: waits for a slot or a retry end when it rises.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// The longest wait a server may ask for (before time scaling); a longer one fails the
+    /// request at once instead of stalling the run for hours.
+    pub max_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -319,6 +322,7 @@ impl Default for RetryPolicy {
             circuit_wait: Duration::from_secs(180),
             time_scale: 1,
             stop: Arc::default(),
+            max_wait: Duration::from_secs(900),
         }
     }
 }
@@ -331,6 +335,8 @@ pub enum Failure<E> {
     Permanent(E),
     /// The run was stopped while the request waited for its slot or its retry.
     Stopped,
+    /// The server asked for a wait longer than [`RetryPolicy::max_wait`].
+    WaitTooLong { wait: Duration, error: E },
 }
 
 /// A request given up on after `attempts` tries, or refused for good.
@@ -385,11 +391,17 @@ impl RetryPolicy {
             match attempt().await {
                 Ok(v) => return Ok(v),
                 Err(Failure::Stopped) => return Err(Failure::Stopped),
+                Err(Failure::WaitTooLong { wait, error }) => {
+                    return Err(Failure::WaitTooLong { wait, error: GaveUp { attempts: n, source: error } });
+                }
                 Err(Failure::Permanent(error)) => {
                     return Err(Failure::Permanent(GaveUp { attempts: n, source: error }));
                 }
                 Err(Failure::Retry { hint, error }) => {
                     limiter.failed().await;
+                    if let Some(wait) = hint.filter(|h| *h > self.max_wait) {
+                        return Err(Failure::WaitTooLong { wait, error: GaveUp { attempts: n, source: error } });
+                    }
                     if n >= self.max_attempts {
                         return Err(Failure::Retry { hint, error: GaveUp { attempts: n, source: error } });
                     }
@@ -428,8 +440,11 @@ impl RetryPolicy {
 }
 
 /// Seconds in a header such as `X-Ratelimit-Retry` or `Retry-After` (names are case-insensitive).
+/// Not a number, or negative: no hint. Infinite or beyond what a `Duration` holds: the longest
+/// wait there is, which the retry policy refuses to sit out.
 pub fn header_secs(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
-    headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+    let secs = headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 /// Statuses that are worth repeating.

@@ -184,11 +184,12 @@ impl Runner {
     }
 
     pub fn with_store(cfg: Config, store: Arc<dyn StateStore>, events: Events) -> Runner {
-        let net = Net::new(
+        let mut net = Net::new(
             cfg.fetch.http_timeout(),
             cfg.fetch.time_scale,
             Buckets::new(cfg.fetch.time_scale, shared_buckets(&cfg)).with_overrides(cfg.limits.clone()),
         );
+        net.retry.max_wait = std::time::Duration::from_secs(cfg.fetch.max_retry_wait_secs);
         Runner {
             stop: net.retry.stop.clone(),
             lake: Lake::new(cfg.lake_dir()),

@@ -32,6 +32,14 @@ pub enum SourceError {
     Stuck { ctx: Ctx, detail: String },
     #[error("{0}")]
     GaveUp(Box<crate::http::GaveUp<SourceError>>),
+    #[error(
+        "{ctx}: the request cannot be sent ({detail}). Fix: check the account's token or key in the config for stray characters"
+    )]
+    Request { ctx: Ctx, detail: String },
+    #[error(
+        "{ctx}: the marketplace asked to wait {wait_secs} s before asking again, more than fetch.max_retry_wait_secs ({max_secs} s); nothing more was asked. Fix: run the same command later (it resumes), or raise fetch.max_retry_wait_secs"
+    )]
+    WaitTooLong { ctx: Ctx, wait_secs: u64, max_secs: u64 },
     #[error("{ctx}: stopped while waiting to ask")]
     Stopped { ctx: Ctx },
 }
@@ -48,8 +56,14 @@ pub(crate) async fn call<T>(
     refused: impl Fn(&crate::http::Body) -> SourceError,
 ) -> Result<T, SourceError> {
     use crate::http::{Failure, header_secs, send, transient};
+    // A builder that holds an error (a header value that cannot be sent) cannot be cloned:
+    // say what it is once, before any attempt, instead of failing each one.
+    if req.try_clone().is_none() {
+        let detail = req.build().err().map_or_else(|| "its body is a stream".to_string(), |e| e.to_string());
+        return Err(SourceError::Request { ctx: ctx.clone(), detail });
+    }
     let attempt = || {
-        let req = req.try_clone().expect("request bodies are in memory");
+        let req = req.try_clone().expect("checked cloneable above");
         let (decode, refused) = (&decode, &refused);
         async move {
             let body = match send(req).await {
@@ -91,6 +105,11 @@ pub(crate) async fn call<T>(
         Err(Failure::Permanent(g)) if g.attempts == 1 => Err(g.source),
         Err(Failure::Permanent(g)) | Err(Failure::Retry { error: g, .. }) => Err(SourceError::GaveUp(Box::new(g))),
         Err(Failure::Stopped) => Err(SourceError::Stopped { ctx: ctx.clone() }),
+        Err(Failure::WaitTooLong { wait, .. }) => Err(SourceError::WaitTooLong {
+            ctx: ctx.clone(),
+            wait_secs: wait.as_secs(),
+            max_secs: net.retry.max_wait.as_secs(),
+        }),
     }
 }
 

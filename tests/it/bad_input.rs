@@ -1,0 +1,166 @@
+//! Bad input, as a user or a marketplace gives it: each case must end in a clear error (the
+//! field, the value where it is not a secret, the fix) and a non-zero exit, never a panic
+//! (exit 101) or a silent stall. Issue #14 grows this table.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use mpetl::config::Config;
+use mpetl::notify::Events;
+use mpetl::plan::Period;
+use mpetl::run::{BackfillRequest, Runner};
+
+fn mpetl(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mpetl"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MPETL_CONFIG")
+        .output()
+        .expect("run mpetl")
+}
+
+/// One case: a config file, a command, and what its error must say (all of it).
+struct Case {
+    name: &'static str,
+    config: &'static str,
+    args: &'static [&'static str],
+    says: &'static [&'static str],
+    /// Text that must not appear (a secret).
+    never: Option<&'static str>,
+}
+
+const PLAN: &[&str] = &["plan", "--from", "2026-06-01", "--to", "2026-06-30", "--sources", "wb"];
+const WB: &str = "[accounts.main.wb]\ntoken = \"t\"\n";
+
+const CASES: &[Case] = &[
+    Case {
+        name: "a token with a control character inside",
+        config: "[accounts.main.wb]\ntoken = \"abc\\u0007secretpart\"\n",
+        args: PLAN,
+        says: &["accounts.main.wb.token", "control character U+0007", "character 4", "Fix"],
+        never: Some("secretpart"),
+    },
+    Case {
+        name: "a date beyond what the calendar holds",
+        config: WB,
+        args: &["plan", "--from", "2026-06-01", "--to", "+262142-12-31", "--sources", "wb"],
+        says: &["--to", "2100-12-31", "Fix"],
+        never: None,
+    },
+    Case {
+        name: "a period from before the marketplaces' APIs",
+        config: WB,
+        args: &["plan", "--from", "1990-01-01", "--to", "2026-06-30", "--sources", "wb"],
+        says: &["--from 1990-01-01", "2019-01-01", "Fix"],
+        never: None,
+    },
+    Case {
+        name: "a limit period too long for a duration",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[limits.wb_finance]\nperiod_secs = 1e20\nburst = 1\n",
+        args: PLAN,
+        says: &["limits.wb_finance", "period_secs = 100000000000000000000", "at most 86400"],
+        never: None,
+    },
+    Case {
+        name: "an HTTP timeout of zero",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[fetch]\nhttp_timeout_secs = 0\n",
+        args: PLAN,
+        says: &["fetch.http_timeout_secs", "\"0\"", "1 to 3600"],
+        never: None,
+    },
+    Case {
+        name: "a lease shorter than the heartbeat can renew",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[state]\nlease_secs = \"1\"\n",
+        args: PLAN,
+        says: &["state.lease_secs", "\"1\"", "from 10 to 3600"],
+        never: None,
+    },
+    Case {
+        name: "no wait allowed at all",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[fetch]\nmax_retry_wait_secs = 0\n",
+        args: PLAN,
+        says: &["fetch.max_retry_wait_secs", "1 to 86400"],
+        never: None,
+    },
+];
+
+#[test]
+fn each_bad_input_gets_a_clear_error_and_no_panic() {
+    for case in CASES {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mpetl.toml"), case.config).unwrap();
+        let o = mpetl(case.args, dir.path());
+        let err = String::from_utf8_lossy(&o.stderr);
+        // 1: refused by mpetl, 2: refused by the argument parser; 101 would be a panic.
+        assert!(matches!(o.status.code(), Some(1 | 2)), "{}: exit {:?}: {err}", case.name, o.status.code());
+        for s in case.says {
+            assert!(err.contains(s), "{}: the error does not say {s:?}: {err}", case.name);
+        }
+        if let Some(secret) = case.never {
+            assert!(!err.contains(secret), "{}: the error shows the secret: {err}", case.name);
+        }
+    }
+}
+
+/// Regression (issue #14, defect 1): a token pasted with its line break, or read from a file
+/// saved on Windows, is trimmed; it used to panic in the HTTP client.
+#[test]
+fn a_token_ending_in_a_windows_line_break_is_trimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wb.token"), "tok-from-file\r\n").unwrap();
+    for config in ["[accounts.main.wb]\ntoken = \"pasted\\r\\n\"\n", "[accounts.main.wb]\ntoken_file = \"wb.token\"\n"]
+    {
+        std::fs::write(dir.path().join("mpetl.toml"), config).unwrap();
+        let o = mpetl(PLAN, dir.path());
+        assert!(o.status.success(), "{config}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let cfg = Config::from_toml_and_env("[accounts.main.wb]\ntoken = \" pasted\\r\\n\"\n", "test", Vec::new()).unwrap();
+    let token = cfg.accounts[0].wb.as_ref().and_then(|w| w.token.as_ref()).unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(token), "pasted");
+}
+
+/// A server that answers every request with 429 and `header: value`.
+async fn always_429(header: &'static str, value: &'static str) -> String {
+    use axum::http::StatusCode;
+    let app = axum::Router::new().fallback(move || async move {
+        (StatusCode::TOO_MANY_REQUESTS, [(header, value)], "{\"title\":\"too many requests\"}")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Regression (issue #14, defect 2): a `Retry-After` of `inf` or `1e20` panicked in
+/// `Duration::from_secs_f64`, and a finite day-long one stalled the run for that day. Now a
+/// wait beyond `fetch.max_retry_wait_secs` fails the chunk at once, resumable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_or_infinite_retry_after_fails_the_chunk_instead_of_panicking_or_stalling() {
+    for (header, value) in [("x-ratelimit-retry", "inf"), ("x-ratelimit-retry", "1e20"), ("retry-after", "86400")] {
+        let url = always_429(header, value).await;
+        let dir = tempfile::tempdir().unwrap();
+        let toml = format!(
+            "data_dir = {:?}\n[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n",
+            dir.path().display().to_string()
+        );
+        let cfg = Config::from_toml_and_env(&toml, "test", Vec::new()).unwrap();
+        let runner = Runner::open(cfg, Events::none()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let req = BackfillRequest {
+            sources: vec![mpetl::dataset::Marketplace::Wb],
+            ..BackfillRequest::new(Period::new(day, day).unwrap())
+        };
+        let run = tokio::spawn(async move { runner.backfill(&req).await });
+        // A stall would outlive this: the wait asked for is a day or more.
+        let err = tokio::time::timeout(Duration::from_secs(120), run)
+            .await
+            .expect("the run ends instead of sitting out the wait")
+            .expect("no panic")
+            .expect_err("every request is refused")
+            .to_string();
+        assert!(
+            err.contains("more than fetch.max_retry_wait_secs (900 s)") && err.contains("--resume"),
+            "{header}: {value}: {err}"
+        );
+    }
+}
