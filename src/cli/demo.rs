@@ -44,7 +44,7 @@ pub async fn run(args: Args) -> Result<()> {
     let dir = opts.data_dir.display();
     println!("\nThe lake is in {dir}/lake (Parquet, hive-partitioned), marts in {dir}/marts. Query it with DuckDB:");
     println!(
-        "  duckdb -c \"SELECT month, count(*) AS rows, sum(price * quantity) AS value FROM read_parquet('{dir}/lake/ozon_fbo/**/*.parquet', hive_partitioning = true) GROUP BY month ORDER BY month\""
+        "  duckdb -c \"SELECT month, count(*) AS rows, sum(price * quantity) AS value FROM read_parquet('{dir}/lake/ozon_fbo/*/*/part-0.parquet', hive_partitioning = true) GROUP BY month ORDER BY month\""
     );
     println!(
         "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month.parquet' WHERE account = 'all' ORDER BY period_from, marketplace\""

@@ -18,6 +18,9 @@ use polars::prelude::*;
 
 use crate::dataset::Dataset;
 
+/// The name of every partition's one file.
+const PART: &str = "part-0.parquet";
+
 pub const LINEAGE: [&str; 2] = [crate::dataset::LOADED_AT, "_chunk"];
 const SRC: &str = "_src";
 
@@ -82,7 +85,7 @@ impl Lake {
     }
 
     pub fn partition_file(&self, ds: Dataset, account: &str, month: &str) -> PathBuf {
-        self.dataset_dir(ds).join(format!("account={account}")).join(format!("month={month}")).join("part-0.parquet")
+        self.dataset_dir(ds).join(format!("account={account}")).join(format!("month={month}")).join(PART)
     }
 
     /// Upserts `incoming` (rows of one account and month) into its partition.
@@ -164,7 +167,12 @@ impl Lake {
             },
             ..Default::default()
         };
-        let glob = format!("{}/**/*.parquet", dir.display());
+        // Only the files the lake writes: a stray copy in a partition (a backup, a sync
+        // client's conflict file) would otherwise be read too and count every row twice.
+        for stranger in self.strangers(ds) {
+            tracing::warn!(file = %stranger.display(), "not a lake file (the lake writes only {PART}): left out of every scan; move it away");
+        }
+        let glob = format!("{}/account=*/month=*/{PART}", dir.display());
         LazyFrame::scan_parquet(PlRefPath::new(glob), args)
             .map(Some)
             .map_err(|source| LakeError::Scan { dataset: ds, source })
@@ -174,6 +182,16 @@ impl Lake {
     pub fn partition_files(&self, ds: Dataset) -> Vec<PathBuf> {
         let mut out = Vec::new();
         collect_parquet(&self.dataset_dir(ds), &mut out);
+        out.retain(|p| is_partition_file(p));
+        out.sort();
+        out
+    }
+
+    /// Parquet files under `ds` that the lake did not write (and never reads), sorted.
+    pub fn strangers(&self, ds: Dataset) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        collect_parquet(&self.dataset_dir(ds), &mut out);
+        out.retain(|p| !is_partition_file(p));
         out.sort();
         out
     }
@@ -260,7 +278,18 @@ fn schema_diff(old: &Schema, new: &Schema) -> String {
 fn has_parquet(dir: &Path) -> bool {
     let mut v = Vec::new();
     collect_parquet(dir, &mut v);
-    !v.is_empty()
+    v.iter().any(|p| is_partition_file(p))
+}
+
+/// `<dataset>/account=<id>/month=<m>/part-0.parquet`: the one file per partition the lake writes.
+fn is_partition_file(p: &Path) -> bool {
+    let dir_named = |p: Option<&Path>, prefix: &str| {
+        p.and_then(Path::file_name).is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+    };
+    let month = p.parent();
+    p.file_name().is_some_and(|n| n == PART)
+        && dir_named(month, "month=")
+        && dir_named(month.and_then(Path::parent), "account=")
 }
 
 fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -301,6 +301,21 @@ fn hand_worked_month_and_totals() {
     assert_eq!(all.money("net_profit"), Some(-39_234));
 }
 
+/// Regression (issue #14, defect 7): metrics read every `*.parquet` under a dataset, so a copy of
+/// a partition left beside it (a backup, a sync client's conflict file) doubled its revenue.
+#[test]
+fn a_stray_copy_in_a_partition_is_not_summed() {
+    let (_dir, runner) = seller(COSTS, SIX_PERCENT_OF_REVENUE);
+    let before = daily(&runner);
+    let part = runner.lake().partition_files(Dataset::WbFinance).into_iter().next().expect("a finance partition");
+    let stray = part.with_file_name("part-0 (conflicted copy).parquet");
+    std::fs::copy(&part, &stray).unwrap();
+    std::fs::copy(&part, part.parent().unwrap().parent().unwrap().join("backup.parquet")).unwrap();
+    assert_eq!(daily(&runner), before, "the copies are left out");
+    assert_eq!(find(&before, "wb", "111", 1).money("revenue"), k(2000));
+    assert_eq!(runner.lake().strangers(Dataset::WbFinance).len(), 2);
+}
+
 #[test]
 fn tax_modes_and_tax_never_below_zero() {
     // Profit mode, 15 %: WB 111 in March has base gross − ads = 283.66 − 150 = 133.66;
