@@ -240,6 +240,10 @@ pub fn load_file(path: &Path, cfg: &Config) -> Result<Job, JobError> {
         Some(t) => t.parse().map_err(|_| bad("timezone", t, "an IANA zone such as Europe/Moscow"))?,
     };
     if let Some(ids) = &raw.accounts {
+        // An empty list would run nothing and record "done" with empty marts every night.
+        if ids.is_empty() {
+            return Err(bad("accounts", "[]", "list the accounts to run, or leave the key out to run every account"));
+        }
         for id in ids {
             if cfg.account(id).is_err() {
                 let known: Vec<&str> = cfg.accounts.iter().map(|a| a.id.as_str()).collect();

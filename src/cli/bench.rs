@@ -8,6 +8,9 @@ use mpetl::config::Config;
 use mpetl::plan::{Period, parse_date};
 use mpetl_sandbox::ProfileName;
 
+/// Marks a directory `bench` made, so that only such a directory is cleared.
+const BENCH_MARKER: &str = ".mpetl-bench";
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long, default_value = "large")]
@@ -88,9 +91,20 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     let period = Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))?;
     let lake = mpetl::lake::Lake::new(data_dir.join("lake"));
     if !(reuse && lake.root().exists()) {
+        // Only a directory bench made (its marker inside) or an empty one is cleared: a mistyped
+        // --data-dir must never cost anyone their files.
         if data_dir.exists() {
+            let empty = std::fs::read_dir(data_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+            anyhow::ensure!(
+                empty || data_dir.join(BENCH_MARKER).exists(),
+                "--data-dir {} holds files `mpetl bench` did not write; it clears its directory before each build, so it will not use this one. Fix: pass a new or empty directory (the default is data/bench), or --reuse to time the lake already there",
+                data_dir.display()
+            );
             std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
         }
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::write(data_dir.join(BENCH_MARKER), "written by `mpetl bench`; the next bench clears this directory\n")
+            .with_context(|| format!("writing to {}", data_dir.display()))?;
         eprintln!(
             "building the lake of a {profile:?} seller over {days} days through the pipeline (sandbox over HTTP)…"
         );

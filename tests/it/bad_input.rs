@@ -82,6 +82,13 @@ const CASES: &[Case] = &[
         says: &["fetch.max_retry_wait_secs", "1 to 86400"],
         never: None,
     },
+    Case {
+        name: "bench pointed at a directory it did not make",
+        config: WB,
+        args: &["bench", "--data-dir", "."],
+        says: &["--data-dir .", "did not write", "Fix"],
+        never: None,
+    },
 ];
 
 #[test]
@@ -96,6 +103,7 @@ fn each_bad_input_gets_a_clear_error_and_no_panic() {
         for s in case.says {
             assert!(err.contains(s), "{}: the error does not say {s:?}: {err}", case.name);
         }
+        assert!(dir.path().join("mpetl.toml").exists(), "{}: a file of the user's was removed", case.name);
         if let Some(secret) = case.never {
             assert!(!err.contains(secret), "{}: the error shows the secret: {err}", case.name);
         }
@@ -163,4 +171,50 @@ async fn a_huge_or_infinite_retry_after_fails_the_chunk_instead_of_panicking_or_
             "{header}: {value}: {err}"
         );
     }
+}
+
+/// Regression (issue #14, defect 5): Ozon's posting lists had no guard against a cursor sent
+/// again; a server that repeats one made an endless loop with growing memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ozon_cursor_sent_twice_fails_the_chunk_instead_of_paging_forever() {
+    let page = serde_json::json!({
+        "postings": [{
+            "posting_number": "1-1-1", "status": "delivered", "in_process_at": "2026-06-01T10:00:00Z",
+            "products": [{"sku": 1, "quantity": 1, "price": {"amount": "100", "currency": "RUB"}}]
+        }],
+        "has_next": true,
+        "cursor": "c1"
+    });
+    let list = move || {
+        let page = page.clone();
+        async move { axum::Json(page) }
+    };
+    // The other methods (accruals, the statement) refuse at once, so only the lists run.
+    let app = axum::Router::new()
+        .route("/v3/posting/fbo/list", axum::routing::post(list.clone()))
+        .route("/v4/posting/fbs/list", axum::routing::post(list))
+        .fallback(|| async { (axum::http::StatusCode::FORBIDDEN, "{\"code\":7,\"message\":\"no access\"}") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "data_dir = {:?}\n[endpoints]\nozon = {url:?}\n[accounts.main.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n",
+        dir.path().display().to_string()
+    );
+    let cfg = Config::from_toml_and_env(&toml, "test", Vec::new()).unwrap();
+    let runner = Runner::open(cfg, Events::none()).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    let req = BackfillRequest {
+        sources: vec![mpetl::dataset::Marketplace::Ozon],
+        ..BackfillRequest::new(Period::new(day, day).unwrap())
+    };
+    let run = tokio::spawn(async move { runner.backfill(&req).await });
+    let err = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the run ends instead of paging forever")
+        .expect("no panic")
+        .expect_err("the server repeats its cursor")
+        .to_string();
+    assert!(err.contains("sent cursor \"c1\" a second time") && err.contains("Fix"), "{err}");
 }

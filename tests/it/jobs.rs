@@ -47,6 +47,8 @@ async fn bad_job_files_give_clear_errors() {
         ),
         ("cron = \"0 0 3 * * *\"\nkind = \"backfill\"\nto = \"2026-01-31\"\n", ["from", "(missing)", "YYYY-MM-DD"]),
         ("cron = \"0 0 3 * * *\"\nkind = \"incremental\"\naccounts = [\"other\"]\n", ["accounts", "other", "demo"]),
+        // Regression (issue #14, defect 12): an empty list ran nothing and recorded "done".
+        ("cron = \"0 0 3 * * *\"\nkind = \"incremental\"\naccounts = []\n", ["accounts", "[]", "leave the key out"]),
         (
             "cron = \"0 0 3 * * *\"\nkind = \"incremental\"\n[summary]\nperiod = \"fortnight\"\n",
             ["summary.period", "fortnight", "last_7_days"],

@@ -225,6 +225,7 @@ impl OzonClient {
         let mut out = WindowFetch::default();
         'windows: while let Some((s, e)) = windows.pop() {
             let mut cursor = String::new();
+            let mut seen = std::collections::HashSet::new();
             let mut rows = Vec::new();
             loop {
                 out.requests += 1;
@@ -251,6 +252,18 @@ impl OzonClient {
                             return Err(SourceError::Stuck {
                                 ctx: self.ctx(dataset),
                                 detail: "the API said has_next=true but sent no cursor to continue from".into(),
+                            });
+                        }
+                        // A cursor sent twice would page forever, holding every page in
+                        // memory: a server bug, said as one.
+                        if !seen.insert(page.cursor.clone()) {
+                            return Err(SourceError::Stuck {
+                                ctx: self.ctx(dataset),
+                                detail: format!(
+                                    "the API sent cursor {:?} a second time ({} pages into {s} – {e}); paging would never end. Fix: run again later; if it repeats, report it to Ozon's support",
+                                    page.cursor,
+                                    seen.len() + 1
+                                ),
                             });
                         }
                         cursor = page.cursor;
