@@ -2,7 +2,6 @@
 //! field, the value where it is not a secret, the fix) and a non-zero exit, never a panic
 //! (exit 101) or a silent stall. Issue #14 grows this table.
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use mpetl::config::Config;
@@ -10,14 +9,7 @@ use mpetl::notify::Events;
 use mpetl::plan::Period;
 use mpetl::run::{BackfillRequest, Runner};
 
-fn mpetl(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpetl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MPETL_CONFIG")
-        .output()
-        .expect("run mpetl")
-}
+use crate::common::mpetl_in as mpetl;
 
 /// One case: a config file, a command, and what its error must say (all of it).
 struct Case {
@@ -127,16 +119,38 @@ fn a_token_ending_in_a_windows_line_break_is_trimmed() {
     assert_eq!(secrecy::ExposeSecret::expose_secret(token), "pasted");
 }
 
-/// A server that answers every request with 429 and `header: value`.
-async fn always_429(header: &'static str, value: &'static str) -> String {
-    use axum::http::StatusCode;
-    let app = axum::Router::new().fallback(move || async move {
-        (StatusCode::TOO_MANY_REQUESTS, [(header, value)], "{\"title\":\"too many requests\"}")
-    });
+/// Serves `app` on a free loopback port; its base URL.
+async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
+}
+
+/// Backfills one day of `marketplace` with `config` (TOML after `data_dir`), which must fail;
+/// its error. A run that hangs (a wait sat out, a loop) fails the test instead.
+async fn failed_day(config: &str, marketplace: mpetl::dataset::Marketplace) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("data_dir = {:?}\n{config}", dir.path().display().to_string());
+    let runner = Runner::open(Config::from_toml_and_env(&toml, "test", Vec::new()).unwrap(), Events::none()).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    let req = BackfillRequest { sources: vec![marketplace], ..BackfillRequest::new(Period::new(day, day).unwrap()) };
+    let run = tokio::spawn(async move { runner.backfill(&req).await });
+    tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the run ends instead of waiting or paging forever")
+        .expect("no panic")
+        .expect_err("the server refuses")
+        .to_string()
+}
+
+/// A server that answers every request with 429 and `header: value`.
+async fn always_429(header: &'static str, value: &'static str) -> String {
+    use axum::http::StatusCode;
+    serve(axum::Router::new().fallback(move || async move {
+        (StatusCode::TOO_MANY_REQUESTS, [(header, value)], "{\"title\":\"too many requests\"}")
+    }))
+    .await
 }
 
 /// Regression (issue #14, defect 2): a `Retry-After` of `inf` or `1e20` panicked in
@@ -146,26 +160,11 @@ async fn always_429(header: &'static str, value: &'static str) -> String {
 async fn a_huge_or_infinite_retry_after_fails_the_chunk_instead_of_panicking_or_stalling() {
     for (header, value) in [("x-ratelimit-retry", "inf"), ("x-ratelimit-retry", "1e20"), ("retry-after", "86400")] {
         let url = always_429(header, value).await;
-        let dir = tempfile::tempdir().unwrap();
-        let toml = format!(
-            "data_dir = {:?}\n[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n",
-            dir.path().display().to_string()
+        let config = format!(
+            "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
         );
-        let cfg = Config::from_toml_and_env(&toml, "test", Vec::new()).unwrap();
-        let runner = Runner::open(cfg, Events::none()).unwrap();
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-        let req = BackfillRequest {
-            sources: vec![mpetl::dataset::Marketplace::Wb],
-            ..BackfillRequest::new(Period::new(day, day).unwrap())
-        };
-        let run = tokio::spawn(async move { runner.backfill(&req).await });
-        // A stall would outlive this: the wait asked for is a day or more.
-        let err = tokio::time::timeout(Duration::from_secs(120), run)
-            .await
-            .expect("the run ends instead of sitting out the wait")
-            .expect("no panic")
-            .expect_err("every request is refused")
-            .to_string();
+        // A stall would outlive the test's patience: the wait asked for is a day or more.
+        let err = failed_day(&config, mpetl::dataset::Marketplace::Wb).await;
         assert!(
             err.contains("more than fetch.max_retry_wait_secs (900 s)") && err.contains("--resume"),
             "{header}: {value}: {err}"
@@ -194,27 +193,8 @@ async fn an_ozon_cursor_sent_twice_fails_the_chunk_instead_of_paging_forever() {
         .route("/v3/posting/fbo/list", axum::routing::post(list.clone()))
         .route("/v4/posting/fbs/list", axum::routing::post(list))
         .fallback(|| async { (axum::http::StatusCode::FORBIDDEN, "{\"code\":7,\"message\":\"no access\"}") });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "data_dir = {:?}\n[endpoints]\nozon = {url:?}\n[accounts.main.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n",
-        dir.path().display().to_string()
-    );
-    let cfg = Config::from_toml_and_env(&toml, "test", Vec::new()).unwrap();
-    let runner = Runner::open(cfg, Events::none()).unwrap();
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
-    let req = BackfillRequest {
-        sources: vec![mpetl::dataset::Marketplace::Ozon],
-        ..BackfillRequest::new(Period::new(day, day).unwrap())
-    };
-    let run = tokio::spawn(async move { runner.backfill(&req).await });
-    let err = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the run ends instead of paging forever")
-        .expect("no panic")
-        .expect_err("the server repeats its cursor")
-        .to_string();
+    let url = serve(app).await;
+    let config = format!("[endpoints]\nozon = {url:?}\n[accounts.main.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n");
+    let err = failed_day(&config, mpetl::dataset::Marketplace::Ozon).await;
     assert!(err.contains("sent cursor \"c1\" a second time") && err.contains("Fix"), "{err}");
 }

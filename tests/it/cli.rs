@@ -2,14 +2,7 @@
 
 use std::process::{Command, Output};
 
-fn mpetl(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpetl"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MPETL_CONFIG")
-        .output()
-        .expect("run mpetl")
-}
+use crate::common::mpetl_in as mpetl;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -280,3 +280,13 @@ pub fn mpetl(config: &std::path::Path, args: &[&str]) -> std::process::Command {
     cmd.arg("--config").arg(config).args(args);
     cmd
 }
+
+/// The `mpetl` binary run in `dir` (its config: `dir/mpetl.toml`), as a user runs it.
+pub fn mpetl_in(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mpetl"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MPETL_CONFIG")
+        .output()
+        .expect("run mpetl")
+}
