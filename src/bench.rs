@@ -98,7 +98,7 @@ pub fn children_peak_mib() -> f64 {
 const DUCKDB: &str = r#"
 import sys, time, duckdb
 lake, d_from, d_to, sale_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-def scan(ds): return f"read_parquet('{lake}/{ds}/**/*.parquet', hive_partitioning = true)"
+def scan(ds): return f"read_parquet('{lake}/{ds}/*/*/part-0.parquet', hive_partitioning = true)"
 msk = lambda c: f"CAST(timezone('Europe/Moscow', {c}) AS DATE)"
 q = f"""
 WITH ev AS (
@@ -126,7 +126,7 @@ WITH ev AS (
          CASE WHEN status = 'cancelled' THEN quantity ELSE 0 END AS cancellations,
          CASE WHEN status = 'delivered' THEN quantity ELSE 0 END AS buyouts,
          CASE WHEN status = 'delivered' THEN price * quantity ELSE 0 END AS buyouts_value
-  FROM read_parquet(['{lake}/ozon_fbo/**/*.parquet', '{lake}/ozon_fbs/**/*.parquet'], hive_partitioning = true)
+  FROM read_parquet(['{lake}/ozon_fbo/*/*/part-0.parquet', '{lake}/ozon_fbs/*/*/part-0.parquet'], hive_partitioning = true)
   UNION ALL BY NAME
   SELECT account, 'ozon' AS mp, date AS day, CAST(sku AS VARCHAR) AS sku,
          CASE WHEN kind = 'sale_price' AND direction > 0 THEN quantity ELSE 0 END AS units_sold,

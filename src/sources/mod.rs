@@ -37,9 +37,9 @@ pub enum SourceError {
     )]
     Request { ctx: Ctx, detail: String },
     #[error(
-        "{ctx}: the marketplace asked to wait {wait_secs} s before asking again, more than fetch.max_retry_wait_secs ({max_secs} s); nothing more was asked. Fix: run the same command later (it resumes), or raise fetch.max_retry_wait_secs"
+        "{ctx}: the marketplace asked to wait {wait} before asking again, more than fetch.max_retry_wait_secs ({max_secs} s); nothing more was asked. Fix: run the same command later (it resumes), or raise fetch.max_retry_wait_secs"
     )]
-    WaitTooLong { ctx: Ctx, wait_secs: u64, max_secs: u64 },
+    WaitTooLong { ctx: Ctx, wait: String, max_secs: u64 },
     #[error("{ctx}: stopped while waiting to ask")]
     Stopped { ctx: Ctx },
 }
@@ -107,7 +107,8 @@ pub(crate) async fn call<T>(
         Err(Failure::Stopped) => Err(SourceError::Stopped { ctx: ctx.clone() }),
         Err(Failure::WaitTooLong { wait, .. }) => Err(SourceError::WaitTooLong {
             ctx: ctx.clone(),
-            wait_secs: wait.as_secs(),
+            // `inf`, or more than a Duration holds, arrives as Duration::MAX.
+            wait: if wait == std::time::Duration::MAX { "forever".into() } else { format!("{} s", wait.as_secs()) },
             max_secs: net.retry.max_wait.as_secs(),
         }),
     }

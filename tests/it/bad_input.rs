@@ -169,6 +169,8 @@ async fn a_huge_or_infinite_retry_after_fails_the_chunk_instead_of_panicking_or_
             err.contains("more than fetch.max_retry_wait_secs (900 s)") && err.contains("--resume"),
             "{header}: {value}: {err}"
         );
+        let asked = if value == "86400" { "asked to wait 86400 s" } else { "asked to wait forever" };
+        assert!(err.contains(asked), "{header}: {value}: {err}");
     }
 }
 
