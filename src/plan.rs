@@ -19,9 +19,7 @@ pub enum PlanError {
     Reversed { from: NaiveDate, to: NaiveDate },
     #[error("--from {from} is in the future (today is {today} in {tz}). Fix: pick a past day")]
     Future { from: NaiveDate, today: NaiveDate, tz: Tz },
-    #[error(
-        "--from {from} is before {EARLIEST}, older than the marketplaces' APIs keep. Fix: start on {EARLIEST} or later"
-    )]
+    #[error("--from {from} is before {EARLIEST}, the earliest day mpetl accepts. Fix: start on {EARLIEST} or later")]
     TooEarly { from: NaiveDate },
     #[error("--to {to} is after {LATEST}. Fix: end the period on a past day (yesterday is the last complete one)")]
     TooLate { to: NaiveDate },
@@ -29,7 +27,9 @@ pub enum PlanError {
     State(#[from] StateError),
 }
 
-/// The first day a period may start: WB's statistics and Ozon's lists do not reach further back.
+/// The first day a period may start: a floor a mistyped year hits here, with its fix, instead of
+/// deep in the date arithmetic. Whether a marketplace still serves an old period is its own to
+/// say (an empty answer or a refusal, per dataset).
 pub const EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
 /// The last day a period may end; "the future" itself is checked against today where a plan
 /// knows it.
