@@ -65,11 +65,13 @@ impl std::ops::AddAssign for UpsertStats {
 pub struct Lake {
     root: PathBuf,
     locks: Arc<std::sync::Mutex<HashMap<PathBuf, Arc<std::sync::Mutex<()>>>>>,
+    /// Stray files already warned about: a metrics run scans each dataset many times.
+    warned: Arc<std::sync::Mutex<std::collections::HashSet<PathBuf>>>,
 }
 
 impl Lake {
     pub fn new(root: impl Into<PathBuf>) -> Lake {
-        Lake { root: root.into(), locks: Arc::default() }
+        Lake { root: root.into(), locks: Arc::default(), warned: Arc::default() }
     }
 
     fn partition_lock(&self, path: &Path) -> Arc<std::sync::Mutex<()>> {
@@ -151,7 +153,17 @@ impl Lake {
     /// `None` when nothing was loaded yet.
     pub fn scan(&self, ds: Dataset) -> Result<Option<LazyFrame>, LakeError> {
         let dir = self.dataset_dir(ds);
-        if !has_parquet(&dir) {
+        let (parts, strangers) = self.files(ds);
+        // Only the files the lake writes: a stray copy in a partition (a backup, a sync
+        // client's conflict file) would otherwise be read too and count every row twice.
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for stranger in strangers {
+            if warned.insert(stranger.clone()) {
+                tracing::warn!(file = %stranger.display(), "not a lake file (the lake writes only {PART}): left out of every scan; move it away");
+            }
+        }
+        drop(warned);
+        if parts.is_empty() {
             return Ok(None);
         }
         let hive_schema = Arc::new(Schema::from_iter([
@@ -167,11 +179,6 @@ impl Lake {
             },
             ..Default::default()
         };
-        // Only the files the lake writes: a stray copy in a partition (a backup, a sync
-        // client's conflict file) would otherwise be read too and count every row twice.
-        for stranger in self.strangers(ds) {
-            tracing::warn!(file = %stranger.display(), "not a lake file (the lake writes only {PART}): left out of every scan; move it away");
-        }
         let glob = format!("{}/account=*/month=*/{PART}", dir.display());
         LazyFrame::scan_parquet(PlRefPath::new(glob), args)
             .map(Some)
@@ -180,20 +187,20 @@ impl Lake {
 
     /// Every partition file of `ds`, sorted.
     pub fn partition_files(&self, ds: Dataset) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        collect_parquet(&self.dataset_dir(ds), &mut out);
-        out.retain(|p| is_partition_file(p));
-        out.sort();
-        out
+        self.files(ds).0
     }
 
     /// Parquet files under `ds` that the lake did not write (and never reads), sorted.
     pub fn strangers(&self, ds: Dataset) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        collect_parquet(&self.dataset_dir(ds), &mut out);
-        out.retain(|p| !is_partition_file(p));
-        out.sort();
-        out
+        self.files(ds).1
+    }
+
+    /// The Parquet files under `ds`, in one walk: the partition files and the strangers.
+    fn files(&self, ds: Dataset) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let mut all = Vec::new();
+        collect_parquet(&self.dataset_dir(ds), &mut all);
+        all.sort();
+        all.into_iter().partition(|p| is_partition_file(p))
     }
 }
 
@@ -273,12 +280,6 @@ fn schema_diff(old: &Schema, new: &Schema) -> String {
         }
     }
     if diffs.is_empty() { "column order differs".into() } else { diffs.join(", ") }
-}
-
-fn has_parquet(dir: &Path) -> bool {
-    let mut v = Vec::new();
-    collect_parquet(dir, &mut v);
-    v.iter().any(|p| is_partition_file(p))
 }
 
 /// `<dataset>/account=<id>/month=<m>/part-0.parquet`: the one file per partition the lake writes.
