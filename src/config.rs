@@ -158,13 +158,15 @@ pub struct StateOptions {
     /// run that dies loses its accounts this long after its last renewal (at once when it died
     /// on this host). Default 30.
     pub lease_secs: u64,
-    /// How long a lost Redis connection is retried before the run stops cleanly. Default 30.
+    /// How long a lost Redis connection is retried before the run stops cleanly; less than two
+    /// thirds of `lease_secs`, so a renewal held up by reconnecting still lands before the lease
+    /// expires. Default 15.
     pub reconnect_secs: u64,
 }
 
 impl Default for StateOptions {
     fn default() -> Self {
-        StateOptions { lease_secs: 30, reconnect_secs: 30 }
+        StateOptions { lease_secs: 30, reconnect_secs: 15 }
     }
 }
 
@@ -376,7 +378,7 @@ pub struct Config {
     pub telegram: Option<TelegramConfig>,
 }
 
-const RESERVED_ENV: [&str; 3] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT"];
+const RESERVED_ENV: [&str; 4] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT", "MPETL_FAILPOINT_PARENT"];
 
 impl Config {
     /// Reads `path` and overlays the process environment.
@@ -548,6 +550,18 @@ impl Config {
                     )
                 })?;
             }
+        }
+        // Renewals come every third of the lease; one that waits out a whole reconnect window
+        // must still land before the remaining two thirds run out.
+        if state.reconnect_secs * 3 >= state.lease_secs * 2 {
+            return Err(invalid(
+                "state.reconnect_secs",
+                &state.reconnect_secs.to_string(),
+                format!(
+                    "make it less than two thirds of state.lease_secs ({}): a lease renewal held up that long by a Redis reconnect lets the lease expire, and another run may take the account; or raise state.lease_secs",
+                    state.lease_secs
+                ),
+            ));
         }
         let mut limits = BTreeMap::new();
         for (bucket, l) in raw.limits {

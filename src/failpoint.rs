@@ -11,6 +11,11 @@
 //! Steps chain with commas: `chunk.done:2,fetched:10` dies at the 10th response after the
 //! second chunk is done. Chunks run concurrently, so "the 60th response" alone may come before
 //! any chunk is done on a slow machine; a chain pins the kill to a state, not to a schedule.
+//!
+//! A variable left set in a production environment must not kill a nightly job, so a second
+//! switch arms it: `MPETL_FAILPOINT_PARENT` must hold the pid of the process that started this
+//! one (the test). Left in an environment, it names some long-gone process and arms nothing;
+//! the run says the failpoint is ignored.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -27,6 +32,14 @@ fn armed() -> Option<&'static Armed> {
     ARMED
         .get_or_init(|| {
             let v = std::env::var("MPETL_FAILPOINT").ok()?;
+            let parent = std::env::var("MPETL_FAILPOINT_PARENT").ok().and_then(|p| p.trim().parse::<i64>().ok());
+            // SAFETY: getppid has no preconditions.
+            if parent != Some(i64::from(unsafe { libc::getppid() })) {
+                tracing::warn!(
+                    "MPETL_FAILPOINT is set but ignored: it is for mpetl's crash tests; unset it in this environment"
+                );
+                return None;
+            }
             let steps = v
                 .split(',')
                 .map(|s| {

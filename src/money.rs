@@ -99,6 +99,25 @@ pub fn de_money<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
     de_amount(d)
 }
 
+/// For an optional amount (`#[serde(default, ...)]`): null, like a missing field, is zero.
+pub fn de_money_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Kopecks, D::Error> {
+    Ok(Option::<Amount<Kopecks>>::deserialize(d)?.map(|a| a.0).unwrap_or_default())
+}
+
+/// As [`de_money_or_zero`], for [`Precise`] amounts.
+pub fn de_precise_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Precise, D::Error> {
+    Ok(Option::<Amount<Precise>>::deserialize(d)?.map(|a| a.0).unwrap_or_default())
+}
+
+/// An amount read by [`de_amount`], for use inside `Option`.
+struct Amount<T>(T);
+
+impl<'de, T: FromStr<Err = MoneyError>> Deserialize<'de> for Amount<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_amount(d).map(Amount)
+    }
+}
+
 /// As [`de_money`], for [`Precise`] amounts.
 pub fn de_precise<'de, D: Deserializer<'de>>(d: D) -> Result<Precise, D::Error> {
     de_amount(d)

@@ -106,7 +106,9 @@ impl Remote {
     fn invoke(&self, script: &mut redis::ScriptInvocation<'_>) -> redis::RedisResult<u64> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            *guard = Some(self.client.get_connection_with_timeout(Duration::from_secs(5))?);
+            // With read and write timeouts: a Redis that accepts but never answers would hold
+            // the bucket, and every request of it, forever.
+            *guard = Some(crate::state::redis::connect(&self.client)?);
         }
         let r = script.invoke(guard.as_mut().expect("connected above"));
         if r.is_err() {

@@ -36,7 +36,18 @@ pub enum LakeError {
     Schema { path: PathBuf, detail: String },
     #[error("lake dataset {dataset}: {source}")]
     Scan { dataset: Dataset, source: PolarsError },
+    #[error("lake partition {path} was not published: {reason}")]
+    NotPublished { path: PathBuf, reason: String },
 }
+
+/// Asked after a partition's temp file is synced and right before it is published (renamed); an
+/// `Err` leaves the old partition as it was. A run checks its lease here: one that lost its
+/// account to another process must not publish over that process's writes, and a check made
+/// only before the (long) write would miss a lease lost during it.
+pub type MayPublish<'a> = &'a dyn Fn() -> Result<(), String>;
+
+/// For writes no lease guards (the marts, tests).
+pub const ALWAYS: MayPublish<'static> = &|| Ok(());
 
 /// What one upsert did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +108,7 @@ impl Lake {
         account: &str,
         month: &str,
         incoming: DataFrame,
+        may_publish: MayPublish<'_>,
     ) -> Result<UpsertStats, LakeError> {
         let path = self.partition_file(ds, account, month);
         let lock = self.partition_lock(&path);
@@ -145,7 +157,7 @@ impl Lake {
             ("mpetl.dataset".to_string(), ds.name().to_string()),
             ("mpetl.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ];
-        write_parquet_atomically(&path, &mut merged, meta)?;
+        write_parquet_atomically(&path, &mut merged, meta, may_publish)?;
         Ok(UpsertStats { partitions_written: 1, inserted: rows_after.saturating_sub(old_rows), changed, rows_after })
     }
 
@@ -210,8 +222,14 @@ pub fn read_file(path: &Path) -> Result<DataFrame, LakeError> {
 }
 
 /// Writes `df` to `path` with temp file + fsync + rename + directory fsync: readers and crashes
-/// see the old file or the new one, never a part.
-pub fn write_parquet_atomically(path: &Path, df: &mut DataFrame, meta: Vec<(String, String)>) -> Result<(), LakeError> {
+/// see the old file or the new one, never a part. `may_publish` has the last word before the
+/// rename.
+pub fn write_parquet_atomically(
+    path: &Path,
+    df: &mut DataFrame,
+    meta: Vec<(String, String)>,
+    may_publish: MayPublish<'_>,
+) -> Result<(), LakeError> {
     let io = |source| LakeError::Io { path: path.to_path_buf(), source };
     let dir = path.parent().expect("partition file has a directory");
     std::fs::create_dir_all(dir).map_err(io)?;
@@ -230,6 +248,10 @@ pub fn write_parquet_atomically(path: &Path, df: &mut DataFrame, meta: Vec<(Stri
     file.sync_all().map_err(io)?;
     drop(file);
     crate::failpoint::hit("lake.before_rename");
+    if let Err(reason) = may_publish() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(LakeError::NotPublished { path: path.to_path_buf(), reason });
+    }
     std::fs::rename(&tmp, path).map_err(io)?;
     // The rename is durable only once the directory entry is.
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;

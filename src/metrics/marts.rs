@@ -164,7 +164,7 @@ pub fn update(
                 ("mpetl.grain".to_string(), grain.name().to_string()),
                 ("mpetl.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ];
-            crate::lake::write_parquet_atomically(path, &mut df, meta)
+            crate::lake::write_parquet_atomically(path, &mut df, meta, crate::lake::ALWAYS)
                 .map_err(|e| MetricsError::Write { path: path.clone(), detail: e.to_string() })?;
             out.files.push(path.clone());
         }

@@ -25,6 +25,9 @@ use crate::sources::wb::{WbClient, WbHosts};
 use crate::sources::{Ctx, SourceError};
 use crate::state::{ChunkRecord, Lease, StateError, StreamState};
 
+/// Why a partition was not published when the run's lease was gone.
+const FENCED: &str = "this run's lease on the account is lost to another process";
+
 /// What one chunk fetched.
 #[derive(Debug, Default)]
 pub struct ChunkOutcome {
@@ -159,18 +162,37 @@ impl FetchCx<'_> {
         let account = chunk.account.clone();
         let lineage = Lineage { loaded_at: Utc::now(), chunk: chunk.id.clone() };
         let ds = rows.dataset();
+        let held = self.run.fence(&chunk.account).cloned();
+        let (store, lease) = (self.runner.store.clone(), held.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<UpsertStats, LakeError> {
             let parts = rows.into_partitions(&lineage).map_err(|source| LakeError::Scan { dataset: ds, source })?;
+            // The lease is asked again with each partition ready to publish: the heartbeat may
+            // learn of a loss only after a write this long began.
+            let may_publish = || match &lease {
+                None => Ok(()),
+                Some(l) => match store.holds_lease(l) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(FENCED.to_string()),
+                    Err(e) => Err(format!("the lease could not be checked: {e}")),
+                },
+            };
             let mut total = UpsertStats::default();
             for (month, df) in parts {
-                total += lake.upsert(ds, &account, &month, df)?;
+                total += lake.upsert(ds, &account, &month, df, &may_publish)?;
             }
             Ok(total)
         })
         .await
-        .expect("lake writer does not panic");
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         crate::failpoint::hit("lake.committed");
-        result.map(Durable).map_err(|source| ChunkError::Lake { chunk: chunk.id.clone(), source })
+        match (result, held) {
+            (Ok(stats), _) => Ok(Durable(stats)),
+            (Err(LakeError::NotPublished { reason, .. }), Some(lease)) if reason == FENCED => {
+                self.run.lost.store(true, Ordering::SeqCst);
+                Err(self.state_error(StateError::Fenced { name: lease.name, token: lease.token }))
+            }
+            (Err(source), _) => Err(ChunkError::Lake { chunk: chunk.id.clone(), source }),
+        }
     }
 
     /// The chunk's stream cursor (WB statistics), or a fresh one.

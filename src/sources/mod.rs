@@ -1,5 +1,6 @@
 //! Marketplace clients: fetch pages, decode them strictly, normalise rows for the lake.
 
+pub mod decode;
 pub mod ozon;
 pub mod wb;
 
@@ -28,6 +29,10 @@ pub enum SourceError {
     Transport { ctx: Ctx, detail: String },
     #[error("{ctx}: the response body is cut off or is not the expected JSON ({detail}); nothing from it was stored")]
     Decode { ctx: Ctx, detail: String },
+    #[error(
+        "{ctx}: the answer is JSON of another shape than mpetl reads: field {field}: {detail}; nothing from it was stored and it was not asked again. Fix: the marketplace may have changed its API: update mpetl, or report this message to the mpetl maintainers"
+    )]
+    Schema { ctx: Ctx, field: String, detail: String },
     #[error("{ctx}: {detail}")]
     Stuck { ctx: Ctx, detail: String },
     #[error("{0}")]
@@ -46,13 +51,14 @@ pub enum SourceError {
 
 /// Sends `req` with retries: `decode` reads any answer it understands (a 2xx always; a special
 /// status such as fullstats' "no statistics" 400 when it wants), anything else is classified:
-/// 429/408/5xx, no answer and a body that does not decode are repeated; the rest is `refused`.
+/// 429/408/5xx, no answer and a body cut off are repeated; a body of another shape and the rest
+/// (`refused`) are not.
 pub(crate) async fn call<T>(
     net: &crate::http::Net,
     limiter: &crate::http::Limiter,
     ctx: &Ctx,
     req: reqwest::RequestBuilder,
-    decode: impl Fn(&crate::http::Body) -> Option<Result<T, String>>,
+    decode: impl Fn(&crate::http::Body) -> Option<Result<T, decode::DecodeError>>,
     refused: impl Fn(&crate::http::Body) -> SourceError,
 ) -> Result<T, SourceError> {
     use crate::http::{Failure, header_secs, send, transient};
@@ -77,8 +83,16 @@ pub(crate) async fn call<T>(
                 tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| decode(&body)),
                 _ => decode(&body),
             };
-            if let Some(r) = decoded {
-                return r.map_err(|e| Failure::Retry { hint: None, error: SourceError::decode(ctx, e) });
+            match decoded {
+                Some(Ok(v)) => return Ok(v),
+                // Asking again gets the same shape: at WB's 1/min, six tries lost six minutes.
+                Some(Err(decode::DecodeError::Schema { field, detail })) => {
+                    return Err(Failure::Permanent(SourceError::Schema { ctx: ctx.clone(), field, detail }));
+                }
+                Some(Err(decode::DecodeError::Cut(e))) => {
+                    return Err(Failure::Retry { hint: None, error: SourceError::decode(ctx, e) });
+                }
+                None => {}
             }
             if transient(body.status) {
                 // WB says how long to wait in X-Ratelimit-Retry, Ozon in Retry-After; Ozon's

@@ -269,6 +269,13 @@ impl StateStore for EmbeddedStore {
         })
     }
 
+    fn holds_lease(&self, lease: &Lease) -> Result<bool, StateError> {
+        // A read transaction: asked before every partition is published, a write (and its
+        // commit's fsync) each time would cost more than the check is worth.
+        let current: Option<StoredLease> = self.get(LEASES, &lease.name)?;
+        Ok(current.is_some_and(|l| l.value == lease.value() && l.expires_ms > Utc::now().timestamp_millis()))
+    }
+
     fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {
         self.write(|tx| {
             if self.check_fence(tx, Some(lease)).is_ok() {

@@ -176,6 +176,9 @@ pub trait StateStore: Send + Sync {
     /// Extends a lease still held; false when it was lost (expired and taken, or fenced).
     fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StateError>;
     fn release_lease(&self, lease: &Lease) -> Result<(), StateError>;
+    /// True while `lease` is current (not expired and taken, not fenced): asked right before a
+    /// lake write is published.
+    fn holds_lease(&self, lease: &Lease) -> Result<bool, StateError>;
 
     fn put_run(&self, run: &RunRecord) -> Result<(), StateError>;
     fn run(&self, id: &str) -> Result<Option<RunRecord>, StateError>;
@@ -212,10 +215,28 @@ pub fn open_to_read(cfg: &crate::config::Config) -> Result<Option<std::sync::Arc
         .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn StateStore>))
 }
 
-/// Who this process is, for leases: `host:pid:run`. A lease of a dead process on this host can
-/// be taken over at once instead of waiting for it to expire.
+/// Who this process is, for leases: `machine:pid:run`. A lease of a dead process on this machine
+/// can be taken over at once instead of waiting for it to expire.
 pub fn holder_id(run_id: &str) -> String {
-    format!("{}:{}:{run_id}", hostname(), std::process::id())
+    format!("{}:{}:{run_id}", machine(), std::process::id())
+}
+
+/// Where pids mean the same process: the hostname, the boot and the pid namespace
+/// (`host~boot~pidns`). Containers often share a hostname, and the same pid in two containers (or
+/// before and after a reboot) is two processes: a hostname and a pid alone took a live run in
+/// another container for dead.
+pub fn machine() -> String {
+    static MACHINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MACHINE
+        .get_or_init(|| {
+            let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+            let boot: String = boot.trim().chars().filter(char::is_ascii_hexdigit).take(8).collect();
+            // "pid:[4026531836]": the namespace's inode.
+            let ns = std::fs::read_link("/proc/self/ns/pid").map(|l| l.display().to_string()).unwrap_or_default();
+            let ns: String = ns.chars().filter(char::is_ascii_digit).collect();
+            format!("{}~{boot}~{ns}", hostname())
+        })
+        .clone()
 }
 
 pub fn hostname() -> String {
@@ -226,15 +247,17 @@ pub fn hostname() -> String {
         return "localhost".into();
     }
     let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    // ':' separates the holder's parts.
+    String::from_utf8_lossy(&buf[..end]).replace(':', "_")
 }
 
-/// True when `holder` names a process on this host that no longer exists.
+/// True when `holder` names a process on this machine (host, boot and pid namespace) that no
+/// longer exists.
 pub fn holder_is_dead_here(holder: &str) -> bool {
     let mut parts = holder.splitn(3, ':');
     let (Some(host), Some(pid)) = (parts.next(), parts.next()) else { return false };
     let Ok(pid) = pid.parse::<i32>() else { return false };
-    if host != hostname() || pid <= 0 {
+    if host != machine() || pid <= 0 {
         return false;
     }
     // SAFETY: signal 0 only checks that the process exists.

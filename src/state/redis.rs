@@ -88,7 +88,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+pub(crate) fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
     let conn = client.get_connection_with_timeout(Duration::from_secs(5))?;
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     conn.set_write_timeout(Some(Duration::from_secs(5)))?;
@@ -131,7 +131,23 @@ impl RedisStore {
 
     /// Runs `op`. A lost connection is opened again with backoff (Redis restarting, a failover)
     /// until the reconnect window runs out; then the error is final and the run stops cleanly.
+    ///
+    /// The store is synchronous and called from async tasks: on a multi-threaded runtime the
+    /// worker hands its other tasks (SIGTERM handling, other chunks) to another thread for the
+    /// duration, so an outage's backoff sleeps stall this call only, not the runtime.
     fn with_conn<T>(&self, op: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T, StateError> {
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| self.with_conn_blocking(op))
+            }
+            _ => self.with_conn_blocking(op),
+        }
+    }
+
+    fn with_conn_blocking<T>(
+        &self,
+        op: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, StateError> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let deadline = Instant::now() + self.reconnect_window;
         let mut pause = Duration::from_millis(50);
@@ -295,6 +311,12 @@ impl StateStore for RedisStore {
         let k = self.key("lease", &lease.name);
         let ok: i64 = self.with_conn(|c| script.key(&k).arg(lease.value()).arg(ttl.as_millis() as u64).invoke(c))?;
         Ok(ok == 1)
+    }
+
+    fn holds_lease(&self, lease: &Lease) -> Result<bool, StateError> {
+        let k = self.key("lease", &lease.name);
+        let v: Option<String> = self.with_conn(|c| c.get(&k))?;
+        Ok(v.as_deref() == Some(lease.value().as_str()))
     }
 
     fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {

@@ -68,6 +68,13 @@ const CASES: &[Case] = &[
         never: None,
     },
     Case {
+        name: "a Redis reconnect window that outlasts the lease",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[state]\nlease_secs = 30\nreconnect_secs = 30\n",
+        args: PLAN,
+        says: &["state.reconnect_secs", "\"30\"", "two thirds of state.lease_secs (30)"],
+        never: None,
+    },
+    Case {
         name: "no wait allowed at all",
         config: "[accounts.main.wb]\ntoken = \"t\"\n[fetch]\nmax_retry_wait_secs = 0\n",
         args: PLAN,
@@ -199,4 +206,31 @@ async fn an_ozon_cursor_sent_twice_fails_the_chunk_instead_of_paging_forever() {
     let config = format!("[endpoints]\nozon = {url:?}\n[accounts.main.ozon]\nclient_id = \"1\"\napi_key = \"k\"\n");
     let err = failed_day(&config, mpetl::dataset::Marketplace::Ozon).await;
     assert!(err.contains("sent cursor \"c1\" a second time") && err.contains("Fix"), "{err}");
+}
+
+/// Regression (issue #14, defect 6): a 200 body of another shape (a field missing or of another
+/// type) was retried six times as if cut off: six minutes per chunk at WB's 1/min. It is asked
+/// once, and the error names the field and the endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_another_shape_is_not_asked_again_and_names_the_field() {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    let asked: Arc<Mutex<BTreeMap<String, u32>>> = Arc::default();
+    let counter = asked.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let counter = counter.clone();
+        async move {
+            *counter.lock().unwrap().entry(uri.path().to_string()).or_default() += 1;
+            axum::Json(serde_json::json!([{"nmId": "twelve", "date": "2026-06-01T10:00:00"}]))
+        }
+    });
+    let url = serve(app).await;
+    let config = format!(
+        "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
+    );
+    let err = failed_day(&config, mpetl::dataset::Marketplace::Wb).await;
+    assert!(err.contains("another shape") && err.contains("field [0]") && err.contains("Fix"), "{err}");
+    assert!(err.contains("/api/"), "the endpoint is named: {err}");
+    let asked = asked.lock().unwrap().clone();
+    assert!(!asked.is_empty() && asked.values().all(|n| *n == 1), "each endpoint asked once: {asked:?}");
 }

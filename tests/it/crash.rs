@@ -112,18 +112,20 @@ async fn kills_at_exact_steps(redis_url: Option<String>) {
             .as_ref()
             .map_or_else(String::new, |u| format!("[state]\nredis_url = {u:?}\nnamespace = \"crash-{case}\"\n"));
         let config = h.write_config(&format!("mpetl-{case}.toml"), FAST, &state);
-        let backfill = |failpoint: Option<&str>| {
+        // `parent`: the pid that arms the failpoint; the test's own, or another one (a variable
+        // left set in an environment), which must arm nothing.
+        let backfill = |failpoint: Option<(&str, u32)>| {
             let mut cmd =
                 mpetl(&config, &["backfill", "--from", &period.from.to_string(), "--to", &period.to.to_string()]);
             cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-            if let Some(fp) = failpoint {
-                cmd.env("MPETL_FAILPOINT", fp);
+            if let Some((point, parent)) = failpoint {
+                cmd.env("MPETL_FAILPOINT", point).env("MPETL_FAILPOINT_PARENT", parent.to_string());
             }
             let out = cmd.output().unwrap();
             (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
         };
 
-        let (status, stderr) = backfill(Some(fp));
+        let (status, stderr) = backfill(Some((fp, std::process::id())));
         assert_eq!(
             status.signal(),
             Some(libc::SIGKILL),
@@ -171,8 +173,10 @@ async fn kills_at_exact_steps(redis_url: Option<String>) {
             }
         }
 
-        let (status, stderr) = backfill(None);
+        // Regression (issue #14, defect 12): a failpoint left set killed production runs.
+        let (status, stderr) = backfill(Some(("fetched:1", 1)));
         assert!(status.success(), "{fp}: the resumed run completes: {stderr}");
+        assert!(stderr.contains("MPETL_FAILPOINT is set but ignored"), "{stderr}");
         let log = h.sandbox.request_log();
         // The mapping from requests to chunks names the same ids the state does.
         assert!(

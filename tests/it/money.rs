@@ -122,7 +122,7 @@ fn lake(rows: Vec<Batch>, costs: &str, tax: &str) -> (tempfile::TempDir, Runner)
     for rows in rows {
         let ds = rows.dataset();
         for (month, df) in rows.into_partitions(&l).unwrap() {
-            runner.lake().upsert(ds, "shop", &month, df).unwrap();
+            runner.lake().upsert(ds, "shop", &month, df, mpetl::lake::ALWAYS).unwrap();
         }
     }
     (dir, runner)

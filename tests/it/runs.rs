@@ -236,7 +236,19 @@ async fn an_account_held_by_a_live_run_refuses_a_second_one_and_a_dead_holder_is
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     let pid = dead.id();
     dead.wait().unwrap();
-    let holder = format!("{}:{pid}:20260101-000000-bbbbbb", mpetl::state::hostname());
+    // Regression (issue #14, defect 9): the same hostname and pid in another container (another
+    // pid namespace) is another process, perhaps alive: its lease is not taken over.
+    let (host, rest) = mpetl::state::machine().split_once('~').map(|(h, r)| (h.to_string(), r.to_string())).unwrap();
+    let elsewhere = format!("{host}~{}:{pid}:20260101-000000-cccccc", rest.replace('~', "~9"));
+    let Acquired::Granted(other) =
+        store.acquire_lease("account:demo", &elsewhere, Duration::from_secs(60), None).unwrap()
+    else {
+        panic!("free")
+    };
+    let e = h.backfill(&request(last_days(10))).await.unwrap_err().to_string();
+    assert!(e.contains("being fetched by another run"), "{e}");
+    store.release_lease(&other).unwrap();
+    let holder = format!("{}:{pid}:20260101-000000-bbbbbb", mpetl::state::machine());
     let Acquired::Granted(stale) = store.acquire_lease("account:demo", &holder, Duration::from_secs(60), None).unwrap()
     else {
         panic!("free")

@@ -1,6 +1,7 @@
 //! One conformance suite for both state stores, plus the Redis store under a real backfill:
 //! restarts and outages in the middle of a run.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common::redis_server::RedisServer;
@@ -98,6 +99,7 @@ fn conformance(store: &dyn StateStore) {
     assert_eq!(again.token, a.token);
     store.put_chunk(&chunk("ozon_fbo/acc/2026-01", "ozon_fbo"), Some(&a)).expect("the holder writes");
     assert!(store.renew_lease(&a, ttl).unwrap());
+    assert!(store.holds_lease(&a).unwrap(), "the holder holds it");
     let Acquired::Granted(b) = store.acquire_lease("account:acc", "host:2:rb", ttl, Some("host:1:ra")).unwrap() else {
         panic!("a dead holder's lease is taken over")
     };
@@ -108,6 +110,7 @@ fn conformance(store: &dyn StateStore) {
     assert!(matches!(fenced, StateError::Fenced { .. }), "{fenced}");
     assert_eq!(store.stream("acc/wb_sales").unwrap(), None, "a fenced write leaves nothing");
     assert!(!store.renew_lease(&a, ttl).unwrap(), "the old holder learns it lost the lease");
+    assert!(!store.holds_lease(&a).unwrap() && store.holds_lease(&b).unwrap(), "the new holder holds it");
     store.release_lease(&a).unwrap(); // not ours any more: a no-op
     assert!(matches!(store.acquire_lease("account:acc", "x:3:rc", ttl, None).unwrap(), Acquired::Held { .. }));
     store.release_lease(&b).unwrap();
@@ -122,6 +125,7 @@ fn conformance(store: &dyn StateStore) {
         panic!("granted")
     };
     std::thread::sleep(Duration::from_millis(400));
+    assert!(!store.holds_lease(&short).unwrap(), "an expired lease is not held");
     let Acquired::Granted(after) = store.acquire_lease("job:nightly", "h:2:y", ttl, None).unwrap() else {
         panic!("an expired lease is free")
     };
@@ -252,7 +256,7 @@ async fn slow_redis_harness(url: &str, reconnect_secs: u64) -> Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_in_the_middle_of_a_run_loses_and_duplicates_nothing() {
     let Some(mut server) = RedisServer::start_persistent() else { return };
-    let h = slow_redis_harness(&server.url, 30).await;
+    let h = slow_redis_harness(&server.url, 15).await;
     let period = last_days(70);
     let runner = h.runner();
     let req = request(period);
@@ -316,4 +320,52 @@ async fn redis_lost_for_good_stops_the_run_cleanly_and_it_resumes_later() {
     assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
     let rec = store.run(&stopped.id).unwrap().unwrap();
     assert_eq!((rec.status, rec.attempts), (RunStatus::Done, 2));
+}
+
+/// Every published lake file (temp files aside) with its modification time and length.
+fn published(root: &std::path::Path) -> BTreeMap<std::path::PathBuf, (std::time::SystemTime, u64)> {
+    let mut out = BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let (p, m) = (e.path(), e.metadata().unwrap());
+            if m.is_dir() {
+                dirs.push(p);
+            } else if !e.file_name().to_string_lossy().starts_with('.') {
+                out.insert(p, (m.modified().unwrap(), m.len()));
+            }
+        }
+    }
+    out
+}
+
+/// Regression (issue #14, defect 9): the lease was checked before a lake write began and by the
+/// heartbeat every third of the lease (10 s), so a run that lost its account went on publishing
+/// partitions over the new holder's for up to 10 s. Now the lease is asked right before each
+/// partition is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_loses_its_lease_publishes_nothing_more() {
+    let Some(server) = RedisServer::start() else { return };
+    let h = slow_redis_harness(&server.url, 15).await;
+    let period = last_days(70);
+    let (runner, req, lake) = (h.runner(), request(period), h.cfg.lake_dir());
+    let steal = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let store = RedisStore::open(&server.url, &h.cfg.state_namespace).unwrap();
+        let ttl = Duration::from_secs(60);
+        let Acquired::Held { holder, .. } = store.acquire_lease("account:demo", "thief:1:x", ttl, None).unwrap() else {
+            panic!("the run holds its account in the middle of the run")
+        };
+        let Acquired::Granted(_) = store.acquire_lease("account:demo", "thief:1:x", ttl, Some(&holder)).unwrap() else {
+            panic!("taken over")
+        };
+        // A publish that passed its check just before the theft lands within microseconds.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (published(&lake), h.sandbox.total_requests())
+    };
+    let (result, (at_theft, asked_before)) = tokio::join!(runner.backfill(&req), steal);
+    let e = result.expect_err("the run stops once its lease is gone").to_string();
+    assert!(e.contains("no longer held by this process"), "{e}");
+    assert!(h.sandbox.total_requests() > asked_before, "the run fetched after the theft, and stored none of it");
+    assert_eq!(published(&lake), at_theft, "nothing was published after the lease was lost");
 }

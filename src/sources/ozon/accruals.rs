@@ -19,6 +19,7 @@ use crate::lake::schema::accrual_kind as kind;
 use crate::money::{Kopecks, de_money};
 use crate::run::ChunkError;
 use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::sources::decode::or_default;
 
 pub const ACCRUALS: Spec = Spec {
     dataset: Dataset::OzonAccruals,
@@ -33,9 +34,9 @@ pub const ACCRUALS: Spec = Spec {
 
 #[derive(Debug, Deserialize)]
 pub struct ByDay {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub accruals: Vec<AccrualItem>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub last_id: String,
 }
 
@@ -43,9 +44,9 @@ pub struct ByDay {
 pub struct AccrualItem {
     pub accrual_id: i64,
     pub date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub unit_number: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub accrued_category: String,
     pub total_amount: Option<Money>,
     pub posting: Option<AccPosting>,
@@ -58,13 +59,13 @@ pub struct AccrualItem {
 pub struct Money {
     #[serde(deserialize_with = "de_money")]
     pub amount: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub currency: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct AccPosting {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub products: Vec<AccProduct>,
 }
 
@@ -72,7 +73,7 @@ pub struct AccPosting {
 pub struct AccProduct {
     pub sku: i64,
     /// Not every answer carries it; units then come from the posting lists (see `metrics`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub quantity: Option<i64>,
     pub commission: Option<AccCommission>,
     pub delivery: Option<AccDelivery>,
@@ -91,7 +92,7 @@ pub struct AccCommission {
 
 #[derive(Debug, Deserialize)]
 pub struct AccDelivery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub services: Vec<Fee>,
 }
 
@@ -103,26 +104,26 @@ pub struct Fee {
 
 #[derive(Debug, Deserialize)]
 pub struct ItemFees {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub fees: Vec<SkuFees>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SkuFees {
     pub sku: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub fees: Vec<Fee>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ContainerFees {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub fees: Vec<Fee>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Types {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub accrual_types: Vec<AccrualType>,
 }
 
@@ -130,7 +131,7 @@ pub struct Types {
 pub struct AccrualType {
     pub id: i64,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub description: String,
 }
 

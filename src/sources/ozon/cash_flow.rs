@@ -11,6 +11,7 @@ use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
+use crate::sources::decode::or_default;
 
 /// Ozon's statement comes with the accruals.
 pub const CASH_FLOWS: Spec = Spec {
@@ -31,12 +32,12 @@ pub struct CashFlowResponse {
 
 #[derive(Debug, Deserialize)]
 pub struct CashFlowResult {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub cash_flows: Vec<CashFlow>,
     /// One object for a one-period request; tolerate a list.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub details: Option<OneOrMany<Details>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub page_count: i64,
 }
 
@@ -49,7 +50,7 @@ pub enum OneOrMany<T> {
 
 #[derive(Debug, Deserialize)]
 pub struct Period {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub id: i64,
     pub begin: String,
     pub end: String,
@@ -73,7 +74,7 @@ pub struct CashFlow {
     pub services_amount: Kopecks,
     #[serde(default = "zero", deserialize_with = "de_money")]
     pub item_delivery_and_return_amount: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub currency_code: String,
 }
 
@@ -94,15 +95,15 @@ pub struct Details {
     pub invoice_transfer: Kopecks,
     #[serde(default = "zero", deserialize_with = "de_money")]
     pub loan: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub delivery: Section,
-    #[serde(default, rename = "return")]
+    #[serde(default, deserialize_with = "or_default", rename = "return")]
     pub returns: Section,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub services: Section,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub others: Section,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub rfbs: Section,
 }
 

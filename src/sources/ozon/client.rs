@@ -12,6 +12,7 @@ use super::models::{ListResponse, OzonPostingRow, RpcError};
 use crate::config::env_name;
 use crate::dataset::Dataset;
 use crate::http::{self, Limiter, Net, Quota};
+use crate::sources::decode::DecodeError;
 use crate::sources::{Ctx, SourceError, call};
 
 /// 50 requests per second per Client-Id, shared by every method.
@@ -35,8 +36,8 @@ enum Page {
     PeriodTooLong,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(b: &http::Body) -> Option<Result<T, String>> {
-    b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map_err(|e| e.to_string()))
+fn json_body<T: serde::de::DeserializeOwned>(b: &http::Body) -> Option<Result<T, DecodeError>> {
+    b.status.is_success().then(|| crate::sources::decode::json(&b.bytes))
 }
 
 /// What fetching one window took.
@@ -106,7 +107,7 @@ impl OzonClient {
             {
                 return Some(Ok(Page::PeriodTooLong));
             }
-            b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map(Page::Ok).map_err(|e| e.to_string()))
+            b.status.is_success().then(|| crate::sources::decode::json(&b.bytes).map(Page::Ok))
         })
         .await
     }
@@ -118,7 +119,7 @@ impl OzonClient {
         limiter: &Limiter,
         path: &str,
         body: &serde_json::Value,
-        decode: impl Fn(&http::Body) -> Option<Result<T, String>>,
+        decode: impl Fn(&http::Body) -> Option<Result<T, DecodeError>>,
     ) -> Result<T, SourceError> {
         let ctx = self.ctx(dataset);
         let req = self

@@ -4,27 +4,28 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use crate::money::{Kopecks, de_money};
+use crate::sources::decode::or_default;
 
 #[derive(Debug, Deserialize)]
 pub struct ListResponse {
     pub postings: Vec<Posting>,
     pub has_next: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub cursor: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Posting {
     pub posting_number: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub order_number: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub order_id: Option<i64>,
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub substatus: String,
     pub in_process_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub created_at: Option<DateTime<Utc>>,
     pub products: Vec<Product>,
 }
@@ -32,9 +33,9 @@ pub struct Posting {
 #[derive(Debug, Deserialize)]
 pub struct Product {
     pub sku: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub offer_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub name: String,
     pub quantity: i64,
     #[serde(deserialize_with = "de_price")]
@@ -53,7 +54,7 @@ fn de_price<'de, D: Deserializer<'de>>(d: D) -> Result<Price, D::Error> {
     struct Obj {
         #[serde(deserialize_with = "de_money")]
         amount: Kopecks,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "or_default")]
         currency: String,
     }
     #[derive(Deserialize)]
@@ -71,9 +72,9 @@ fn de_price<'de, D: Deserializer<'de>>(d: D) -> Result<Price, D::Error> {
 /// An Ozon error body: `{code, message, details}`; `code` is gRPC's, not the HTTP status.
 #[derive(Debug, Deserialize)]
 pub struct RpcError {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub code: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub message: String,
 }
 

@@ -8,9 +8,10 @@ use serde::Deserialize;
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
-use crate::money::{Kopecks, de_money};
+use crate::money::{Kopecks, de_money, de_money_or_zero};
 use crate::run::ChunkError;
 use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::sources::decode::or_default;
 
 /// Campaigns come with the ad statistics.
 pub const CAMPAIGNS: Spec = Spec {
@@ -50,7 +51,7 @@ pub const SPEND: Spec = Spec {
 #[derive(Debug, Deserialize)]
 pub struct PromotionCount {
     /// WB sends `null` when the seller has no campaigns.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub adverts: Option<Vec<AdvertGroup>>,
 }
 
@@ -59,7 +60,7 @@ pub struct AdvertGroup {
     #[serde(rename = "type")]
     pub advert_type: i64,
     pub status: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub advert_list: Vec<AdvertRef>,
 }
 
@@ -67,7 +68,7 @@ pub struct AdvertGroup {
 #[serde(rename_all = "camelCase")]
 pub struct AdvertRef {
     pub advert_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub change_time: Option<DateTime<chrono::FixedOffset>>,
 }
 
@@ -75,14 +76,14 @@ pub struct AdvertRef {
 #[serde(rename_all = "camelCase")]
 pub struct FullStat {
     pub advert_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub days: Vec<FsDay>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct FsDay {
     pub date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub apps: Vec<FsApp>,
 }
 
@@ -90,7 +91,7 @@ pub struct FsDay {
 #[serde(rename_all = "camelCase")]
 pub struct FsApp {
     pub app_type: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub nms: Vec<FsNm>,
 }
 
@@ -98,36 +99,36 @@ pub struct FsApp {
 #[serde(rename_all = "camelCase")]
 pub struct FsNm {
     pub nm_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub views: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub clicks: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub orders: i64,
     #[serde(deserialize_with = "de_money")]
     pub sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub sum_price: Kopecks,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdItem {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub upd_num: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub upd_time: Option<DateTime<chrono::FixedOffset>>,
     /// Whole units of the account currency.
     #[serde(deserialize_with = "de_money")]
     pub upd_sum: Kopecks,
     pub advert_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub camp_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub advert_type: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub advert_status: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub payment_type: String,
 }
 

@@ -12,6 +12,7 @@ use super::models::{FinanceItem, ReportHeader, StatsItem};
 use crate::config::env_name;
 use crate::dataset::Dataset;
 use crate::http::{self, Body, Limiter, Net, Quota};
+use crate::sources::decode::DecodeError;
 use crate::sources::{Ctx, SourceError, call};
 
 /// Personal and Service tokens (WB, 2026): requests per period, burst.
@@ -52,8 +53,8 @@ pub enum FinancePage {
     End,
 }
 
-fn json<T: serde::de::DeserializeOwned>(b: &Body) -> Option<Result<T, String>> {
-    b.status.is_success().then(|| serde_json::from_slice(&b.bytes).map_err(|e| e.to_string()))
+fn json<T: serde::de::DeserializeOwned>(b: &Body) -> Option<Result<T, DecodeError>> {
+    b.status.is_success().then(|| crate::sources::decode::json(&b.bytes))
 }
 
 impl WbClient {
@@ -84,7 +85,7 @@ impl WbClient {
         dataset: Dataset,
         limiter: &Limiter,
         req: reqwest::RequestBuilder,
-        decode: impl Fn(&Body) -> Option<Result<T, String>>,
+        decode: impl Fn(&Body) -> Option<Result<T, DecodeError>>,
     ) -> Result<T, SourceError> {
         let ctx = self.ctx(dataset);
         let req = req.header("Authorization", self.token.expose_secret());

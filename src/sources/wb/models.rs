@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::clock::{parse_wb_naive, parse_wb_optional};
-use crate::money::{Kopecks, Precise, de_money, de_precise};
+use crate::money::{Kopecks, Precise, de_money, de_money_or_zero, de_precise_or_zero};
+use crate::sources::decode::or_default;
 
 /// `OrdersItem`: one row is one unit. Unknown fields are ignored; optional ones may be missing.
 #[derive(Debug, Deserialize)]
@@ -14,32 +15,32 @@ pub struct OrderItem {
     pub last_change_date: String,
     pub srid: String,
     pub nm_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub supplier_article: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub barcode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub brand: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub subject: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub warehouse_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub region_name: String,
     #[serde(deserialize_with = "de_money")]
     pub total_price: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub discount_percent: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub spp: f64,
     #[serde(deserialize_with = "de_money")]
     pub finished_price: Kopecks,
     #[serde(deserialize_with = "de_money")]
     pub price_with_disc: Kopecks,
     pub is_cancel: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub cancel_date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub g_number: String,
 }
 
@@ -51,26 +52,26 @@ pub struct SaleItem {
     pub last_change_date: String,
     #[serde(rename = "saleID")]
     pub sale_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub srid: String,
     pub nm_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub supplier_article: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub barcode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub brand: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub subject: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub warehouse_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub region_name: String,
     #[serde(deserialize_with = "de_money")]
     pub total_price: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub discount_percent: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub spp: f64,
     #[serde(deserialize_with = "de_money")]
     pub for_pay: Kopecks,
@@ -78,7 +79,7 @@ pub struct SaleItem {
     pub finished_price: Kopecks,
     #[serde(deserialize_with = "de_money")]
     pub price_with_disc: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub g_number: String,
 }
 
@@ -217,66 +218,66 @@ impl StatsItem for SaleItem {
 #[serde(rename_all = "camelCase")]
 pub struct FinanceItem {
     pub rrd_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub report_id: i64,
     pub rr_date: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub doc_type_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub seller_oper_name: String,
     /// 0 or missing (null in 2023 reports) on rows about no article.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub nm_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub vendor_code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub srid: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub quantity: i64,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub retail_price: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub retail_price_with_disc: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub retail_amount: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub for_pay: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub acquiring_fee: Kopecks,
-    #[serde(default, deserialize_with = "de_precise")]
+    #[serde(default, deserialize_with = "de_precise_or_zero")]
     pub vw: Precise,
-    #[serde(default, deserialize_with = "de_precise")]
+    #[serde(default, deserialize_with = "de_precise_or_zero")]
     pub vw_nds: Precise,
-    #[serde(default, deserialize_with = "de_precise")]
+    #[serde(default, deserialize_with = "de_precise_or_zero")]
     pub ppvz_reward: Precise,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub delivery_service: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub delivery_amount: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub return_amount: i64,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub penalty: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub deduction: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub paid_storage: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub paid_acceptance: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub additional_payment: Kopecks,
     /// WB's spec itself shows "1.349": kept to four places.
-    #[serde(default, deserialize_with = "de_precise")]
+    #[serde(default, deserialize_with = "de_precise_or_zero")]
     pub rebill_logistic_cost: Precise,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_amount: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_discount: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_commission_change: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub payment_schedule: Kopecks,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub bonus_type_name: String,
 }
 
@@ -369,31 +370,31 @@ pub struct ReportHeader {
     pub report_id: i64,
     pub date_from: String,
     pub date_to: String,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub retail_amount_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub for_pay_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub delivery_service_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub paid_storage_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub penalty_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub deduction_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub paid_acceptance_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub additional_payment_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_amount_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_discount_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub cashback_commission_change_sum: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub payment_schedule: Kopecks,
-    #[serde(default, deserialize_with = "de_money")]
+    #[serde(default, deserialize_with = "de_money_or_zero")]
     pub bank_payment_sum: Kopecks,
 }
 
