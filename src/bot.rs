@@ -1,7 +1,10 @@
 //! `mpetl bot`: Telegram commands by long polling. `/report <from> <to>` runs a backfill of that
 //! period with live progress in the chat and its summary after; `/status` lists recent runs;
-//! `/help`. Only allow-listed chats are served; one report runs at a time (a second is refused
-//! with the running one named), so one account is never fetched twice at once.
+//! `/help`. Only allow-listed chats are served (and, when `telegram.allowed_users` is set, only
+//! those users may `/report` or `/status`); a period longer than `telegram.max_report_days` is
+//! refused; commands addressed to another bot (`/report@other_bot`) and plain talk in groups are
+//! ignored. One report runs at a time (a second is refused with the running one named), so one
+//! account is never fetched twice at once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,6 +38,14 @@ pub async fn serve(
 ) -> Result<(), BotError> {
     let tg = cfg.telegram.clone().ok_or(BotError::NotConfigured)?;
     let bot = Bot::new(&tg.api_base, tg.token.clone());
+    let me = match bot.username().await {
+        Ok(name) => Some(name),
+        Err(e @ TelegramError::Unauthorized(_)) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "Telegram getMe failed: commands addressed to a bot by name are ignored");
+            None
+        }
+    };
     // Updates already handled are not served again after a restart.
     let mut offset: i64 = store.mark("bot:offset")?.and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut refused = HashSet::new();
@@ -60,9 +71,12 @@ pub async fn serve(
         for u in updates {
             offset = offset.max(u["update_id"].as_i64().unwrap_or(0) + 1);
             store.set_mark("bot:offset", &offset.to_string())?;
-            let (Some(chat), Some(text)) = (u["message"]["chat"]["id"].as_i64(), u["message"]["text"].as_str()) else {
+            let m = &u["message"];
+            let (Some(chat), Some(text)) = (m["chat"]["id"].as_i64(), m["text"].as_str()) else {
                 continue;
             };
+            let user = m["from"]["id"].as_i64().unwrap_or_default();
+            let private = m["chat"]["type"].as_str() == Some("private");
             if !tg.allowed_chats.contains(&chat) {
                 tracing::warn!(chat, "a chat that is not in telegram.allowed_chats wrote to the bot");
                 if refused.insert(chat) {
@@ -75,7 +89,27 @@ pub async fn serve(
                 }
                 continue;
             }
-            let reply = handle(&cfg, &tg, store.clone(), chat, text, &running, &stop).await;
+            let Some(command) = command(text, me.as_deref()) else {
+                // Another bot's command, or talk: a group's members talk among themselves.
+                if private && !text.starts_with('/') {
+                    let _ = bot.send(chat, &help(tg.lang)).await;
+                }
+                continue;
+            };
+            if !tg.allowed_users.is_empty() && !tg.allowed_users.contains(&user) && command != "help" {
+                tracing::warn!(chat, user, "a user who is not in telegram.allowed_users sent a command");
+                let msg = say(
+                    tg.lang,
+                    &format!(
+                        "Эта команда доступна только пользователям из списка владельца; ваш id {user} передан в журнал."
+                    ),
+                    &format!("This command is for the owner's listed users only; your user id {user} was logged."),
+                );
+                let _ = bot.send(chat, &escape(&msg)).await;
+                continue;
+            }
+            let words: Vec<&str> = text.split_whitespace().skip(1).collect();
+            let reply = handle(&cfg, &tg, store.clone(), chat, command, &words, &running, &stop).await;
             if let Err(e) = bot.send(chat, &reply).await {
                 tracing::warn!(error = %e, "reply not sent");
             }
@@ -86,21 +120,39 @@ pub async fn serve(
     Ok(())
 }
 
+/// The command word of `text` (without the slash) when it is meant for this bot: `/report`,
+/// `/report@this_bot`; not `/report@other_bot` (a group holds several bots), not plain talk.
+fn command<'a>(text: &'a str, me: Option<&str>) -> Option<&'a str> {
+    let word = text.split_whitespace().next()?.strip_prefix('/')?;
+    match word.split_once('@') {
+        None => Some(word),
+        Some((w, to)) => me.is_some_and(|m| m.eq_ignore_ascii_case(to)).then_some(w),
+    }
+}
+
+fn help(lang: Lang) -> String {
+    say(
+        lang,
+        "Команды:\n/report ГГГГ-ММ-ДД ГГГГ-ММ-ДД — отчёт за период\n/status — последние запуски\n/help — эта справка",
+        "Commands:\n/report YYYY-MM-DD YYYY-MM-DD — a report for the period\n/status — recent runs\n/help — this help",
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn handle(
     cfg: &Arc<Config>,
     tg: &TelegramConfig,
     store: Arc<dyn StateStore>,
     chat: i64,
-    text: &str,
+    command: &str,
+    words: &[&str],
     running: &Arc<tokio::sync::Mutex<()>>,
     stop: &Arc<std::sync::atomic::AtomicBool>,
 ) -> String {
-    let mut words = text.split_whitespace();
-    let command = words.next().unwrap_or_default().split('@').next().unwrap_or_default();
     let lang = tg.lang;
     match command {
-        "/report" => {
-            let (Some(a), Some(b)) = (words.next(), words.next()) else {
+        "report" => {
+            let [a, b, ..] = words else {
                 return say(lang, "Формат: /report 2026-01-01 2026-01-31", "Usage: /report 2026-01-01 2026-01-31");
             };
             let period = match (parse_date(a), parse_date(b)) {
@@ -110,6 +162,19 @@ async fn handle(
                 },
                 (Err(e), _) | (_, Err(e)) => return escape(&e),
             };
+            let days = (period.to - period.from).num_days() + 1;
+            if days > i64::from(tg.max_report_days) {
+                let max = tg.max_report_days;
+                return escape(&say(
+                    lang,
+                    &format!(
+                        "Период в {days} дн. длиннее разрешённых {max} (telegram.max_report_days). Выберите период короче или запустите mpetl backfill."
+                    ),
+                    &format!(
+                        "The period of {days} days is longer than the {max} allowed (telegram.max_report_days). Pick a shorter one, or run mpetl backfill."
+                    ),
+                ));
+            }
             let Ok(slot) = running.clone().try_lock_owned() else {
                 return say(
                     lang,
@@ -128,7 +193,7 @@ async fn handle(
                 &format!("Building the report for {} — {}; progress below.", period.from, period.to),
             ))
         }
-        "/status" => {
+        "status" => {
             let runs = match store.runs(5) {
                 Ok(r) => r,
                 Err(e) => return escape(&e.to_string()),
@@ -147,11 +212,7 @@ async fn handle(
             out.push_str("</code>");
             out
         }
-        _ => say(
-            lang,
-            "Команды:\n/report ГГГГ-ММ-ДД ГГГГ-ММ-ДД — отчёт за период\n/status — последние запуски\n/help — эта справка",
-            "Commands:\n/report YYYY-MM-DD YYYY-MM-DD — a report for the period\n/status — recent runs\n/help — this help",
-        ),
+        _ => help(lang),
     }
 }
 

@@ -102,6 +102,10 @@ struct RawTelegram {
     language: Option<String>,
     #[serde(default)]
     allowed_chats: Vec<i64>,
+    #[serde(default)]
+    allowed_users: Vec<i64>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    max_report_days: Option<String>,
 }
 
 /// The Telegram bot (`[telegram]`): where jobs post and who may command it.
@@ -115,6 +119,11 @@ pub struct TelegramConfig {
     pub lang: crate::notify::telegram::Lang,
     /// Chats whose commands `mpetl bot` serves; everyone else gets one polite refusal.
     pub allowed_chats: Vec<i64>,
+    /// When not empty, only these users (Telegram user ids) may run `/report` and `/status`,
+    /// even in an allowed chat: every member of an allowed group could otherwise start a backfill.
+    pub allowed_users: Vec<i64>,
+    /// The longest period `/report` accepts, in days (366; 1 to 3660).
+    pub max_report_days: u32,
     /// How long a summary waits out flood control and refused connections (120 s).
     pub delivery_patience: Duration,
 }
@@ -605,11 +614,19 @@ impl Config {
                         "write a URL such as https://api.telegram.org",
                     ));
                 }
+                let max_report_days = match t.max_report_days {
+                    None => 366,
+                    Some(v) => v.trim().parse::<u32>().ok().filter(|d| (1..=3660).contains(d)).ok_or_else(|| {
+                        invalid("telegram.max_report_days", &v, "give a whole number of days from 1 to 3660, e.g. 366")
+                    })?,
+                };
                 Some(TelegramConfig {
                     token,
                     api_base,
                     lang,
                     allowed_chats: t.allowed_chats,
+                    allowed_users: t.allowed_users,
+                    max_report_days,
                     delivery_patience: Duration::from_secs(120),
                 })
             }

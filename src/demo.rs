@@ -116,6 +116,8 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
         api_base: api.base_url.clone(),
         lang: Default::default(),
         allowed_chats: vec![DEMO_CHAT],
+        allowed_users: Vec::new(),
+        max_report_days: 366,
         delivery_patience: std::time::Duration::from_secs(10),
     };
     cfg.telegram = Some(tg.clone());

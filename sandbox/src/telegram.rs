@@ -117,16 +117,22 @@ impl BotApi {
         }
     }
 
-    /// A user in `chat` writes `text` to the bot.
+    /// A user in `chat` writes `text` to the bot: in a private chat, the user is the chat.
     pub fn push_text(&self, chat: i64, text: &str) {
+        self.push_text_from(chat, chat, text);
+    }
+
+    /// User `user` writes `text` in `chat` (a group when they differ).
+    pub fn push_text_from(&self, chat: i64, user: i64, text: &str) {
+        let kind = if chat == user { "private" } else { "group" };
         let mut i = self.inner();
         i.next_update += 1;
         let id = i.next_update;
         let at = chrono::Utc::now().timestamp();
         i.updates.push(json!({
             "update_id": id,
-            "message": {"message_id": 10_000 + id, "date": at, "chat": {"id": chat, "type": "private"},
-                        "from": {"id": chat, "is_bot": false, "first_name": "Seller"}, "text": text}
+            "message": {"message_id": 10_000 + id, "date": at, "chat": {"id": chat, "type": kind},
+                        "from": {"id": user, "is_bot": false, "first_name": "Seller"}, "text": text}
         }));
         drop(i);
         self.shared.arrived.notify_waiters();

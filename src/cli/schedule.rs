@@ -38,8 +38,21 @@ pub async fn run(config: &Path, args: Args) -> Result<()> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|v| *v).await;
     };
-    let commands =
-        async { if bot { mpetl::bot::serve(cfg.clone(), store.clone(), stopped(rx.clone())).await } else { Ok(()) } };
+    // The bot failing for good (a revoked token) must not take the nightly jobs with it: it is
+    // said at once, loudly, the jobs go on, and the exit status says it at the end.
+    let commands = async {
+        if !bot {
+            return Ok(());
+        }
+        let r = mpetl::bot::serve(cfg.clone(), store.clone(), stopped(rx.clone())).await;
+        if let Err(e) = &r {
+            tracing::error!(error = %e, "the Telegram bot stopped; the scheduled jobs go on");
+            eprintln!(
+                "error: the Telegram bot stopped: {e}\nThe scheduled jobs go on; restart `mpetl schedule --bot` once it is fixed."
+            );
+        }
+        r
+    };
     let (s, b) =
         tokio::join!(mpetl::schedule::schedule(cfg.clone(), store.clone(), list, stopped(rx.clone())), commands);
     s?;

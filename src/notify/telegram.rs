@@ -125,6 +125,12 @@ impl Bot {
         Ok(r["message_id"].as_i64().unwrap_or_default())
     }
 
+    /// The bot's own username (getMe), to tell `/report@this_bot` from `/report@other_bot`.
+    pub async fn username(&self) -> Result<String, TelegramError> {
+        let r = self.call("getMe", &json!({})).await?;
+        Ok(r["username"].as_str().unwrap_or_default().to_string())
+    }
+
     /// Long polling: updates after `offset`, waiting up to `timeout` seconds for one.
     pub async fn updates(&self, offset: i64, timeout: u64) -> Result<Vec<Value>, TelegramError> {
         let r = self
@@ -322,6 +328,9 @@ pub struct ProgressTarget {
     pub interval: Duration,
 }
 
+/// Tries of the final progress state after a 5xx or no answer, beyond the first.
+const FINAL_RETRIES: u32 = 3;
+
 /// What the progress notifier did, for the caller and tests.
 #[derive(Debug, Default, Clone)]
 pub struct ProgressOutcome {
@@ -342,6 +351,7 @@ pub async fn progress(mut rx: UnboundedReceiver<Event>, t: ProgressTarget) -> Pr
     let (mut version, mut sent_version) = (0u64, None::<u64>);
     let mut next_edit = Instant::now();
     let mut open = true;
+    let mut final_retries = 0;
     loop {
         let dirty = sent_version != Some(version);
         tokio::select! {
@@ -393,6 +403,15 @@ pub async fn progress(mut rx: UnboundedReceiver<Event>, t: ProgressTarget) -> Pr
                     break; // the run is over; its summary is a message of its own
                 }
                 next_edit = Instant::now() + Duration::from_secs(s) + Duration::from_millis(200);
+            }
+            // The final state is the one the seller reads: an outage of Telegram's (5xx, no
+            // answer) is given a few more tries, an interval apart, before the notifier gives up.
+            Err(e @ (TelegramError::Unavailable(_) | TelegramError::Unreachable(_)))
+                if !open && final_retries < FINAL_RETRIES =>
+            {
+                out.failures += 1;
+                final_retries += 1;
+                tracing::warn!(error = %e, "Telegram: the final progress state not delivered; trying again");
             }
             Err(e) => {
                 out.failures += 1;

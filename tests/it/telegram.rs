@@ -129,6 +129,21 @@ async fn not_modified_is_success_and_5xx_is_retried_at_the_next_slot() {
     assert_spaced(&api.calls());
 }
 
+/// Regression (issue #14, defect 11): a 5xx on the edit that carries the final state was not
+/// retried: the chat was left showing a run in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_on_the_final_edit_is_retried_until_the_final_state_arrives() {
+    let api = BotApi::start().unwrap();
+    // Two quick chunks: every event is in before the first edit is due, so the first edit
+    // carries the final state, and it meets two 502s.
+    api.inject("editmessagetext", TgFault::Server, 2);
+    let out = run(&api, "t", 2, Duration::from_millis(10)).await;
+    assert_eq!(out.failures, 2, "{out:?}");
+    let msg = &api.messages(CHAT)[0];
+    assert!(msg.text.contains("✅ Готово") && msg.text.contains("2/2"), "{}", msg.text);
+    assert_spaced(&api.calls());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn titles_are_escaped_and_a_wrong_token_gives_up_quietly() {
     let api = BotApi::start().unwrap();
