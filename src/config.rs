@@ -54,7 +54,10 @@ where
     }
     match N::deserialize(d)? {
         N::I(i) => T::try_from(i).map_err(|_| serde::de::Error::custom(format!("{i} is out of range"))),
-        N::S(s) => s.trim().parse().map_err(|e| serde::de::Error::custom(format!("'{s}': {e}"))),
+        N::S(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("'{s}' is not a whole number ({e}); write one, e.g. 30"))),
     }
 }
 
@@ -418,14 +421,20 @@ impl Config {
                 .map_err(|m| ConfigError::Parse { origin: format!("environment variable {name}"), message: m })?;
             overlaid.push(name);
         }
-        let raw: RawConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: if overlaid.is_empty() {
-                format!("file {origin}")
-            } else {
-                format!("file {origin} with environment overrides {}", overlaid.join(", "))
-            },
-            message: e.message().to_string(),
-        })?;
+        // Through serde_path_to_error: a value of the wrong type is named by its key
+        // (`fetch.ozon_page_limit: ...`), which toml's own error loses once the text is a table.
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+                origin: if overlaid.is_empty() {
+                    format!("file {origin}")
+                } else {
+                    format!("file {origin} with environment overrides {}", overlaid.join(", "))
+                },
+                message: match e.path().to_string() {
+                    p if p == "." => e.inner().message().to_string(),
+                    p => format!("{p}: {}", e.inner().message()),
+                },
+            })?;
         Self::validate(raw)
     }
 

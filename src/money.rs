@@ -32,9 +32,18 @@ impl FromStr for Kopecks {
             return Err(err("has fractions of a kopeck"));
         }
         scaled.rescale(2);
-        i64::try_from(scaled.mantissa()).map(Kopecks).map_err(|_| err("is too large"))
+        i64::try_from(scaled.mantissa())
+            .ok()
+            .filter(|k| k.unsigned_abs() <= MAX_RUBLES * 100)
+            .map(Kopecks)
+            .ok_or_else(|| err("is beyond any real amount (over 10 trillion rubles)"))
     }
 }
+
+/// The largest amount, in rubles, mpetl reads. Far beyond any seller's figure, and small enough
+/// that thousands of them add up without overflowing i64 kopecks: a corrupted or hostile body
+/// with a value near i64::MAX is refused as a value, not met later as an overflow.
+pub const MAX_RUBLES: u64 = 10_000_000_000_000;
 
 impl Kopecks {
     pub fn abs(self) -> Kopecks {
@@ -62,7 +71,11 @@ impl FromStr for Precise {
             return Err(err("has more than four decimal places"));
         }
         scaled.rescale(PRECISE_SCALE as u32);
-        i64::try_from(scaled.mantissa()).map(Precise).map_err(|_| err("is too large"))
+        i64::try_from(scaled.mantissa())
+            .ok()
+            .filter(|p| p.unsigned_abs() <= MAX_RUBLES * 10_000)
+            .map(Precise)
+            .ok_or_else(|| err("is beyond any real amount (over 10 trillion rubles)"))
     }
 }
 
@@ -149,6 +162,11 @@ mod tests {
     #[test]
     fn rejects_sub_kopeck_and_garbage() {
         assert!("0.005".parse::<Kopecks>().is_err());
+        // Regression (found by the decoder fuzz test): near i64::MAX kopecks, a sum of two
+        // amounts overflowed (a panic, with overflow checks on).
+        assert!("92233720368547758".parse::<Kopecks>().is_err());
+        assert_eq!("10000000000000".parse::<Kopecks>(), Ok(Kopecks(1_000_000_000_000_000)));
+        assert!("-10000000000000.01".parse::<Kopecks>().is_err());
         assert!("1,234.56".parse::<Kopecks>().is_err());
         assert!(" 12.5".parse::<Kopecks>().is_err());
         assert!("1e3".parse::<Kopecks>().is_err());

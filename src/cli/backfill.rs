@@ -38,22 +38,29 @@ pub struct Args {
 pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
     let Args { from, to, resume, accounts, sources, refresh } = args;
     let cfg = Config::load(&config)?;
-    let (events, rx) = Events::channel();
-    let progress = tokio::spawn(notify::terminal::run(rx));
-    let runner = Runner::open(cfg, events)?;
     let grains = vec![Grain::Day, Grain::Week, Grain::Month];
-    let req = match resume {
-        Some(id) => BackfillRequest { grains, ..runner.resume_request(&id)? },
-        None => {
-            let period = Period::new(from.expect("clap requires it"), to.expect("clap requires it"))?;
-            BackfillRequest {
+    // A new request is checked before the state is opened: a refused one writes nothing.
+    let fresh = match (from, to, resume.is_none()) {
+        (Some(from), Some(to), true) => {
+            let req = BackfillRequest {
                 accounts: (!accounts.is_empty()).then_some(accounts.clone()),
                 sources,
                 refresh,
-                grains,
-                ..BackfillRequest::new(period)
-            }
+                grains: grains.clone(),
+                ..BackfillRequest::new(Period::new(from, to)?)
+            };
+            mpetl::run::check_request(&cfg, &req)?;
+            Some(req)
         }
+        _ => None,
+    };
+    let (events, rx) = Events::channel();
+    let progress = tokio::spawn(notify::terminal::run(rx));
+    let runner = Runner::open(cfg, events)?;
+    let req = match (fresh, resume) {
+        (Some(req), _) => req,
+        (None, Some(id)) => BackfillRequest { grains, ..runner.resume_request(&id)? },
+        (None, None) => unreachable!("clap requires --from and --to without --resume"),
     };
     // Ctrl-C or SIGTERM: chunks stop at their next page with what they fetched stored,
     // and the run ends `interrupted`, resumable.

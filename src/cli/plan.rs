@@ -26,12 +26,13 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let Args { from, to, accounts, sources } = args;
     let cfg = Config::load(&config)?;
     let period = Period::new(from, to)?;
-    let store = mpetl::state::open(&cfg)?;
     let chosen: Vec<&mpetl::config::Account> = if accounts.is_empty() {
         cfg.accounts.iter().collect()
     } else {
         accounts.iter().map(|id| cfg.account(id)).collect::<Result<_, _>>()?
     };
+    // Opened once the request is known good: a refused command leaves no state behind.
+    let store = mpetl::state::open(&cfg)?;
     let req = mpetl::plan::PlanRequest {
         period,
         accounts: chosen,

@@ -237,22 +237,26 @@ pub fn write_parquet_atomically(
     let name = path.file_name().expect("file name").to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     remove_stale_temps(dir, &name);
-    let file = File::create(&tmp).map_err(io)?;
-    let meta = KeyValueMetadata::from_static(meta);
-    ParquetWriter::new(&file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_statistics(StatisticsOptions::full())
-        .with_key_value_metadata(Some(meta))
-        .finish(df)
-        .map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    crate::failpoint::hit("lake.before_rename");
-    if let Err(reason) = may_publish() {
+    let written = (|| {
+        let file = File::create(&tmp).map_err(io)?;
+        let meta = KeyValueMetadata::from_static(meta);
+        ParquetWriter::new(&file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(Some(meta))
+            .finish(df)
+            .map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        crate::failpoint::hit("lake.before_rename");
+        may_publish().map_err(|reason| LakeError::NotPublished { path: path.to_path_buf(), reason })?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if written.is_err() {
+        // A disk that filled up mid-file leaves no part of it behind.
         let _ = std::fs::remove_file(&tmp);
-        return Err(LakeError::NotPublished { path: path.to_path_buf(), reason });
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
+    written?;
     // The rename is durable only once the directory entry is.
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
     Ok(())

@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::future::join_all;
 
 use self::cx::{ChunkOutcome, FetchCx};
-use crate::config::{Config, ConfigError, require_credentials};
+use crate::config::{Account, Config, ConfigError, require_credentials};
 use crate::dataset::{Dataset, Marketplace};
 use crate::http::{Buckets, Net};
 use crate::lake::{Lake, LakeError, UpsertStats};
@@ -316,17 +316,7 @@ impl Runner {
     pub async fn backfill(&self, req: &BackfillRequest) -> Result<RunReport, RunError> {
         let started = Instant::now();
         let now = Utc::now();
-        let accounts = match &req.accounts {
-            None => self.cfg.accounts.iter().collect::<Vec<_>>(),
-            Some(ids) => ids.iter().map(|id| self.cfg.account(id)).collect::<Result<_, _>>()?,
-        };
-        for a in &accounts {
-            for mp in &req.sources {
-                if a.has(*mp) {
-                    require_credentials(a, *mp)?;
-                }
-            }
-        }
+        let accounts = check_request(&self.cfg, req)?;
         let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
         let record = self.start_record(req, &ids, now)?;
         let leases = self.take_leases(&record)?;
@@ -607,6 +597,23 @@ impl Runner {
         }
         result
     }
+}
+
+/// The accounts `req` names, each with the credentials of the marketplaces it pulls; an unknown
+/// account or a missing credential is refused before anything is opened or written.
+pub fn check_request<'a>(cfg: &'a Config, req: &BackfillRequest) -> Result<Vec<&'a Account>, RunError> {
+    let accounts = match &req.accounts {
+        None => cfg.accounts.iter().collect::<Vec<_>>(),
+        Some(ids) => ids.iter().map(|id| cfg.account(id)).collect::<Result<_, _>>()?,
+    };
+    for a in &accounts {
+        for mp in &req.sources {
+            if a.has(*mp) {
+                require_credentials(a, *mp)?;
+            }
+        }
+    }
+    Ok(accounts)
 }
 
 /// Writes the run record every second and renews the run's leases every third of their TTL, on

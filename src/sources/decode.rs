@@ -41,9 +41,9 @@ pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
         Ok(v) => Ok(v),
         Err(e) if e.classify() == Category::Data => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
-            let field = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-                Err(pe) => pe.path().to_string(),
-                Ok(_) => "?".to_string(),
+            let field = match serde_path_to_error::deserialize::<_, T>(&mut de).map(|_| ()) {
+                Err(pe) if pe.path().to_string() != "." => pe.path().to_string(),
+                _ => "(top level)".to_string(),
             };
             Err(DecodeError::Schema { field, detail: e.to_string() })
         }

@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod ozon;
+pub mod pages;
 pub mod wb;
 
 use crate::dataset::Dataset;

@@ -3,9 +3,11 @@
 
 mod common;
 
+mod bad_api;
 mod bad_input;
 mod cli;
 mod crash;
+mod fuzz;
 mod jobs;
 mod limits;
 mod money;
