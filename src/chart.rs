@@ -165,7 +165,7 @@ pub fn ticks(min: i128, max: i128) -> Vec<i128> {
     while mag * 10 <= raw {
         mag *= 10;
     }
-    let step = [1, 2, 5, 10].into_iter().map(|m| m * mag).find(|s| *s >= raw).expect("10 × mag > raw");
+    let step = [1, 2, 5, 10].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10 * mag);
     let lo = min.div_euclid(step) * step;
     let hi = -((-max).div_euclid(step) * step);
     (0..).map(|i| lo + i * step).take_while(|v| *v <= hi.max(lo + step)).collect()

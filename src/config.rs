@@ -574,7 +574,7 @@ impl Config {
         if state.reconnect_secs * 3 >= state.lease_secs * 2 {
             return Err(invalid(
                 "state.reconnect_secs",
-                &state.reconnect_secs.to_string(),
+                state.reconnect_secs.to_string(),
                 format!(
                     "make it less than two thirds of state.lease_secs ({}): a lease renewal held up that long by a Redis reconnect lets the lease expire, and another run may take the account; or raise state.lease_secs",
                     state.lease_secs
@@ -682,43 +682,53 @@ pub fn env_name(key: &str) -> String {
 
 /// Checks that an account has the credentials a source needs, with a fix naming the env var.
 pub fn require_credentials(account: &Account, mp: Marketplace) -> Result<(), ConfigError> {
-    let id = &account.id;
-    let missing = |key: String, what: &str| {
+    match mp {
+        Marketplace::Wb => account.wb_token().map(drop),
+        Marketplace::Ozon => account.ozon_keys().map(drop),
+    }
+}
+
+impl Account {
+    fn missing(&self, key: String, what: &str) -> ConfigError {
         ConfigError::Missing(format!(
-            "account '{id}': {what} is not set. Fix: export {}=<value>, or set `{key}_file` in the config to a file holding it",
+            "account '{}': {what} is not set. Fix: export {}=<value>, or set `{key}_file` in the config to a file holding it",
+            self.id,
             env_name(&key)
         ))
-    };
-    match mp {
-        Marketplace::Wb => {
-            let w = account
-                .wb
-                .as_ref()
-                .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.wb] section")))?;
-            if w.token.is_none() {
-                return Err(missing(
-                    format!("accounts.{id}.wb.token"),
-                    "the WB API token (Personal token with Statistics, Promotion and Finance)",
-                ));
-            }
-        }
-        Marketplace::Ozon => {
-            let o = account
-                .ozon
-                .as_ref()
-                .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.ozon] section")))?;
-            if o.client_id.is_none() {
-                return Err(ConfigError::Missing(format!(
-                    "account '{id}': the Ozon Client-Id is not set. Fix: set accounts.{id}.ozon.client_id or export {}",
-                    env_name(&format!("accounts.{id}.ozon.client_id"))
-                )));
-            }
-            if o.api_key.is_none() {
-                return Err(missing(format!("accounts.{id}.ozon.api_key"), "the Ozon Api-Key"));
-            }
-        }
     }
-    Ok(())
+
+    /// The WB token, or what is missing and how to set it.
+    pub fn wb_token(&self) -> Result<SecretString, ConfigError> {
+        let id = &self.id;
+        let w = self
+            .wb
+            .as_ref()
+            .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.wb] section")))?;
+        w.token.clone().ok_or_else(|| {
+            self.missing(
+                format!("accounts.{id}.wb.token"),
+                "the WB API token (Personal token with Statistics, Promotion and Finance)",
+            )
+        })
+    }
+
+    /// The Ozon Client-Id and Api-Key, or what is missing and how to set it.
+    pub fn ozon_keys(&self) -> Result<(String, SecretString), ConfigError> {
+        let id = &self.id;
+        let o = self
+            .ozon
+            .as_ref()
+            .ok_or_else(|| ConfigError::Missing(format!("account '{id}' has no [accounts.{id}.ozon] section")))?;
+        let client_id = o.client_id.clone().ok_or_else(|| {
+            ConfigError::Missing(format!(
+                "account '{id}': the Ozon Client-Id is not set. Fix: set accounts.{id}.ozon.client_id or export {}",
+                env_name(&format!("accounts.{id}.ozon.client_id"))
+            ))
+        })?;
+        let key =
+            o.api_key.clone().ok_or_else(|| self.missing(format!("accounts.{id}.ozon.api_key"), "the Ozon Api-Key"))?;
+        Ok((client_id, key))
+    }
 }
 
 fn tax(raw: RawTax) -> Result<Tax, ConfigError> {

@@ -159,21 +159,20 @@ impl Costs {
 /// The fields of one line, trimmed, with `"..."` quoting as Excel writes it (a quoted field may
 /// hold the separator; `""` inside is one quote).
 fn split(line: &str, sep: char) -> Vec<String> {
-    let mut fields = vec![String::new()];
-    let mut quoted = false;
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
-        let field = fields.last_mut().expect("never empty: starts with one field");
         match c {
             '"' if quoted && chars.peek() == Some(&'"') => {
                 chars.next();
                 field.push('"');
             }
             '"' => quoted = !quoted,
-            c if c == sep && !quoted => fields.push(String::new()),
+            c if c == sep && !quoted => fields.push(std::mem::take(&mut field)),
             c => field.push(c),
         }
     }
+    fields.push(field);
     fields.into_iter().map(|f| f.trim().to_string()).collect()
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -97,7 +97,7 @@ impl SummaryPeriod {
     /// The days it covers, seen from `today` (in the job's zone).
     pub fn period(self, today: NaiveDate, run: Period) -> Period {
         let y = today - Duration::days(1);
-        let first_of = |d: NaiveDate| d.with_day(1).expect("day 1");
+        let first_of = crate::clock::first_of_month;
         let (from, to) = match self {
             SummaryPeriod::Yesterday => (y, y),
             SummaryPeriod::Last7Days => (y - Duration::days(6), y),

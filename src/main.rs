@@ -1,5 +1,7 @@
 //! The `mpetl` command line: parse, run the command on a runtime, map the outcome to an exit code.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 
 use std::process::ExitCode;
@@ -12,7 +14,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = cli::Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // The command runs on a worker, not on the thread that blocks on it: futures polled on
     // the `block_on` thread were seen to lose their timer wake-ups (two runs joined there hung
     // after one finished; see tests/it/limits.rs), never on a spawned task.

@@ -96,7 +96,7 @@ pub fn format_kopecks(k: i128) -> String {
 pub fn format_kopecks_human(k: i128) -> String {
     let plain = format_kopecks(k);
     let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
-    let (int, frac) = rest.split_once('.').expect("formatted with a point");
+    let (int, frac) = rest.split_once('.').unwrap_or((rest, "00"));
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {

@@ -30,10 +30,10 @@ pub enum PlanError {
 /// The first day a period may start: a floor a mistyped year hits here, with its fix, instead of
 /// deep in the date arithmetic. Whether a marketplace still serves an old period is its own to
 /// say (an empty answer or a refusal, per dataset).
-pub const EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+pub const EARLIEST: NaiveDate = crate::clock::ymd(2019, 1, 1);
 /// The last day a period may end; "the future" itself is checked against today where a plan
 /// knows it.
-pub const LATEST: NaiveDate = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap();
+pub const LATEST: NaiveDate = crate::clock::ymd(2100, 12, 31);
 
 /// Calendar days `from..=to` in the configured time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,14 +244,9 @@ fn plan_stream(
 /// Calendar months overlapping days `from..=to`: (YYYY-MM, first day, last day).
 fn date_months(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
-    let mut m = from.with_day(1).expect("day 1");
+    let mut m = crate::clock::first_of_month(from);
     while m <= to {
-        let next = if m.month() == 12 {
-            NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
-        } else {
-            NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
-        }
-        .expect("valid month");
+        let next = crate::clock::next_month(m);
         out.push((format!("{:04}-{:02}", m.year(), m.month()), m, next - Duration::days(1)));
         m = next;
     }
@@ -261,20 +256,11 @@ fn date_months(from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate, NaiveD
 /// UTC calendar months overlapping `[start, end)`: (YYYY-MM, month start, next month start).
 fn months(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
-    let first = start.date_naive().with_day(1).expect("day 1");
-    let mut m = first;
-    while m.and_hms_opt(0, 0, 0).expect("midnight").and_utc() < end {
-        let next = if m.month() == 12 {
-            NaiveDate::from_ymd_opt(m.year() + 1, 1, 1)
-        } else {
-            NaiveDate::from_ymd_opt(m.year(), m.month() + 1, 1)
-        }
-        .expect("valid month");
-        out.push((
-            format!("{:04}-{:02}", m.year(), m.month()),
-            m.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
-            next.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
-        ));
+    let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    let mut m = crate::clock::first_of_month(start.date_naive());
+    while midnight(m) < end {
+        let next = crate::clock::next_month(m);
+        out.push((format!("{:04}-{:02}", m.year(), m.month()), midnight(m), midnight(next)));
         m = next;
     }
     out

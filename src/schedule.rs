@@ -147,7 +147,8 @@ pub fn telegram_progress(
 }
 
 fn record(store: &dyn StateStore, job: &str, last: &LastResult) -> Result<(), StateError> {
-    let json = serde_json::to_string(last).expect("serializable");
+    let json = serde_json::to_string(last)
+        .map_err(|e| StateError::Store { path: format!("job:{job}:last"), detail: e.to_string() })?;
     store.set_mark(&format!("job:{job}:last"), &json)?;
     if last.status == "done" {
         store.set_mark(&format!("job:{job}:success"), &last.at.to_rfc3339())?;

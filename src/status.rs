@@ -107,7 +107,7 @@ pub fn run_detail(v: &RunView, chunks: &[(String, Option<ChunkRecord>)]) -> Stri
     if let Some(e) = &r.error {
         let _ = writeln!(out, "  error: {e}");
     }
-    let _ = writeln!(out, "\n  {:<36} {:<8} {:>9} {:>9}  {}", "chunk", "state", "rows", "requests", "updated / error");
+    let _ = writeln!(out, "\n  {:<36} {:<8} {:>9} {:>9}  updated / error", "chunk", "state", "rows", "requests");
     for (id, c) in chunks {
         match c {
             None => {

@@ -37,7 +37,7 @@ pub struct Args {
 
 pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
     let Args { from, to, resume, accounts, sources, refresh } = args;
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let grains = vec![Grain::Day, Grain::Week, Grain::Month];
     // A new request is checked before the state is opened: a refused one writes nothing.
     let fresh = match (from, to, resume.is_none()) {

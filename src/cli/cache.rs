@@ -53,7 +53,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
 }
 
 fn stats(config: &Path, json: bool) -> Result<()> {
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let stats = match mpetl::state::open_to_read(&cfg)? {
         Some(store) => mpetl::status::cache_stats(store.as_ref(), &mpetl::lake::Lake::new(cfg.lake_dir()))?,
         None => Vec::new(),
@@ -73,7 +73,7 @@ fn invalidate(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<()> {
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     if let Some(a) = &account {
         cfg.account(a)?;
     }

@@ -33,8 +33,8 @@ pub async fn run(config: &Path, args: Args) -> Result<()> {
 }
 
 fn list(config: &Path, jobs: &Path) -> Result<()> {
-    let cfg = Config::load(&config)?;
-    let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
+    let cfg = Config::load(config)?;
+    let list = mpetl::jobs::load_dir(jobs, &cfg)?;
     let store = mpetl::state::open_to_read(&cfg)?;
     let now = chrono::Utc::now();
     for j in &list {
@@ -68,8 +68,8 @@ fn list(config: &Path, jobs: &Path) -> Result<()> {
 }
 
 async fn run_one(config: &Path, jobs: &Path, name: &str) -> Result<()> {
-    let cfg = Config::load(&config)?;
-    let job = mpetl::jobs::find(&jobs, &cfg, &name)?;
+    let cfg = Config::load(config)?;
+    let job = mpetl::jobs::find(jobs, &cfg, name)?;
     let store = mpetl::state::open(&cfg)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();

@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let Args { from, to, by, accounts } = args;
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let accounts = (!accounts.is_empty()).then_some(accounts);
     for id in accounts.iter().flatten() {
         cfg.account(id)?;

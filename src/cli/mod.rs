@@ -95,9 +95,14 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 /// Ctrl-C, or SIGTERM (what systemd and `kill` send).
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGTERM cannot be caught here: only Ctrl-C stops a run cleanly");
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -24,7 +24,7 @@ pub struct Args {
 
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let Args { from, to, accounts, sources } = args;
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let period = Period::new(from, to)?;
     let chosen: Vec<&mpetl::config::Account> = if accounts.is_empty() {
         cfg.accounts.iter().collect()

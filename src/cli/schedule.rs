@@ -19,7 +19,7 @@ pub struct Args {
 
 pub async fn run(config: &Path, args: Args) -> Result<()> {
     let Args { jobs, bot } = args;
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let list = mpetl::jobs::load_dir(&jobs, &cfg)?;
     if bot && cfg.telegram.is_none() {
         return Err(mpetl::bot::BotError::NotConfigured.into());
@@ -61,7 +61,7 @@ pub async fn run(config: &Path, args: Args) -> Result<()> {
 }
 
 pub async fn bot(config: &Path) -> Result<()> {
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let store = mpetl::state::open(&cfg)?;
     mpetl::bot::serve(cfg, store, shutdown_signal()).await?;
     Ok(())

@@ -18,7 +18,7 @@ pub struct Args {
 
 pub fn run(config: &Path, args: Args) -> Result<()> {
     let Args { run, json, limit } = args;
-    let cfg = Config::load(&config)?;
+    let cfg = Config::load(config)?;
     let Some(store) = mpetl::state::open_to_read(&cfg)? else {
         println!("No runs recorded yet (no state in {}).", cfg.state_dir().display());
         return Ok(());

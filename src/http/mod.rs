@@ -8,6 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Builds the one reqwest client a run uses (rustls with ring: polars already builds ring).
+// Invariant: building fails only when no TLS provider can be set up, and one is installed just
+// before; nothing from input or the network reaches this.
+#[allow(clippy::expect_used)]
 pub fn client(timeout: Duration) -> reqwest::Client {
     static PROVIDER: std::sync::Once = std::sync::Once::new();
     PROVIDER.call_once(|| {
@@ -105,12 +108,13 @@ impl Remote {
 
     fn invoke(&self, script: &mut redis::ScriptInvocation<'_>) -> redis::RedisResult<u64> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
+        let conn = match guard.as_mut() {
+            Some(c) => c,
             // With read and write timeouts: a Redis that accepts but never answers would hold
             // the bucket, and every request of it, forever.
-            *guard = Some(crate::state::redis::connect(&self.client)?);
-        }
-        let r = script.invoke(guard.as_mut().expect("connected above"));
+            None => guard.insert(crate::state::redis::connect(&self.client)?),
+        };
+        let r = script.invoke(conn);
         if r.is_err() {
             *guard = None; // reconnect next time
         }
@@ -225,7 +229,7 @@ impl Buckets {
     pub fn get(&self, account: &str, bucket: &'static str, quota: Quota) -> Arc<Limiter> {
         self.map
             .lock()
-            .expect("buckets lock")
+            .unwrap_or_else(|p| p.into_inner())
             .entry((account.to_string(), bucket))
             .or_insert_with(|| {
                 let mut l = Limiter::new(self.quota(bucket, quota), self.time_scale);

@@ -67,7 +67,7 @@ pub fn local_instant(name: &str, values: impl Iterator<Item = Option<NaiveDateTi
 
 /// Calendar days.
 pub fn date(name: &str, values: impl Iterator<Item = chrono::NaiveDate>) -> Column {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let epoch = crate::clock::EPOCH;
     Int32Chunked::from_vec(name.into(), values.map(|d| (d - epoch).num_days() as i32).collect())
         .into_date()
         .into_series()

@@ -86,7 +86,7 @@ impl Lake {
     }
 
     fn partition_lock(&self, path: &Path) -> Arc<std::sync::Mutex<()>> {
-        self.locks.lock().expect("lake locks").entry(path.to_path_buf()).or_default().clone()
+        self.locks.lock().unwrap_or_else(|p| p.into_inner()).entry(path.to_path_buf()).or_default().clone()
     }
 
     pub fn root(&self) -> &Path {
@@ -231,10 +231,10 @@ pub fn write_parquet_atomically(
     may_publish: MayPublish<'_>,
 ) -> Result<(), LakeError> {
     let io = |source| LakeError::Io { path: path.to_path_buf(), source };
-    let dir = path.parent().expect("partition file has a directory");
+    let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     // A dot name and a .tmp suffix keep half-written files out of every `*.parquet` glob.
-    let name = path.file_name().expect("file name").to_string_lossy();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     remove_stale_temps(dir, &name);
     let written = (|| {

@@ -132,7 +132,7 @@ pub fn update(
                 let span = Period { from: first, to: last };
                 checked = Some((span, statements_around(lake, inputs, &span)?));
             }
-            let rec = &checked.as_ref().expect("checked above").1;
+            let Some((_, rec)) = &checked else { continue };
             let sku = by_sku_reconciled(lake, inputs, &period, grain, None, rec)?;
             fresh_totals.push(totals(&sku, &inputs.tax)?);
             fresh_sku.push(sku);

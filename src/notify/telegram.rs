@@ -113,8 +113,10 @@ impl Bot {
 
     /// Sends a PNG as a document (exact bytes, no recompression) with an HTML caption.
     pub async fn send_png(&self, chat: i64, name: &str, png: Vec<u8>, caption: &str) -> Result<i64, TelegramError> {
-        let part =
-            reqwest::multipart::Part::bytes(png).file_name(name.to_string()).mime_str("image/png").expect("valid mime");
+        let part = reqwest::multipart::Part::bytes(png)
+            .file_name(name.to_string())
+            .mime_str("image/png")
+            .map_err(|e| TelegramError::BadRequest(e.without_url().to_string()))?;
         let form = reqwest::multipart::Form::new()
             .text("chat_id", chat.to_string())
             .text("caption", caption.to_string())

@@ -26,7 +26,7 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
         ProgressDrawTarget::hidden()
     });
     let style = ProgressStyle::with_template("{prefix:>24} {bar:30.cyan/blue} {pos}/{len} {msg}")
-        .expect("valid template")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("█▉░");
     let mut bars: HashMap<Stage, ProgressBar> = HashMap::new();
     let mut stats: HashMap<Stage, StageStats> = HashMap::new();

@@ -12,7 +12,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 
 use super::{ChunkError, RunCtx, Runner};
-use crate::config::FetchConfig;
+use crate::config::{ConfigError, FetchConfig};
 use crate::dataset::Dataset;
 use crate::lake::batch::{Batch, Lineage};
 use crate::lake::{LakeError, UpsertStats};
@@ -98,31 +98,33 @@ impl FetchCx<'_> {
         self.run.emit(Event::RowsStored { stage: self.stage, chunk: self.chunk.id.clone(), rows });
     }
 
-    pub fn wb_client(&self) -> WbClient {
+    fn config_error(&self, source: ConfigError) -> ChunkError {
+        ChunkError::Config { chunk: self.chunk.id.clone(), source }
+    }
+
+    pub fn wb_client(&self) -> Result<WbClient, ChunkError> {
         let account = &self.chunk.account;
         let cfg = &self.runner.cfg;
-        let a = cfg.account(account).expect("planned accounts exist");
-        let token: SecretString =
-            a.wb.as_ref().and_then(|w| w.token.clone()).expect("credentials checked before planning");
+        let token: SecretString = cfg.account(account).and_then(|a| a.wb_token()).map_err(|e| self.config_error(e))?;
         let e = &cfg.endpoints;
         let hosts =
             WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
-        WbClient::new(&self.runner.net, hosts, token, account)
+        Ok(WbClient::new(&self.runner.net, hosts, token, account))
     }
 
-    pub fn ozon_client(&self) -> OzonClient {
+    pub fn ozon_client(&self) -> Result<OzonClient, ChunkError> {
         let account = &self.chunk.account;
         let cfg = &self.runner.cfg;
-        let a = cfg.account(account).expect("planned accounts exist");
-        let o = a.ozon.as_ref().expect("credentials checked before planning");
-        OzonClient::new(
+        let (client_id, api_key) =
+            cfg.account(account).and_then(|a| a.ozon_keys()).map_err(|e| self.config_error(e))?;
+        Ok(OzonClient::new(
             &self.runner.net,
             &cfg.endpoints.ozon,
-            o.client_id.as_deref().expect("checked"),
-            o.api_key.clone().expect("checked"),
+            &client_id,
+            api_key,
             account,
             cfg.fetch.ozon_page_limit,
-        )
+        ))
     }
 
     /// The account's campaign list, fetched by the first chunk that asks (true: this call did).

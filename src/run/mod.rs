@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::future::join_all;
 
 use self::cx::{ChunkOutcome, FetchCx};
@@ -67,6 +67,8 @@ pub enum ChunkError {
     State { chunk: String, source: StateError },
     #[error("chunk {chunk}: stopped before it finished")]
     Stopped { chunk: String },
+    #[error("chunk {chunk}: {source}")]
+    Config { chunk: String, source: ConfigError },
 }
 
 /// What to backfill.
@@ -460,7 +462,7 @@ impl Runner {
         }
         // Fetched months are whole, so every statement inside them has all its rows.
         let yesterday = now.with_timezone(&self.cfg.timezone).date_naive() - Duration::days(1);
-        let from = req.period.from.with_day(1).expect("day 1");
+        let from = crate::clock::first_of_month(req.period.from);
         let to = req.period.to.min(yesterday);
         let r = metrics::reconcile::reconcile(&self.lake, &context.catalogue, from, to)?;
         if !r.mismatches.is_empty() {

@@ -70,9 +70,15 @@ pub(crate) async fn call<T>(
         return Err(SourceError::Request { ctx: ctx.clone(), detail });
     }
     let attempt = || {
-        let req = req.try_clone().expect("checked cloneable above");
+        let req = req.try_clone();
         let (decode, refused) = (&decode, &refused);
         async move {
+            let Some(req) = req else {
+                return Err(Failure::Permanent(SourceError::Request {
+                    ctx: ctx.clone(),
+                    detail: "not cloneable".into(),
+                }));
+            };
             let body = match send(req).await {
                 Ok(b) => b,
                 Err(e) => return Err(Failure::Retry { hint: None, error: SourceError::transport(ctx, e) }),

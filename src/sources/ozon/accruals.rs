@@ -283,7 +283,7 @@ impl LakeRow for OzonAccrualRow {
 /// Every accrual of every day in `from..=to` (one day per call, `last_id` paging), then Ozon's
 /// statement of the half-months that ended, for the reconciliation.
 pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.ozon_client();
+    let client = cx.ozon_client()?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome::default();
     let (types, fetched) = cx.accrual_types(|| async { client.accrual_types().await.map_err(src) }).await?;

@@ -63,7 +63,7 @@ impl LakeRow for OzonPostingRow {
 pub async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) -> Result<ChunkOutcome, ChunkError> {
     let dataset = cx.chunk.dataset;
     let fetched = cx
-        .ozon_client()
+        .ozon_client()?
         .fetch_window(dataset, since, to, cx.fetch_config().window_days(dataset))
         .await
         .map_err(|e| cx.source_error(e))?;

@@ -295,7 +295,7 @@ impl LakeRow for WbAdSpendRow {
 /// Campaign list (once per account and run), per-article statistics (≤ 50 campaigns per call)
 /// and spend documents of `from..=to`.
 pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client();
+    let client = cx.wb_client()?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome::default();
     let (campaigns, fetched) =

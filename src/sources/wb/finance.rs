@@ -109,7 +109,7 @@ pub async fn fetch(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client();
+    let client = cx.wb_client()?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome { rows: rec.rows, ..ChunkOutcome::default() };
     let mut cursor = rec.page_cursor.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);

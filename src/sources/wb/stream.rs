@@ -14,7 +14,7 @@ use crate::sources::SourceError;
 
 /// Reads the stream from `date_from` page by page, as pass `pass_from` of the chunk's dataset.
 pub async fn fetch(cx: &FetchCx<'_>, pass_from: &str, date_from: &str) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client();
+    let client = cx.wb_client()?;
     let mut st = cx.stream()?;
     if st.pending_from.as_deref() != Some(pass_from) {
         st.pending_from = Some(pass_from.to_string());
