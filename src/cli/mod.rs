@@ -7,6 +7,7 @@ mod cache;
 #[cfg(feature = "sandbox")]
 mod demo;
 mod job;
+mod lake;
 mod metrics;
 mod plan;
 mod present;
@@ -47,6 +48,8 @@ enum Command {
     /// The chunk cache: `stats` per dataset, or `invalidate` chunks so the next run fetches
     /// them again.
     Cache(cache::Args),
+    /// The lake itself: `verify` reads every partition and checks it against the chunk records.
+    Lake(lake::Args),
     /// Jobs in the jobs directory: `list` them with next fire times and last results, or `run`
     /// one now.
     Job(job::Args),
@@ -80,6 +83,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => plan::run(config, args),
         Command::Status(args) => status::run(config, args),
         Command::Cache(args) => cache::run(config, args),
+        Command::Lake(args) => lake::run(config, args),
         Command::Job(args) => job::run(config, args).await,
         Command::Schedule(args) => schedule::run(config, args).await,
         Command::Bot => schedule::bot(config).await,

@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod columns;
 pub mod schema;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::fs::File;

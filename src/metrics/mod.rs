@@ -37,6 +37,11 @@ pub enum MetricsError {
     Catalogue(#[from] catalogue::CatalogueError),
     #[error("cannot write mart {path}: {detail}")]
     Write { path: std::path::PathBuf, detail: String },
+    #[error(
+        "the lake has known holes in {from} — {to} (found by `mpetl lake verify`), so its metrics would be short:\n{}\nFix: run `mpetl backfill --from {from} --to {to}`; it fetches those chunks again",
+        holes.iter().map(|h| format!("  - {h}")).collect::<Vec<_>>().join("\n")
+    )]
+    Holes { from: chrono::NaiveDate, to: chrono::NaiveDate, holes: Vec<crate::lake::verify::Hole> },
 }
 
 /// How finely metrics are bucketed in time.
@@ -228,6 +233,21 @@ pub fn by_sku(
     by_sku_reconciled(lake, inputs, period, grain, accounts, &rec)
 }
 
+/// A period with a known hole is not reported: its numbers would be short without saying so.
+fn refuse_holes(lake: &Lake, period: &Period, accounts: Option<&[String]>) -> Result<(), MetricsError> {
+    let (first, last) = (period.from.format("%Y-%m").to_string(), period.to.format("%Y-%m").to_string());
+    let holes: Vec<_> = lake
+        .holes()
+        .into_iter()
+        .filter(|h| h.month >= first && h.month <= last)
+        .filter(|h| accounts.is_none_or(|a| a.contains(&h.account)))
+        .collect();
+    if holes.is_empty() {
+        return Ok(());
+    }
+    Err(MetricsError::Holes { from: period.from, to: period.to, holes })
+}
+
 /// Every marketplace statement that can overlap `period` (statements are at most a few weeks
 /// long), checked against the lake.
 pub fn statements_around(
@@ -248,6 +268,7 @@ pub fn by_sku_reconciled(
     accounts: Option<&[String]>,
     rec: &reconcile::Reconciliation,
 ) -> Result<DataFrame, MetricsError> {
+    refuse_holes(lake, period, accounts)?;
     let scope = Scope { tz: inputs.tz, from: period.from, to: period.to, accounts };
     let Some(ev) = events::events(lake, &scope, inputs.catalogue)? else {
         return empty_sku_frame();

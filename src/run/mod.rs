@@ -596,6 +596,9 @@ impl Runner {
         self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
         if rec.state == ChunkState::Done {
             crate::failpoint::hit("chunk.done");
+            // A hole `lake verify` found is refilled once its chunk is fetched again.
+            let month = rec.from.map(|d| d.format("%Y-%m").to_string());
+            self.lake.clear_holes(chunk.dataset, &chunk.account, month.as_deref());
         }
         result
     }

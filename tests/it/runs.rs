@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::common::redis_server::RedisServer;
 use crate::common::*;
+use mpetl::dataset::Dataset;
 use mpetl::plan::Period;
 use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};
 use mpetl_sandbox::SandboxConfig;
@@ -258,4 +259,54 @@ async fn an_account_held_by_a_live_run_refuses_a_second_one_and_a_dead_holder_is
     assert_eq!(rec.status, RunStatus::Done);
     assert!(!store.renew_lease(&stale, Duration::from_secs(60)).unwrap(), "the dead holder's token is fenced off");
     assert!(store.chunks(None).unwrap().iter().all(|c| c.state == ChunkState::Done));
+}
+
+/// Issue #14, defect 8: a deleted closed month stayed cached "done" and went silently missing
+/// from the metrics; a damaged file was an error at every read. `lake verify` finds both, the
+/// metrics refuse the months until they are refilled, and the next backfill fetches exactly
+/// those chunks again, to the truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_verify_finds_a_deleted_and_a_damaged_partition_and_the_next_run_refills_them() {
+    let h = harness(small(80_000), |_| {}).await;
+    let config = h.write_config("mpetl.toml", FAST, "");
+    let period = last_days(70);
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let run = |args: &[&str]| {
+        let o = mpetl(&config, args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        (o.status.code(), text)
+    };
+    let backfill = ["backfill", "--from", from.as_str(), "--to", to.as_str()];
+    assert_eq!(run(&backfill).0, Some(0));
+    let (code, text) = run(&["lake", "verify"]);
+    assert_eq!(code, Some(0), "a fresh lake verifies: {text}");
+
+    // The earliest (closed) month of two datasets: one deleted, one overwritten with garbage.
+    let lake = mpetl::lake::Lake::new(h.cfg.lake_dir());
+    let finance = lake.partition_files(Dataset::WbFinance)[0].clone();
+    let fbo = lake.partition_files(Dataset::OzonFbo)[0].clone();
+    let month = |p: &std::path::Path| p.parent().unwrap().file_name().unwrap().to_string_lossy()[6..].to_string();
+    let (finance_month, fbo_month) = (month(&finance), month(&fbo));
+    std::fs::remove_file(&finance).unwrap();
+    std::fs::write(&fbo, b"PAR1 cut by a failing disk").unwrap();
+
+    let (code, text) = run(&["lake", "verify"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("hole: wb_finance account demo month {finance_month}: missing")), "{text}");
+    assert!(text.contains(&format!("hole: ozon_fbo account demo month {fbo_month}: unreadable")), "{text}");
+    assert!(text.contains("Fix: run `mpetl backfill`"), "{text}");
+    let (code, text) = run(&["metrics", "--from", &from, "--to", &to]);
+    assert_eq!(code, Some(1), "metrics refuse a period with a known hole: {text}");
+    assert!(text.contains("known holes") && text.contains(&finance_month), "{text}");
+
+    let before = h.sandbox.request_log().len();
+    assert_eq!(run(&backfill).0, Some(0));
+    let refetched: std::collections::BTreeSet<String> =
+        h.sandbox.request_log()[before..].iter().map(|r| r.path.clone()).collect();
+    assert!(refetched.contains("/api/finance/v1/sales-reports/detailed"), "{refetched:?}");
+    assert!(refetched.contains("/v3/posting/fbo/list"), "{refetched:?}");
+    let (code, text) = run(&["lake", "verify"]);
+    assert_eq!(code, Some(0), "refilled: {text}");
+    assert!(lake.holes().is_empty());
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
 }
