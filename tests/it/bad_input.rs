@@ -492,3 +492,28 @@ async fn a_disk_that_fills_up_mid_run_leaves_nothing_half_written() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     crate::common::assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
 }
+
+/// A Redis that accepts connections and never answers (a hung server, a firewall that drops
+/// packets after the handshake): every call has a read timeout, so the command fails naming
+/// the URL (without its password) instead of hanging.
+#[test]
+fn a_redis_that_never_answers_fails_naming_the_url_instead_of_hanging() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{WB}[state]\nredis_url = \"redis://:hunter2@127.0.0.1:{port}\"\n");
+    std::fs::write(dir.path().join("mpetl.toml"), config).unwrap();
+    let started = std::time::Instant::now();
+    let o = mpetl(PLAN, dir.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")) && !err.contains("hunter2"), "{err}");
+    // Not a speed claim: a hang would wait forever; the read timeout is 5 s.
+    assert!(started.elapsed() < Duration::from_secs(60), "it hung for {:?}", started.elapsed());
+}

@@ -184,7 +184,9 @@ impl OzonClient {
             if page.last_id == last_id {
                 return Err(SourceError::Stuck {
                     ctx,
-                    detail: format!("last_id {last_id} came back unchanged for {day}"),
+                    detail: format!(
+                        "last_id {last_id} came back unchanged for {day}; paging would never end. Fix: run again later; if it repeats, report it to Ozon's support"
+                    ),
                 });
             }
             last_id = page.last_id;

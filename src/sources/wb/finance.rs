@@ -123,7 +123,12 @@ pub async fn fetch(
         let last = items.last().map_or(cursor, |i| i.rrd_id);
         if last <= cursor {
             let ctx = cx.ctx(Dataset::WbFinance);
-            return Err(src(SourceError::Stuck { ctx, detail: format!("rrdId did not advance past {cursor}") }));
+            return Err(src(SourceError::Stuck {
+                ctx,
+                detail: format!(
+                    "the page after rrdId {cursor} ends at rrdId {last}: the cursor would not advance and paging would never end. Fix: run again later; if it repeats, report it to WB's support"
+                ),
+            }));
         }
         let rows = items
             .into_iter()

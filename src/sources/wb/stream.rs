@@ -50,7 +50,7 @@ pub async fn fetch(cx: &FetchCx<'_>, pass_from: &str, date_from: &str) -> Result
                 return Err(cx.source_error(SourceError::Stuck {
                     ctx: cx.ctx(cx.chunk.dataset),
                     detail: format!(
-                        "{n} rows share lastChangeDate {last}, more than one page holds; paging cannot advance"
+                        "{n} rows share lastChangeDate {last}, more than one page holds; paging cannot advance. Fix: raise fetch.wb_page_cap if WB's page is larger, or report it to WB's support"
                     ),
                 }));
             }
