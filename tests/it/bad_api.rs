@@ -196,27 +196,6 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// Temp files and unreadable partitions under `dir`: what a half-done write would leave.
-fn half_written(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "tmp") {
-                out.push(format!("temp file {}", p.display()));
-            } else if p.extension().is_some_and(|x| x == "parquet")
-                && let Err(err) = mpetl::lake::read_file(&p)
-            {
-                out.push(format!("unreadable {}: {err}", p.display()));
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bad_answer_fails_clearly_leaves_nothing_half_written_and_the_next_run_completes() {
     let period = last_days(3);

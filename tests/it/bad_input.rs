@@ -21,19 +21,7 @@ fn mpetl_env(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> std:
 
 /// Every file under `dir` with its bytes.
 fn files_in(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
+    crate::common::files_under(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap_or_default())).collect()
 }
 
 /// One case: a config file, a command, and what its error must say (all of it).
@@ -471,20 +459,7 @@ async fn a_disk_that_fills_up_mid_run_leaves_nothing_half_written() {
         assert_eq!(o.status.code(), Some(1), "{kib} KiB: {err}");
         assert!(err.contains("File too large") && err.contains(&h.cfg.data_dir.display().to_string()), "{err}");
         lake_overflowed |= err.contains("lake partition");
-        let mut left = Vec::new();
-        let mut dirs = vec![h.cfg.data_dir.clone()];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "tmp") {
-                    left.push(p.display().to_string());
-                } else if p.extension().is_some_and(|x| x == "parquet") && mpetl::lake::read_file(&p).is_err() {
-                    left.push(format!("unreadable {}", p.display()));
-                }
-            }
-        }
+        let left = crate::common::half_written(&h.cfg.data_dir);
         assert!(left.is_empty(), "{kib} KiB: {left:?}");
     }
     assert!(lake_overflowed, "no limit made a lake write overflow: the test proved nothing about the lake");

@@ -433,25 +433,26 @@ async fn a_missed_tick_runs_once_on_start_and_sigterm_checkpoints_it() {
     assert_matches_truth(&h.daily(&p), &h.truth(&p).await);
 }
 
+/// `mpetl schedule --bot` on one nightly job (not due), with the bot token `token`; stderr piped.
+fn schedule_with_bot(h: &Harness, api: &BotApi, token: &str) -> std::process::Child {
+    let telegram = format!("[telegram]\ntoken = {token:?}\napi_base = {:?}\nallowed_chats = [{CHAT}]\n", api.base_url);
+    let config = h.write_config("mpetl.toml", FAST, &telegram);
+    let jobs = h.dir.path().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let job = "name = \"n\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\nmissed = \"skip\"\n";
+    std::fs::write(jobs.join("n.toml"), job).unwrap();
+    mpetl(&config, &["schedule", "--bot", "--jobs", &jobs.display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_with_bot_serves_commands_from_the_same_process() {
     let api = BotApi::start().unwrap();
     let h = harness(small(80_000), |_| {}).await;
-    let telegram =
-        format!("[telegram]\ntoken = {BOT_TOKEN:?}\napi_base = {:?}\nallowed_chats = [{CHAT}]\n", api.base_url);
-    let config = h.write_config("mpetl.toml", FAST, &telegram);
-    let jobs = h.dir.path().join("jobs");
-    std::fs::create_dir_all(&jobs).unwrap();
-    std::fs::write(
-        jobs.join("n.toml"),
-        "name = \"n\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\nmissed = \"skip\"\n",
-    )
-    .unwrap();
-    let child = mpetl(&config, &["schedule", "--bot", "--jobs", &jobs.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = schedule_with_bot(&h, &api, BOT_TOKEN);
     api.push_text(CHAT, "/help");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while api.messages(CHAT).is_empty() {
@@ -513,21 +514,7 @@ async fn a_refused_bot_token_under_schedule_is_said_at_once_and_the_jobs_go_on()
     use std::io::BufRead;
     let api = BotApi::start().unwrap();
     let h = harness(small(80_000), |_| {}).await;
-    let telegram =
-        format!("[telegram]\ntoken = \"999:revoked\"\napi_base = {:?}\nallowed_chats = [{CHAT}]\n", api.base_url);
-    let config = h.write_config("mpetl.toml", FAST, &telegram);
-    let jobs = h.dir.path().join("jobs");
-    std::fs::create_dir_all(&jobs).unwrap();
-    std::fs::write(
-        jobs.join("n.toml"),
-        "name = \"n\"\ncron = \"0 0 3 * * *\"\nkind = \"incremental\"\nmissed = \"skip\"\n",
-    )
-    .unwrap();
-    let mut child = mpetl(&config, &["schedule", "--bot", "--jobs", &jobs.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = schedule_with_bot(&h, &api, "999:revoked");
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {

@@ -324,19 +324,14 @@ async fn redis_lost_for_good_stops_the_run_cleanly_and_it_resumes_later() {
 
 /// Every published lake file (temp files aside) with its modification time and length.
 fn published(root: &std::path::Path) -> BTreeMap<std::path::PathBuf, (std::time::SystemTime, u64)> {
-    let mut out = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let (p, m) = (e.path(), e.metadata().unwrap());
-            if m.is_dir() {
-                dirs.push(p);
-            } else if !e.file_name().to_string_lossy().starts_with('.') {
-                out.insert(p, (m.modified().unwrap(), m.len()));
-            }
-        }
-    }
-    out
+    files_under(root)
+        .into_iter()
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .map(|p| {
+            let m = std::fs::metadata(&p).unwrap();
+            (p, (m.modified().unwrap(), m.len()))
+        })
+        .collect()
 }
 
 /// Regression (issue #14, defect 9): the lease was checked before a lake write began and by the

@@ -291,3 +291,35 @@ pub fn mpetl_in(args: &[&str], dir: &std::path::Path) -> std::process::Output {
         .output()
         .expect("run mpetl")
 }
+
+/// Every file under `dir`, depth first.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Temp files and unreadable partitions under `dir`: what a half-done write would leave.
+pub fn half_written(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in files_under(dir) {
+        if p.extension().is_some_and(|x| x == "tmp") {
+            out.push(format!("temp file {}", p.display()));
+        } else if p.extension().is_some_and(|x| x == "parquet")
+            && let Err(err) = mpetl::lake::read_file(&p)
+        {
+            out.push(format!("unreadable {}: {err}", p.display()));
+        }
+    }
+    out
+}
