@@ -1,0 +1,483 @@
+//! The config file as written (`Raw*`: every key optional, numbers leniently typed) and its
+//! validation into a [`Config`]: each refusal names the key, the value and the fix.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+use super::*;
+
+/// Numbers may come from TOML or, as text, from the environment.
+pub(super) fn de_num<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr + TryFrom<i64>,
+    <T as std::str::FromStr>::Err: std::fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        I(i64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::I(i) => T::try_from(i).map_err(|_| serde::de::Error::custom(format!("{i} is out of range"))),
+        N::S(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("'{s}' is not a whole number ({e}); write one, e.g. 30"))),
+    }
+}
+
+fn de_opt_string_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        I(i64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::I(i) => i.to_string(),
+        V::S(s) => s,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    timezone: Option<String>,
+    #[serde(default)]
+    endpoints: RawEndpoints,
+    #[serde(default)]
+    fetch: FetchConfig,
+    #[serde(default)]
+    accounts: BTreeMap<String, RawAccount>,
+    costs_file: Option<PathBuf>,
+    operations_file: Option<PathBuf>,
+    #[serde(default)]
+    tax: RawTax,
+    #[serde(default)]
+    state: RawState,
+    #[serde(default)]
+    limits: BTreeMap<String, RawLimit>,
+    telegram: Option<RawTelegram>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelegram {
+    token: Option<SecretString>,
+    token_file: Option<PathBuf>,
+    api_base: Option<String>,
+    language: Option<String>,
+    #[serde(default)]
+    allowed_chats: Vec<i64>,
+    #[serde(default)]
+    allowed_users: Vec<i64>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    max_report_days: Option<String>,
+}
+
+/// A rate limit override: one request per `period_secs`, `burst` at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimit {
+    period_secs: f64,
+    burst: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    redis_url: Option<SecretString>,
+    namespace: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    lease_secs: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    reconnect_secs: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTax {
+    mode: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_string_lenient_f")]
+    rate: Option<String>,
+}
+
+/// A rate may be written as a TOML number (0.06) or a string ("0.06").
+fn de_opt_string_lenient_f<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        F(f64),
+        I(i64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::F(f) => f.to_string(),
+        V::I(i) => i.to_string(),
+        V::S(s) => s,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoints {
+    wb_statistics: Option<String>,
+    wb_finance: Option<String>,
+    wb_advert: Option<String>,
+    ozon: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    name: Option<String>,
+    wb: Option<RawWb>,
+    ozon: Option<RawOzon>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWb {
+    token: Option<SecretString>,
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOzon {
+    #[serde(default, deserialize_with = "de_opt_string_lenient")]
+    client_id: Option<String>,
+    api_key: Option<SecretString>,
+    api_key_file: Option<PathBuf>,
+}
+
+/// `MPETL_*` variables that are not config keys.
+const RESERVED_ENV: [&str; 4] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT", "MPETL_FAILPOINT_PARENT"];
+
+fn tax(raw: RawTax) -> Result<Tax, ConfigError> {
+    let mode = match raw.mode.as_deref().unwrap_or("none") {
+        "none" => TaxMode::None,
+        "revenue" => TaxMode::Revenue,
+        "profit" => TaxMode::Profit,
+        other => {
+            return Err(invalid("tax.mode", other, "use none, revenue (share of revenue) or profit (share of profit)"));
+        }
+    };
+    let rate = match (&raw.rate, mode) {
+        (None, TaxMode::None) => rust_decimal::Decimal::ZERO,
+        (None, _) => return Err(invalid("tax.rate", "", "set the rate as a fraction, e.g. rate = \"0.06\" for 6 %")),
+        (Some(r), _) => {
+            let d = rust_decimal::Decimal::from_str_exact(r.trim())
+                .map_err(|_| invalid("tax.rate", r, "write the rate as a decimal fraction, e.g. \"0.06\""))?;
+            if d < rust_decimal::Decimal::ZERO || d >= rust_decimal::Decimal::ONE {
+                return Err(invalid("tax.rate", r, "the rate is a fraction between 0 and 1, e.g. 0.06 for 6 %"));
+            }
+            d
+        }
+    };
+    Ok(Tax { mode, rate })
+}
+
+fn base_url(key: &str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let v = value.unwrap_or_else(|| default.to_string());
+    let trimmed = v.trim().trim_end_matches('/').to_string();
+    match reqwest::Url::parse(&trimmed) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(trimmed),
+        _ => Err(invalid(key, v, format!("use an http(s) base URL such as {default}"))),
+    }
+}
+
+fn secret(key: &str, inline: Option<SecretString>, file: Option<PathBuf>) -> Result<Option<SecretString>, ConfigError> {
+    use secrecy::ExposeSecret;
+    let (text, origin) = match (inline, file) {
+        (Some(inline), _) => (inline.expose_secret().to_string(), "the value".to_string()),
+        (None, None) => return Ok(None),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
+                key: key.into(),
+                path: path.clone(),
+                source,
+            })?;
+            (text, format!("the secret file {}", path.display()))
+        }
+    };
+    // Pasted tokens and files saved on Windows end in "\r\n": trimmed. A control character
+    // left inside cannot go into an HTTP header; the error says where it is, never the secret.
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ConfigError::Missing(format!("{origin} for `{key}` is empty")));
+    }
+    if let Some((i, c)) = t.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return Err(ConfigError::Secret {
+            key: key.into(),
+            detail: format!(
+                "{origin} has the control character U+{:04X} at character {} of {}",
+                c as u32,
+                i + 1,
+                t.chars().count()
+            ),
+        });
+    }
+    Ok(Some(SecretString::from(t.to_string())))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut cur = table;
+    for p in parents {
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| format!("`{p}` is a value in the config file, not a section"))?;
+    }
+    cur.insert(last.clone(), toml::Value::String(value));
+    Ok(())
+}
+
+/// Parses TOML text, overlays `MPETL_*` pairs from `env`, validates.
+pub(super) fn parse(
+    text: &str,
+    origin: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let mut table: toml::Table = toml::from_str(text)
+        .map_err(|e| ConfigError::Parse { origin: format!("file {origin}"), message: e.to_string() })?;
+    let mut overlaid = Vec::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("MPETL_") else {
+            continue;
+        };
+        if RESERVED_ENV.contains(&name.as_str()) || rest.is_empty() {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        set_path(&mut table, &path, value)
+            .map_err(|m| ConfigError::Parse { origin: format!("environment variable {name}"), message: m })?;
+        overlaid.push(name);
+    }
+    // Through serde_path_to_error: a value of the wrong type is named by its key
+    // (`fetch.ozon_page_limit: ...`), which toml's own error loses once the text is a table.
+    let raw: RawConfig =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+            origin: if overlaid.is_empty() {
+                format!("file {origin}")
+            } else {
+                format!("file {origin} with environment overrides {}", overlaid.join(", "))
+            },
+            message: match e.path().to_string() {
+                p if p == "." => e.inner().message().to_string(),
+                p => format!("{p}: {}", e.inner().message()),
+            },
+        })?;
+    validate(raw)
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let tz_text = raw.timezone.unwrap_or_else(|| "Europe/Moscow".into());
+    let timezone: Tz = tz_text.parse().map_err(|_| {
+        invalid("timezone", &tz_text, "use an IANA zone name such as Europe/Moscow or Asia/Yekaterinburg")
+    })?;
+    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+    if data_dir.as_os_str().is_empty() {
+        return Err(invalid("data_dir", "", "name a directory, e.g. data_dir = \"data\""));
+    }
+    let endpoints = Endpoints {
+        wb_statistics: base_url(
+            "endpoints.wb_statistics",
+            raw.endpoints.wb_statistics,
+            "https://statistics-api.wildberries.ru",
+        )?,
+        wb_finance: base_url("endpoints.wb_finance", raw.endpoints.wb_finance, "https://finance-api.wildberries.ru")?,
+        wb_advert: base_url("endpoints.wb_advert", raw.endpoints.wb_advert, "https://advert-api.wildberries.ru")?,
+        ozon: base_url("endpoints.ozon", raw.endpoints.ozon, "https://api-seller.ozon.ru")?,
+    };
+    let f = &raw.fetch;
+    if !(1..=100).contains(&f.ozon_page_limit) {
+        return Err(invalid(
+            "fetch.ozon_page_limit",
+            f.ozon_page_limit,
+            "Ozon accepts 1 to 100 postings per page; use 100",
+        ));
+    }
+    if !(1..=365).contains(&f.fbs_max_window_days) {
+        return Err(invalid(
+            "fetch.fbs_max_window_days",
+            f.fbs_max_window_days,
+            "use 1 to 365 days (30 is what Ozon accepts)",
+        ));
+    }
+    if f.time_scale == 0 {
+        return Err(invalid("fetch.time_scale", 0, "use 1 for the real APIs"));
+    }
+    if f.wb_page_cap == 0 {
+        return Err(invalid("fetch.wb_page_cap", 0, "use WB's cap, 80000"));
+    }
+    // 0 makes every request time out at once; more than an hour hides a dead connection.
+    if !(1..=3600).contains(&f.http_timeout_secs) {
+        return Err(invalid("fetch.http_timeout_secs", f.http_timeout_secs, "use 1 to 3600 seconds, e.g. 60"));
+    }
+    if !(1..=86_400).contains(&f.max_retry_wait_secs) {
+        return Err(invalid(
+            "fetch.max_retry_wait_secs",
+            f.max_retry_wait_secs,
+            "use 1 to 86400 seconds (900: a chunk told to wait longer fails, and the next run resumes it)",
+        ));
+    }
+    if raw.accounts.is_empty() {
+        return Err(ConfigError::Missing(
+            "config has no seller account: add a section such as [accounts.main] with [accounts.main.wb] and/or [accounts.main.ozon]".into(),
+        ));
+    }
+    let mut accounts = Vec::new();
+    for (id, a) in raw.accounts {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+            return Err(invalid(
+                format!("accounts.{id}"),
+                &id,
+                "account ids use lowercase letters, digits, '_' and '-' (they name lake partitions and env variables)",
+            ));
+        }
+        let wb = match a.wb {
+            None => None,
+            Some(w) => {
+                Some(WbCredentials { token: secret(&format!("accounts.{id}.wb.token"), w.token, w.token_file)? })
+            }
+        };
+        let ozon = match a.ozon {
+            None => None,
+            Some(o) => {
+                if let Some(c) = &o.client_id
+                    && (c.is_empty() || !c.chars().all(|ch| ch.is_ascii_digit()))
+                {
+                    return Err(invalid(
+                        format!("accounts.{id}.ozon.client_id"),
+                        c,
+                        "Ozon's Client-Id is a number: copy it from Seller → Settings → API keys",
+                    ));
+                }
+                Some(OzonCredentials {
+                    client_id: o.client_id,
+                    api_key: secret(&format!("accounts.{id}.ozon.api_key"), o.api_key, o.api_key_file)?,
+                })
+            }
+        };
+        if wb.is_none() && ozon.is_none() {
+            return Err(invalid(
+                format!("accounts.{id}"),
+                "{}",
+                "give the account a [wb] or an [ozon] section (or both)",
+            ));
+        }
+        accounts.push(Account { name: a.name.unwrap_or_else(|| id.clone()), id, wb, ozon });
+    }
+    let tax = tax(raw.tax)?;
+    let costs_file = raw.costs_file.unwrap_or_else(|| data_dir.join("costs.csv"));
+    let state_namespace = raw.state.namespace.unwrap_or_else(|| "default".into());
+    if state_namespace.is_empty() || state_namespace.contains(':') {
+        return Err(invalid(
+            "state.namespace",
+            &state_namespace,
+            "use a short name without ':' (it prefixes Redis keys)",
+        ));
+    }
+    let mut state = StateOptions::default();
+    // The heartbeat ticks every second and renews at a third of the lease: a lease under
+    // 10 s expires between ticks, and the run's own writes are refused as fenced.
+    for (field, v, slot, range) in [
+        ("state.lease_secs", raw.state.lease_secs, &mut state.lease_secs, 10..=3600),
+        ("state.reconnect_secs", raw.state.reconnect_secs, &mut state.reconnect_secs, 1..=3600),
+    ] {
+        if let Some(v) = v {
+            *slot = v.trim().parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                invalid(
+                    field,
+                    &v,
+                    format!("give a whole number of seconds from {} to {}, e.g. 30", range.start(), range.end()),
+                )
+            })?;
+        }
+    }
+    // Renewals come every third of the lease; one that waits out a whole reconnect window
+    // must still land before the remaining two thirds run out.
+    if state.reconnect_secs * 3 >= state.lease_secs * 2 {
+        return Err(invalid(
+            "state.reconnect_secs",
+            state.reconnect_secs.to_string(),
+            format!(
+                "make it less than two thirds of state.lease_secs ({}): a lease renewal held up that long by a Redis reconnect lets the lease expire, and another run may take the account; or raise state.lease_secs",
+                state.lease_secs
+            ),
+        ));
+    }
+    let mut limits = BTreeMap::new();
+    for (bucket, l) in raw.limits {
+        if !BUCKETS.contains(&bucket.as_str()) {
+            return Err(invalid(format!("limits.{bucket}"), &bucket, format!("known buckets: {}", BUCKETS.join(", "))));
+        }
+        // A day is far beyond any marketplace's limit; beyond it the durations overflow.
+        if !(l.period_secs > 0.0 && l.period_secs <= 86_400.0) || l.burst == 0 || l.burst > 1000 {
+            return Err(invalid(
+                format!("limits.{bucket}"),
+                format!("period_secs = {}, burst = {}", l.period_secs, l.burst),
+                "write one request per period_secs (more than 0, at most 86400) with burst from 1 to 1000, e.g. { period_secs = 60, burst = 1 }",
+            ));
+        }
+        limits.insert(bucket, crate::http::Quota { period: Duration::from_secs_f64(l.period_secs), burst: l.burst });
+    }
+    let telegram = match raw.telegram {
+        None => None,
+        Some(t) => {
+            let token = secret("telegram.token", t.token, t.token_file)?.ok_or_else(|| {
+                invalid(
+                    "telegram.token",
+                    "(missing)",
+                    "set telegram.token (or token_file, or MPETL_TELEGRAM__TOKEN) to the token @BotFather gave",
+                )
+            })?;
+            let lang = match t.language.as_deref() {
+                None => Default::default(),
+                Some(l) => l.parse().map_err(|e: String| invalid("telegram.language", l, e))?,
+            };
+            let api_base = t.api_base.unwrap_or_else(|| "https://api.telegram.org".into());
+            if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+                return Err(invalid("telegram.api_base", &api_base, "write a URL such as https://api.telegram.org"));
+            }
+            let max_report_days = match t.max_report_days {
+                None => 366,
+                Some(v) => v.trim().parse::<u32>().ok().filter(|d| (1..=3660).contains(d)).ok_or_else(|| {
+                    invalid("telegram.max_report_days", &v, "give a whole number of days from 1 to 3660, e.g. 366")
+                })?,
+            };
+            Some(TelegramConfig {
+                token,
+                api_base,
+                lang,
+                allowed_chats: t.allowed_chats,
+                allowed_users: t.allowed_users,
+                max_report_days,
+                delivery_patience: Duration::from_secs(120),
+            })
+        }
+    };
+    Ok(Config {
+        telegram,
+        data_dir,
+        timezone,
+        endpoints,
+        fetch: raw.fetch,
+        accounts,
+        costs_file,
+        operations_file: raw.operations_file,
+        tax,
+        redis_url: raw.state.redis_url,
+        state_namespace,
+        limits,
+        state,
+    })
+}
