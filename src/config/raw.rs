@@ -159,6 +159,9 @@ struct RawOzon {
     api_key_file: Option<PathBuf>,
 }
 
+/// Keys whose values are secrets, never quoted in an error.
+const SECRET_KEYS: [&str; 3] = ["token", "api_key", "redis_url"];
+
 /// `MPETL_*` variables that are not config keys.
 const RESERVED_ENV: [&str; 4] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT", "MPETL_FAILPOINT_PARENT"];
 
@@ -246,8 +249,12 @@ pub(super) fn parse(
     origin: &str,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigError> {
-    let mut table: toml::Table = toml::from_str(text)
-        .map_err(|e| ConfigError::Parse { origin: format!("file {origin}"), message: e.to_string() })?;
+    // toml's own message quotes the offending line, which may hold a token: say where instead.
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start).min(text.len());
+        let line = 1 + text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
+        ConfigError::Parse { origin: format!("file {origin}"), message: format!("line {line}: {}", e.message()) }
+    })?;
     let mut overlaid = Vec::new();
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("MPETL_") else {
@@ -272,6 +279,10 @@ pub(super) fn parse(
             },
             message: match e.path().to_string() {
                 p if p == "." => e.inner().message().to_string(),
+                // serde quotes a value of the wrong type; a secret's is not shown.
+                p if SECRET_KEYS.iter().any(|k| p.ends_with(k)) => {
+                    format!("{p}: is not text (the value is a secret and is not shown); write it in quotes")
+                }
                 p => format!("{p}: {}", e.inner().message()),
             },
         })?;

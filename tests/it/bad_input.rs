@@ -207,6 +207,20 @@ const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        name: "a token left unquoted (a TOML syntax error on a secret's line)",
+        config: "[accounts.main.wb]\ntoken = abc-secret-xyz\n",
+        says: &["mpetl.toml", "line 2"],
+        never: Some("abc-secret-xyz"),
+        ..BASE
+    },
+    Case {
+        name: "a token written as a number",
+        config: "[accounts.main.wb]\ntoken = 9876543210123\n",
+        says: &["accounts.main.wb.token", "not shown", "in quotes"],
+        never: Some("9876543210123"),
+        ..BASE
+    },
+    Case {
         name: "a token file that is not there",
         config: "[accounts.main.wb]\ntoken_file = \"secrets/wb.token\"\n",
         says: &["secrets/wb.token", "accounts.main.wb"],
