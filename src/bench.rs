@@ -20,7 +20,7 @@ pub enum BenchError {
     #[error(transparent)]
     Metrics(#[from] metrics::MetricsError),
     #[error(transparent)]
-    Run(#[from] crate::run::RunError),
+    Run(#[from] crate::pipeline::RunError),
     #[error("bench: {0}")]
     Other(String),
 }
@@ -67,9 +67,12 @@ pub struct MetricsTiming {
 }
 
 /// Stage 2 (run in a child): the metrics stage as `backfill` runs it, by day, over the lake.
-pub fn time_metrics(cfg: &crate::config::Config, period: &crate::plan::Period) -> Result<MetricsTiming, BenchError> {
+pub fn time_metrics(
+    cfg: &crate::config::Config,
+    period: &crate::pipeline::plan::Period,
+) -> Result<MetricsTiming, BenchError> {
     let t = Instant::now();
-    let (sku, _totals) = crate::run::compute_metrics(cfg, period, Grain::Day, None)?;
+    let (sku, _totals) = crate::pipeline::compute_metrics(cfg, period, Grain::Day, None)?;
     let seconds = t.elapsed().as_secs_f64();
     let rows = metrics::rows(&sku)?;
     Ok(MetricsTiming {
@@ -161,7 +164,7 @@ pub struct DuckTiming {
 }
 
 /// Runs the DuckDB reference; `Ok(None)` when python3 with duckdb is not installed.
-pub fn time_duckdb(lake: &Path, period: &crate::plan::Period) -> Result<Option<DuckTiming>, BenchError> {
+pub fn time_duckdb(lake: &Path, period: &crate::pipeline::plan::Period) -> Result<Option<DuckTiming>, BenchError> {
     let sale_ops = metrics::Catalogue::builtin()
         .wb_names(metrics::catalogue::WbCategory::Sale)
         .iter()
@@ -236,14 +239,15 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
         .and_then(|_| std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()))
         .map_err(|e| BenchError::Other(e.to_string()))?;
     let today = chrono::Utc::now().with_timezone(&cfg.timezone).date_naive();
-    let period = crate::plan::Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))
-        .map_err(crate::run::RunError::from)?;
-    let runner = crate::run::Runner::open(cfg.clone(), Events::none())?;
-    let store = crate::state::EmbeddedStore::open(&dir.join("bound-state")).map_err(crate::run::RunError::from)?;
-    let plan = crate::plan::plan(
+    let period =
+        crate::pipeline::plan::Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))
+            .map_err(crate::pipeline::RunError::from)?;
+    let runner = crate::pipeline::Runner::open(cfg.clone(), Events::none())?;
+    let store = crate::state::EmbeddedStore::open(&dir.join("bound-state")).map_err(crate::pipeline::RunError::from)?;
+    let plan = crate::pipeline::plan::plan(
         &cfg,
         &store,
-        &crate::plan::PlanRequest {
+        &crate::pipeline::plan::PlanRequest {
             period,
             accounts: cfg.accounts.iter().collect(),
             sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
@@ -252,13 +256,13 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
             since: Default::default(),
         },
     )
-    .map_err(crate::run::RunError::from)?;
-    let costs = crate::plan::cost(&plan, &cfg);
+    .map_err(crate::pipeline::RunError::from)?;
+    let costs = crate::pipeline::plan::cost(&plan, &cfg);
     let longest =
         costs.iter().max_by_key(|c| c.lower_bound).cloned().ok_or_else(|| BenchError::Other("empty plan".into()))?;
     let t = Instant::now();
     let report = runner
-        .backfill(&crate::run::BackfillRequest { grains: vec![], ..crate::run::BackfillRequest::new(period) })
+        .backfill(&crate::pipeline::BackfillRequest { grains: vec![], ..crate::pipeline::BackfillRequest::new(period) })
         .await?;
     let wall = t.elapsed();
     let d = sandbox.data();

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use crate::config::{Config, TelegramConfig};
 use crate::notify::telegram::{Bot, Lang, TelegramError, escape};
-use crate::plan::{Period, parse_date};
-use crate::run::{BackfillRequest, Runner};
+use crate::pipeline::plan::{Period, parse_date};
+use crate::pipeline::{BackfillRequest, Runner};
 use crate::state::{StateError, StateStore};
 
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,7 @@ pub enum Dataset {
     OzonFbs,
     OzonAccruals,
     OzonCashFlows,
+    OzonReturns,
 }
 
 /// What mpetl knows of one dataset; each dataset's own file in `sources/` declares its spec, and
@@ -69,13 +70,15 @@ pub struct Spec {
     pub event_column: &'static str,
     /// The dataset whose chunks fetch this one (itself, or the one it comes with).
     pub fetched_by: Dataset,
+    /// How its own chunks are planned and fetched; `None` for a dataset that comes with another.
+    pub fetch: Option<&'static dyn crate::pipeline::source::Fetch>,
 }
 
 /// The lake's load time: the version of rows whose source has no change stamp.
 pub const LOADED_AT: &str = "_loaded_at";
 
 /// Every dataset, in [`Dataset`]'s order.
-pub const REGISTRY: [&Spec; 11] = [
+pub const REGISTRY: [&Spec; 12] = [
     &crate::sources::wb::orders::ORDERS,
     &crate::sources::wb::sales::SALES,
     &crate::sources::wb::finance::FINANCE,
@@ -87,11 +90,12 @@ pub const REGISTRY: [&Spec; 11] = [
     &crate::sources::ozon::postings::FBS,
     &crate::sources::ozon::accruals::ACCRUALS,
     &crate::sources::ozon::cash_flow::CASH_FLOWS,
+    &crate::sources::ozon::returns::RETURNS,
 ];
 
 impl Dataset {
-    pub const ALL: [Dataset; 11] = {
-        let mut all = [Dataset::WbOrders; 11];
+    pub const ALL: [Dataset; REGISTRY.len()] = {
+        let mut all = [Dataset::WbOrders; REGISTRY.len()];
         let mut i = 0;
         while i < REGISTRY.len() {
             all[i] = REGISTRY[i].dataset;
@@ -168,6 +172,12 @@ mod tests {
                 spec.name
             );
             assert_eq!(spec.fetched_by.marketplace(), spec.marketplace, "{}", spec.name);
+            assert_eq!(
+                spec.fetch.is_some(),
+                spec.fetched_by == spec.dataset,
+                "{} has a fetch loop exactly when it fetches itself",
+                spec.name
+            );
         }
     }
 }

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use crate::config::{Account, Config, Endpoints, FetchConfig, OzonCredentials, WbCredentials};
 use crate::metrics::Grain;
 use crate::notify::Events;
-use crate::plan::Period;
-use crate::run::{BackfillRequest, RunError, RunReport, Runner};
+use crate::pipeline::plan::Period;
+use crate::pipeline::{BackfillRequest, RunError, RunReport, Runner};
 use mpetl_sandbox::{self as sandbox, ProfileName, Sandbox, SandboxConfig};
 
 /// How the demo runs.

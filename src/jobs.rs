@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::dataset::{Dataset, Marketplace};
-use crate::plan::Period;
-use crate::run::BackfillRequest;
+use crate::pipeline::BackfillRequest;
+use crate::pipeline::plan::Period;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -260,7 +260,7 @@ pub fn load_file(path: &Path, cfg: &Config) -> Result<Job, JobError> {
     };
     let date = |field: &str, v: &Option<String>| -> Result<NaiveDate, JobError> {
         let v = v.as_deref().ok_or_else(|| bad(field, "(missing)", "a backfill job needs from and to (YYYY-MM-DD)"))?;
-        crate::plan::parse_date(v).map_err(|e| bad(field, v, &e))
+        crate::pipeline::plan::parse_date(v).map_err(|e| bad(field, v, &e))
     };
     let kind = match raw.kind.as_str() {
         "incremental" => {

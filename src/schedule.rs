@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::jobs::Job;
 use crate::notify::telegram::{Bot, ProgressOutcome, ProgressTarget};
 use crate::notify::{Event, Events};
-use crate::run::{RunError, RunReport, Runner};
+use crate::pipeline::{RunError, RunReport, Runner};
 use crate::state::{Acquired, StateError, StateStore};
 use crate::summary::Summary;
 
@@ -169,7 +169,7 @@ pub async fn post_summary(
     chat: i64,
     accounts: Option<&[String]>,
     run_id: &str,
-    period: crate::plan::Period,
+    period: crate::pipeline::plan::Period,
 ) -> Result<Option<i64>, String> {
     let key = format!("summary:{run_id}");
     if store.mark(&key).map_err(|e| e.to_string())?.is_some() {

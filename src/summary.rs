@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::metrics::{self, Grain, MetricRow, MetricsError, MissingCost};
 use crate::money::format_kopecks_human;
 use crate::notify::telegram::{Lang, MAX_TEXT, escape, fit};
-use crate::plan::Period;
+use crate::pipeline::plan::Period;
 
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -32,7 +32,7 @@ impl Summary {
         period: Period,
         accounts: Option<&[String]>,
     ) -> Result<Summary, MetricsError> {
-        let (sku, days) = crate::run::compute_metrics(cfg, &period, Grain::Day, accounts)?;
+        let (sku, days) = crate::pipeline::compute_metrics(cfg, &period, Grain::Day, accounts)?;
         // The whole period as one "day": additive columns sum, ratios derive from the sums.
         let flat = sku
             .clone()

@@ -481,7 +481,7 @@ impl SellerData {
                 day,
                 sku,
                 seller_sku: seller_sku.to_string(),
-                returns: (mp == "wb").then_some(0),
+                returns: Some(0),
                 units_sold: Some(0),
                 units_returned: Some(0),
                 ..TruthRow::default()
@@ -526,6 +526,17 @@ impl SellerData {
                     _ => {}
                 }
             }
+        }
+        // A buyer's return counts on the Moscow day it was handed back, at the seller's price.
+        for x in self.finance.ozon_returns.iter().filter(|x| x.is_buyer_return()) {
+            let day = msk_naive(x.return_at).date();
+            if !in_range(day) {
+                continue;
+            }
+            let s = &self.ozon_skus[x.sku];
+            let r = cell(&mut rows, "ozon", day, Some(s.sku), &s.offer_id);
+            *r.returns.as_mut().expect("ozon cells know returns") += x.quantity;
+            r.returns_value += x.quantity * s.price_kop;
         }
         // Only rows of published weekly reports (the Monday after their week) are known yet.
         let today = msk_naive(self.now).date();
@@ -677,7 +688,8 @@ pub struct TruthRow {
     pub orders_value: i64,
     pub cancellations: i64,
     pub buyouts: i64,
-    /// Ozon postings carry no returns: unknown, not zero.
+    /// Returned units (WB's R rows; Ozon's buyer returns from its returns list). Always known
+    /// here; an option because mpetl reports it unknown where a lake lacks the returns list.
     pub returns: Option<i64>,
     pub buyouts_value: i64,
     pub returns_value: i64,

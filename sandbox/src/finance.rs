@@ -332,6 +332,8 @@ pub struct Finance {
     /// fullstats spend per (campaign, day), in kopecks.
     pub spend: std::collections::HashMap<(i64, NaiveDate), i64>,
     pub costs: Vec<Cost>,
+    /// Ozon's returns list, sorted by id: the buyer returns the accruals refund, and refusals.
+    pub ozon_returns: Vec<super::ozon_returns::OzonReturn>,
 }
 
 fn h(parts: &[u64]) -> Rng {
@@ -362,7 +364,8 @@ impl Finance {
             *spend.entry((x.advert_id, x.date)).or_insert(0) += x.sum;
         }
         let wb_rows = wb_rows(d, seed, first_day, last_closed, &campaigns, &spend);
-        let accruals = ozon_accruals(d, seed, first_day);
+        let (accruals, returned) = ozon_accruals(d, seed, first_day);
+        let ozon_returns = super::ozon_returns::generate(d, seed, &returned);
 
         // Purchase costs: a price change mid-history for every third SKU. (Tests drop a SKU's
         // lines to see it reported missing instead of guessed.)
@@ -383,7 +386,7 @@ impl Finance {
                 costs.push(Cost { marketplace: "ozon", sku: s.sku, unit_cost: c * 95 / 100, valid_from: change });
             }
         }
-        Finance { wb_rows, accruals, campaigns, ad_stats, spend, costs }
+        Finance { wb_rows, accruals, campaigns, ad_stats, spend, costs, ozon_returns }
     }
 
     /// The cost in force for (marketplace, sku) on `day`.
@@ -873,11 +876,13 @@ fn wb_rows(
     rows
 }
 
-/// Ozon accrues a posting about two weeks after delivery, a return two weeks after it.
-fn ozon_accruals(d: &SellerData, seed: u64, first_day: NaiveDate) -> Vec<Accrual> {
+/// Ozon accrues a posting about two weeks after delivery, a return two weeks after it. Also
+/// the postings the buyer returned (index, when), for the returns list.
+fn ozon_accruals(d: &SellerData, seed: u64, first_day: NaiveDate) -> (Vec<Accrual>, Vec<(usize, DateTime<Utc>)>) {
     let today_utc = d.now.date_naive();
     let mut accruals = Vec::new();
-    for p in &d.ozon_postings {
+    let mut returns = Vec::new();
+    for (index, p) in d.ozon_postings.iter().enumerate() {
         let Some(delivered) = p.delivered_at else { continue };
         let schema = match p.schema {
             super::data::OzonSchema::Fbo => "FBO",
@@ -913,7 +918,11 @@ fn ozon_accruals(d: &SellerData, seed: u64, first_day: NaiveDate) -> Vec<Accrual
             })
             .collect();
         let returned = r.chance(0.08);
-        let back = delivered + Duration::days(3 + r.below(11) as i64) + Duration::days(14);
+        let handed_back = delivered + Duration::days(3 + r.below(11) as i64);
+        let back = handed_back + Duration::days(14);
+        if returned {
+            returns.push((index, handed_back));
+        }
         accruals.push(Accrual {
             id: 0,
             date,
@@ -1030,5 +1039,5 @@ fn ozon_accruals(d: &SellerData, seed: u64, first_day: NaiveDate) -> Vec<Accrual
     for (i, a) in accruals.iter_mut().enumerate() {
         a.id = 80_000_000_000 + i as i64;
     }
-    accruals
+    (accruals, returns)
 }

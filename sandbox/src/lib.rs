@@ -9,6 +9,7 @@ pub mod finance;
 pub mod limits;
 mod ozon;
 mod ozon_money;
+pub mod ozon_returns;
 pub mod telegram;
 mod wb;
 mod wb_money;
@@ -65,6 +66,8 @@ pub struct SandboxConfig {
     /// our clock (scheduling, a new connection's set-up) that no pacing can remove.
     pub arrival_jitter: std::time::Duration,
     pub faults: limits::Faults,
+    /// The returns list ignores `last_id`: it serves its first page with `has_next` for ever.
+    pub ozon_returns_stuck: bool,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +87,7 @@ impl Default for SandboxConfig {
             enforce_limits: None,
             arrival_jitter: std::time::Duration::from_millis(10),
             faults: limits::Faults::default(),
+            ozon_returns_stuck: false,
         }
     }
 }
@@ -149,6 +153,7 @@ impl Sandbox {
             .route("/v1/finance/accrual/by-day", post(ozon_money::by_day))
             .route("/v1/finance/accrual/types", post(ozon_money::types))
             .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
+            .route("/v1/returns/list", post(ozon_returns::list))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))

@@ -42,9 +42,10 @@ fn bucket(path: &str) -> Option<(&'static str, Duration, u32)> {
         "/adv/v1/promotion/count" => ("wb_advert", Duration::from_millis(200), 5),
         "/adv/v3/fullstats" => ("wb_fullstats", s(20), 1),
         "/adv/v1/upd" => ("wb_upd", s(1), 5),
-        "/v3/posting/fbo/list" | "/v4/posting/fbs/list" | "/v1/finance/cash-flow-statement/list" => {
-            ("ozon", Duration::from_millis(20), 50)
-        }
+        "/v3/posting/fbo/list"
+        | "/v4/posting/fbs/list"
+        | "/v1/finance/cash-flow-statement/list"
+        | "/v1/returns/list" => ("ozon", Duration::from_millis(20), 50),
         "/v1/finance/accrual/by-day" | "/v1/finance/accrual/types" => {
             ("ozon_accruals", Duration::from_micros(333_334), 3)
         }

@@ -6,8 +6,8 @@ use mpetl::config::Config;
 use mpetl::dataset::Marketplace;
 use mpetl::metrics::Grain;
 use mpetl::notify::{self, Events};
-use mpetl::plan::{Period, parse_date};
-use mpetl::run::{BackfillRequest, Runner};
+use mpetl::pipeline::plan::{Period, parse_date};
+use mpetl::pipeline::{BackfillRequest, Runner};
 
 use super::present::print_report;
 use super::shutdown_signal;
@@ -49,7 +49,7 @@ pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
                 grains: grains.clone(),
                 ..BackfillRequest::new(Period::new(from, to)?)
             };
-            mpetl::run::check_request(&cfg, &req)?;
+            mpetl::pipeline::check_request(&cfg, &req)?;
             Some(req)
         }
         _ => None,

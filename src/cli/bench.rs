@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use mpetl::config::Config;
-use mpetl::plan::{Period, parse_date};
+use mpetl::pipeline::plan::{Period, parse_date};
 use mpetl_sandbox::ProfileName;
 
 /// Marks a directory `bench` made, so that only such a directory is cleared.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use mpetl::config::Config;
 use mpetl::dataset::Dataset;
-use mpetl::plan::{Period, parse_date};
+use mpetl::pipeline::plan::{Period, parse_date};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -64,7 +64,7 @@ fn verify(config: &Path) -> Result<()> {
             }
             if month.is_none() {
                 // A stream is read again from its start (WB keeps 90 days of statistics).
-                store.delete_stream(&mpetl::plan::stream_key(&h.account, h.dataset))?;
+                store.delete_stream(&mpetl::pipeline::plan::stream_key(&h.account, h.dataset))?;
             }
             rec.state = ChunkState::Failed;
             rec.error = Some(format!("lake verify: {}", h.what));

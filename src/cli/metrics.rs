@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use mpetl::config::Config;
 use mpetl::metrics::{self, Grain};
-use mpetl::plan::{Period, parse_date};
+use mpetl::pipeline::plan::{Period, parse_date};
 
 use super::present::print_metrics;
 

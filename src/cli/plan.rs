@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use mpetl::config::Config;
 use mpetl::dataset::Marketplace;
-use mpetl::plan::{Period, parse_date};
+use mpetl::pipeline::plan::{Period, parse_date};
 
 use super::present::human;
 
@@ -33,7 +33,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     };
     // Opened once the request is known good: a refused command leaves no state behind.
     let store = mpetl::state::open(&cfg)?;
-    let req = mpetl::plan::PlanRequest {
+    let req = mpetl::pipeline::plan::PlanRequest {
         period,
         accounts: chosen,
         sources,
@@ -41,7 +41,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         now: chrono::Utc::now(),
         since: Default::default(),
     };
-    let plan = mpetl::plan::plan(&cfg, store.as_ref(), &req)?;
+    let plan = mpetl::pipeline::plan::plan(&cfg, store.as_ref(), &req)?;
     let cached = plan.chunks.iter().filter(|c| c.cached).count();
     println!("{} chunk(s), {cached} cached (no request):", plan.chunks.len());
     for c in &plan.chunks {
@@ -50,7 +50,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     for n in &plan.notes {
         println!("note: {n}");
     }
-    let costs = mpetl::plan::cost(&plan, &cfg);
+    let costs = mpetl::pipeline::plan::cost(&plan, &cfg);
     println!("\n{:<14} {:>9} {:>16} {:>14}", "bucket", "requests", "limit", "at least");
     let mut longest = std::time::Duration::ZERO;
     for b in &costs {

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use mpetl::metrics::{self, Grain};
-use mpetl::plan::Period;
-use mpetl::run::RunReport;
+use mpetl::pipeline::RunReport;
+use mpetl::pipeline::plan::Period;
 
 /// "38 min 20 s", "2.5 s".
 pub fn human(d: std::time::Duration) -> String {

@@ -36,7 +36,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             }
         }
         Some(id) => {
-            let rec = store.run(&id)?.ok_or_else(|| mpetl::run::RunError::UnknownRun { id: id.clone() })?;
+            let rec = store.run(&id)?.ok_or_else(|| mpetl::pipeline::RunError::UnknownRun { id: id.clone() })?;
             let chunks = rec
                 .chunks
                 .iter()

@@ -124,6 +124,9 @@ pub struct FetchConfig {
     /// Postings per Ozon page (the API allows 1–100).
     #[serde(deserialize_with = "de_num")]
     pub ozon_page_limit: u32,
+    /// Returns per Ozon returns-list page (the API allows 1–500).
+    #[serde(deserialize_with = "de_num")]
+    pub ozon_returns_page_limit: u32,
     /// Longest FBS window sent in one request; longer windows are split, and a window the API
     /// still calls `PERIOD_IS_TOO_LONG` is halved.
     #[serde(deserialize_with = "de_num")]
@@ -158,6 +161,7 @@ impl Default for FetchConfig {
     fn default() -> Self {
         FetchConfig {
             ozon_page_limit: 100,
+            ozon_returns_page_limit: 500,
             fbs_max_window_days: 30,
             wb_page_cap: 80_000,
             http_timeout_secs: 60,

@@ -316,6 +316,13 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             "Ozon accepts 1 to 100 postings per page; use 100",
         ));
     }
+    if !(1..=500).contains(&f.ozon_returns_page_limit) {
+        return Err(invalid(
+            "fetch.ozon_returns_page_limit",
+            f.ozon_returns_page_limit,
+            "Ozon accepts 1 to 500 returns per page; use 500",
+        ));
+    }
     if !(1..=365).contains(&f.fbs_max_window_days) {
         return Err(invalid(
             "fetch.fbs_max_window_days",

@@ -11,7 +11,8 @@ use crate::dataset::Dataset;
 use crate::lake::Lake;
 use crate::lake::columns::MONEY;
 
-/// Additive counts. `returns` is null where the source cannot know it (Ozon postings).
+/// Additive counts. `returns` is null where nobody can know it (Ozon, in a lake without its
+/// returns list).
 pub const COUNTS: [&str; 6] = ["orders", "cancellations", "buyouts", "returns", "units_sold", "units_returned"];
 /// Additive money, Decimal(18,2).
 pub const AMOUNTS: [&str; 16] = [
@@ -162,11 +163,16 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
             vec![("ad_spend", neg(col("upd_sum")))],
         ));
     }
+    // Ozon's returns come from its returns list: where the lake has none (a lake from before
+    // mpetl fetched it), they are unknown, not zero.
+    let ozon_returns = lake.scan(Dataset::OzonReturns)?;
+    let ozon_returns_unknown = ozon_returns.is_none();
+    let no_returns = move || if ozon_returns_unknown { unknown() } else { lit(0i64) };
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
         let Some(lf) = lake.scan(ds)? else { continue };
-        // Postings carry no delivery date on FBO and no returns at all: units ordered on a day
-        // are counted as cancelled or bought out by their status now (an order-day cohort), and
-        // returns stay unknown (null); the money side comes from accruals.
+        // Postings carry no delivery date on FBO: units ordered on a day are counted as
+        // cancelled or bought out by their status now (an order-day cohort); the money side
+        // comes from accruals.
         let value = col("price") * col("quantity");
         let is = |s: &str| col("status").eq(lit(s.to_string()));
         parts.push(part(
@@ -180,13 +186,28 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
                 ("orders_value", value.clone()),
                 ("cancellations", when_then(is("cancelled"), col("quantity"), lit(0i64))),
                 ("buyouts", when_then(is("delivered"), col("quantity"), lit(0i64))),
-                ("returns", unknown()),
+                ("returns", no_returns()),
                 ("buyouts_value", when_then(is("delivered"), value, zero_money())),
             ],
         ));
     }
+    if let Some(lf) = ozon_returns {
+        // A buyer giving back goods they had bought out counts on the day they handed them back,
+        // at the price the list states. Cancellations and refusals at the pickup point
+        // (`Cancellation`, `FullReturn`) are the postings' cancellations, counted above;
+        // `Unknown` is Ozon's technical return.
+        let is = |t: &str| col("return_type").eq(lit(t.to_string()));
+        parts.push(part(
+            lf.filter(is("ClientReturn").or(is("PartialReturn"))),
+            scope,
+            "ozon",
+            to_day("return_date", tz),
+            col("sku"),
+            vec![("returns", col("quantity")), ("returns_value", col("price") * col("quantity"))],
+        ));
+    }
     if let Some(lf) = lake.scan(Dataset::OzonAccruals)? {
-        parts.extend(ozon_accruals(lf, lake, scope, catalogue)?);
+        parts.extend(ozon_accruals(lf, lake, scope, catalogue, no_returns())?);
     }
     if parts.is_empty() {
         return Ok(None);
@@ -315,6 +336,7 @@ fn ozon_accruals(
     lake: &Lake,
     scope: &Scope<'_>,
     catalogue: &Catalogue,
+    no_returns: Expr,
 ) -> Result<Vec<LazyFrame>, MetricsError> {
     use crate::lake::schema::accrual_kind as kind;
     let types = super::classify::ozon_types(&lf, catalogue)?;
@@ -338,7 +360,7 @@ fn ozon_accruals(
         col("date"),
         col("sku"),
         vec![
-            ("returns", lit(NULL).cast(DataType::Int64)),
+            ("returns", no_returns.clone()),
             ("revenue", income(revenue)),
             ("commission", charge(is_kind(kind::SALE_COMMISSION).or(cat("commission")))),
             ("logistics", charge(cat("logistics"))),
@@ -376,7 +398,7 @@ fn ozon_accruals(
             col("date"),
             col("sku"),
             vec![
-                ("returns", lit(NULL).cast(DataType::Int64)),
+                ("returns", no_returns.clone()),
                 ("units_sold", when_then(col("direction").gt(lit(0i64)), qty.clone(), lit(0i64))),
                 ("units_returned", when_then(col("direction").lt(lit(0i64)), qty, lit(0i64))),
             ],

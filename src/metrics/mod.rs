@@ -23,7 +23,7 @@ use crate::config::Tax;
 use crate::costs::Costs;
 use crate::lake::columns::MONEY;
 use crate::lake::{Lake, LakeError};
-use crate::plan::Period;
+use crate::pipeline::plan::Period;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {

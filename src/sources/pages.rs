@@ -2,7 +2,7 @@
 //! fetch does. The decoder fuzz test feeds it mutated real bodies; it must return, never panic.
 
 use super::decode::json;
-use super::ozon::{accruals, cash_flow, models as ozon};
+use super::ozon::{accruals, cash_flow, models as ozon, returns};
 use super::wb::{ads, models as wb};
 
 /// Reads `bytes` as the answer of `endpoint` (a path such as `/api/v1/supplier/orders`): the
@@ -40,12 +40,16 @@ pub fn rows_in(endpoint: &str, bytes: &[u8]) -> Result<usize, String> {
         "/v1/finance/cash-flow-statement/list" => {
             json::<cash_flow::CashFlowResponse>(bytes).map_err(decoded)?.result.into_rows().map(|v| v.len())
         }
+        "/v1/returns/list" => {
+            let page: returns::ReturnsPage = json(bytes).map_err(decoded)?;
+            Ok(page.returns.into_iter().map(returns::OzonReturnRow::from).count())
+        }
         other => Err(format!("no page shape for {other}")),
     }
 }
 
 /// The endpoints [`rows_in`] reads.
-pub const ENDPOINTS: [&str; 12] = [
+pub const ENDPOINTS: [&str; 13] = [
     "/api/v1/supplier/orders",
     "/api/v1/supplier/sales",
     "/api/finance/v1/sales-reports/detailed",
@@ -58,4 +62,5 @@ pub const ENDPOINTS: [&str; 12] = [
     "/v1/finance/accrual/types",
     "/v1/finance/accrual/by-day",
     "/v1/finance/cash-flow-statement/list",
+    "/v1/returns/list",
 ];

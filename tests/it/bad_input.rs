@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use mpetl::config::Config;
 use mpetl::notify::Events;
-use mpetl::plan::Period;
-use mpetl::run::{BackfillRequest, Runner};
+use mpetl::pipeline::plan::Period;
+use mpetl::pipeline::{BackfillRequest, Runner};
 
 use crate::common::mpetl_in as mpetl;
 

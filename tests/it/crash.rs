@@ -87,7 +87,7 @@ async fn kills_at_exact_steps(redis_url: Option<String>) {
     reference.data_dir = h.dir.path().join("reference");
     reference.redis_url = None;
     std::fs::create_dir_all(&reference.data_dir).unwrap();
-    let reference_report = mpetl::run::Runner::open(reference.clone(), mpetl::notify::Events::none())
+    let reference_report = mpetl::pipeline::Runner::open(reference.clone(), mpetl::notify::Events::none())
         .unwrap()
         .backfill(&request(period))
         .await

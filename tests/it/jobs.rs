@@ -10,7 +10,7 @@ use crate::common::*;
 use mpetl::config::TelegramConfig;
 use mpetl::metrics::Grain;
 use mpetl::money::format_kopecks_human;
-use mpetl::run::BackfillRequest;
+use mpetl::pipeline::BackfillRequest;
 use mpetl_sandbox::telegram::{BOT_TOKEN, BotApi, TgFault};
 use polars::prelude::{DataFrame, IntoLazy, col, lit};
 

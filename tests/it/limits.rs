@@ -31,7 +31,7 @@ fn enforced(faults: Faults) -> SandboxConfig {
 }
 
 /// A second runner on the same seller and config (its own lake and buckets), as another process.
-fn second_process(h: &Harness) -> mpetl::run::Runner {
+fn second_process(h: &Harness) -> mpetl::pipeline::Runner {
     let mut other = h.cfg.clone();
     other.data_dir = h.dir.path().join("other");
     std::fs::create_dir_all(&other.data_dir).unwrap();
@@ -39,11 +39,14 @@ fn second_process(h: &Harness) -> mpetl::run::Runner {
     other.costs_file = other.data_dir.join("costs.csv");
     // Another deployment (its own lake and state namespace) pulling the same seller.
     other.state_namespace = "other".into();
-    mpetl::run::Runner::open(other, mpetl::notify::Events::none()).unwrap()
+    mpetl::pipeline::Runner::open(other, mpetl::notify::Events::none()).unwrap()
 }
 
 /// Backfills `period` with the harness's runner and [`second_process`] at the same time.
-async fn both_at_once(h: &Harness, period: mpetl::plan::Period) -> (mpetl::run::RunReport, mpetl::run::RunReport) {
+async fn both_at_once(
+    h: &Harness,
+    period: mpetl::pipeline::plan::Period,
+) -> (mpetl::pipeline::RunReport, mpetl::pipeline::RunReport) {
     let (first, second) = (h.runner(), second_process(h));
     let (ra, rb) = (request(period), request(period));
     // Each on a task of its own, as `main` runs a command. Joined on the test's `block_on`

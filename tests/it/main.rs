@@ -7,6 +7,7 @@ mod bad_api;
 mod bad_input;
 mod cli;
 mod crash;
+mod datasets;
 mod fuzz;
 mod jobs;
 mod limits;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common::redis_server::RedisServer;
 use crate::common::*;
 use mpetl::dataset::Dataset;
-use mpetl::plan::Period;
+use mpetl::pipeline::plan::Period;
 use mpetl::state::{Acquired, ChunkState, RunStatus, StateStore};
 use mpetl_sandbox::SandboxConfig;
 use serde_json::Value;

@@ -312,7 +312,7 @@ async fn redis_lost_for_good_stops_the_run_cleanly_and_it_resumes_later() {
     );
     let resumed = h
         .runner()
-        .backfill(&mpetl::run::BackfillRequest { resume: Some(stopped.id.clone()), ..request(period) })
+        .backfill(&mpetl::pipeline::BackfillRequest { resume: Some(stopped.id.clone()), ..request(period) })
         .await
         .expect("resumed");
     assert_eq!(resumed.run_id, stopped.id);

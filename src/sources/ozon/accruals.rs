@@ -6,6 +6,12 @@
 //! Σ delivery.services = total_amount` (verified on live answers by public tools; `seller_price`
 //! is the nominal price the commission is computed on, not money that moves).
 
+use futures::future::BoxFuture;
+
+use crate::config::{Account, Config};
+use crate::pipeline::plan::{Chunk, ChunkKind, PlanCx, PlanError, PlannedChunk};
+use crate::pipeline::source::{Fetch, Need, Once};
+use crate::state::ChunkRecord;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -17,8 +23,8 @@ use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::accrual_kind as kind;
 use crate::money::{Kopecks, de_money};
-use crate::run::ChunkError;
-use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::pipeline::ChunkError;
+use crate::pipeline::cx::{ChunkOutcome, FetchCx};
 use crate::sources::decode::or_default;
 
 pub const ACCRUALS: Spec = Spec {
@@ -30,6 +36,7 @@ pub const ACCRUALS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date",
     fetched_by: Dataset::OzonAccruals,
+    fetch: Some(&Accruals),
 };
 
 #[derive(Debug, Deserialize)]
@@ -283,10 +290,11 @@ impl LakeRow for OzonAccrualRow {
 /// Every accrual of every day in `from..=to` (one day per call, `last_id` paging), then Ozon's
 /// statement of the half-months that ended, for the reconciliation.
 pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.ozon_client()?;
+    let client = super::OzonClient::for_chunk(cx)?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome::default();
-    let (types, fetched) = cx.accrual_types(|| async { client.accrual_types().await.map_err(src) }).await?;
+    let (types, fetched) =
+        cx.once_per_run("ozon_accrual_types", || async { client.accrual_types().await.map_err(src) }).await?;
     out.requests += u64::from(fetched);
     let mut rows = Vec::new();
     let mut day = from;
@@ -392,5 +400,39 @@ mod tests {
         assert_eq!(parse(a), parse(b));
         let comps: Vec<String> = parse(a).into_iter().map(|r| format!("{}={}", r.component, r.amount.0)).collect();
         assert_eq!(comps, ["container_fee:29=-300", "item_fee:5:29=-200", "item_fee:5:32=-500"]);
+    }
+}
+
+/// One month of accruals, day by day, with the statements of its half-months that ended.
+#[derive(Debug)]
+pub struct Accruals;
+
+impl Fetch for Accruals {
+    fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        cx.days(Dataset::OzonAccruals, account)
+    }
+
+    fn cost(&self, chunk: &Chunk, _: &Config, once: &mut Once) -> Vec<Need> {
+        use super::client::{ACCRUALS_QUOTA, SELLER_QUOTA};
+        let ChunkKind::Days { from, to, .. } = &chunk.kind else { return Vec::new() };
+        // The type dictionary once per account and run, then a call per day.
+        let types = once.first(&chunk.account, "ozon_types");
+        let days = (*to - *from).num_days().max(0) as u64 + 1;
+        let statements = super::cash_flow::half_months(*from, *to).len() as u64;
+        vec![
+            Need { bucket: "ozon_accruals", quota: ACCRUALS_QUOTA, requests: types + days },
+            Need { bucket: "ozon", quota: SELLER_QUOTA, requests: statements },
+        ]
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        cx: &'a FetchCx<'a>,
+        _: &'a mut ChunkRecord,
+    ) -> BoxFuture<'a, Result<ChunkOutcome, ChunkError>> {
+        Box::pin(async move {
+            let (from, to) = cx.days()?;
+            fetch(cx, from, to).await
+        })
     }
 }

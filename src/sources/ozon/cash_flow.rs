@@ -23,6 +23,7 @@ pub const CASH_FLOWS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "period_begin",
     fetched_by: Dataset::OzonAccruals,
+    fetch: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -48,6 +48,14 @@ pub struct WindowFetch {
 }
 
 impl OzonClient {
+    /// The client of `cx`'s account, with its keys and the configured host.
+    pub fn for_chunk(cx: &crate::pipeline::cx::FetchCx<'_>) -> Result<OzonClient, crate::pipeline::ChunkError> {
+        let account = &cx.chunk.account;
+        let cfg = cx.config();
+        let (client_id, api_key) = cfg.account(account).and_then(|a| a.ozon_keys()).map_err(|e| cx.config_error(e))?;
+        Ok(OzonClient::new(cx.net(), &cfg.endpoints.ozon, &client_id, api_key, account, cfg.fetch.ozon_page_limit))
+    }
+
     pub fn new(
         net: &Net,
         base: &str,
@@ -130,6 +138,16 @@ impl OzonClient {
             .header("Api-Key", self.api_key.expose_secret())
             .json(body);
         call(&self.net, limiter, &ctx, req, decode, |b| self.refused(&ctx, b)).await
+    }
+
+    /// A POST on the seller bucket (50/s per Client-Id), its 2xx body decoded as `T`.
+    pub(super) async fn post_seller<T: serde::de::DeserializeOwned>(
+        &self,
+        dataset: Dataset,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, SourceError> {
+        self.post(dataset, &self.limiter, path, body, json_body).await
     }
 
     fn refused(&self, ctx: &Ctx, resp: &http::Body) -> SourceError {

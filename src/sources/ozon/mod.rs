@@ -6,5 +6,6 @@ pub mod cash_flow;
 pub mod client;
 pub mod models;
 pub mod postings;
+pub mod returns;
 
 pub use client::OzonClient;

@@ -1,6 +1,12 @@
 //! Ozon FBO and FBS postings (`/v3/posting/fbo/list`, `/v4/posting/fbs/list`) in the lake: a
 //! row per posting × SKU, partitioned by `in_process_at`'s month (UTC); and their fetch loop.
 
+use futures::future::BoxFuture;
+
+use crate::config::{Account, Config};
+use crate::pipeline::plan::{Chunk, ChunkKind, PlanCx, PlanError, PlannedChunk};
+use crate::pipeline::source::{Fetch, Need, Once};
+use crate::state::ChunkRecord;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use polars::prelude::{Column, PolarsResult};
@@ -9,8 +15,8 @@ use super::models::OzonPostingRow;
 use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
-use crate::run::ChunkError;
-use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::pipeline::ChunkError;
+use crate::pipeline::cx::{ChunkOutcome, FetchCx};
 
 pub const FBO: Spec = Spec {
     dataset: Dataset::OzonFbo,
@@ -21,6 +27,7 @@ pub const FBO: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "in_process_at",
     fetched_by: Dataset::OzonFbo,
+    fetch: Some(&Postings(Dataset::OzonFbo)),
 };
 
 pub const FBS: Spec = Spec {
@@ -32,6 +39,7 @@ pub const FBS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "in_process_at",
     fetched_by: Dataset::OzonFbs,
+    fetch: Some(&Postings(Dataset::OzonFbs)),
 };
 
 impl LakeRow for OzonPostingRow {
@@ -62,8 +70,7 @@ impl LakeRow for OzonPostingRow {
 /// the configured days, cursor-paged; stored at once (a window's postings are few).
 pub async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) -> Result<ChunkOutcome, ChunkError> {
     let dataset = cx.chunk.dataset;
-    let fetched = cx
-        .ozon_client()?
+    let fetched = super::OzonClient::for_chunk(cx)?
         .fetch_window(dataset, since, to, cx.fetch_config().window_days(dataset))
         .await
         .map_err(|e| cx.source_error(e))?;
@@ -71,4 +78,32 @@ pub async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) ->
     let lake = cx.store(Batch::new(dataset, fetched.rows)).await?.stats();
     cx.rows_stored(n);
     Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
+}
+
+/// One UTC month of FBO or FBS postings.
+#[derive(Debug)]
+pub struct Postings(pub Dataset);
+
+impl Fetch for Postings {
+    fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        cx.windows(self.0, account)
+    }
+
+    fn cost(&self, chunk: &Chunk, cfg: &Config, _: &mut Once) -> Vec<Need> {
+        let ChunkKind::Window { since, to, .. } = &chunk.kind else { return Vec::new() };
+        let days = (*to - *since).num_days().max(1) as u64;
+        let requests = days.div_ceil(u64::from(cfg.fetch.window_days(self.0)));
+        vec![Need { bucket: "ozon", quota: super::client::SELLER_QUOTA, requests }]
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        cx: &'a FetchCx<'a>,
+        _: &'a mut ChunkRecord,
+    ) -> BoxFuture<'a, Result<ChunkOutcome, ChunkError>> {
+        Box::pin(async move {
+            let (since, to) = cx.window()?;
+            fetch(cx, since, to).await
+        })
+    }
 }

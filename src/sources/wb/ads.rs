@@ -1,5 +1,11 @@
 //! WB advertising: campaign list, per-article statistics (fullstats), spend documents (upd).
 
+use futures::future::BoxFuture;
+
+use crate::config::{Account, Config};
+use crate::pipeline::plan::{Chunk, PlanCx, PlanError, PlannedChunk};
+use crate::pipeline::source::{Fetch, Need, Once};
+use crate::state::ChunkRecord;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
@@ -9,8 +15,8 @@ use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money, de_money_or_zero};
-use crate::run::ChunkError;
-use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::pipeline::ChunkError;
+use crate::pipeline::cx::{ChunkOutcome, FetchCx};
 use crate::sources::decode::or_default;
 
 /// Campaigns come with the ad statistics.
@@ -23,6 +29,7 @@ pub const CAMPAIGNS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "advert_id",
     fetched_by: Dataset::WbAdStats,
+    fetch: None,
 };
 
 pub const STATS: Spec = Spec {
@@ -34,6 +41,7 @@ pub const STATS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date",
     fetched_by: Dataset::WbAdStats,
+    fetch: Some(&Ads),
 };
 
 /// Spend comes with the ad statistics; upd has no row id: WB's documents are told apart by all four key columns.
@@ -46,6 +54,7 @@ pub const SPEND: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "upd_time",
     fetched_by: Dataset::WbAdStats,
+    fetch: None,
 };
 
 #[derive(Debug, Deserialize)]
@@ -295,11 +304,11 @@ impl LakeRow for WbAdSpendRow {
 /// Campaign list (once per account and run), per-article statistics (≤ 50 campaigns per call)
 /// and spend documents of `from..=to`.
 pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client()?;
+    let client = super::WbClient::for_chunk(cx)?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome::default();
     let (campaigns, fetched) =
-        cx.campaigns(|| async { client.campaigns().await.map(|c| c.rows()).map_err(src) }).await?;
+        cx.once_per_run("wb_campaigns", || async { client.campaigns().await.map(|c| c.rows()).map_err(src) }).await?;
     if fetched {
         out.requests += 1;
         out.rows += campaigns.len() as u64;
@@ -322,4 +331,35 @@ pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<C
     out.rows += spend.len() as u64;
     out.lake += cx.store(Batch::new(Dataset::WbAdSpend, spend)).await?.stats();
     Ok(out)
+}
+
+/// One month's ad statistics; the campaign list and the spend documents come with it.
+#[derive(Debug)]
+pub struct Ads;
+
+impl Fetch for Ads {
+    fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        cx.days(Dataset::WbAdStats, account)
+    }
+
+    fn cost(&self, chunk: &Chunk, _: &Config, once: &mut Once) -> Vec<Need> {
+        use super::client::{ADVERT_QUOTA, FULLSTATS_QUOTA, UPD_QUOTA};
+        vec![
+            // The campaign list is asked once per account and run.
+            Need { bucket: "wb_advert", quota: ADVERT_QUOTA, requests: once.first(&chunk.account, "wb_advert") },
+            Need { bucket: "wb_fullstats", quota: FULLSTATS_QUOTA, requests: 1 },
+            Need { bucket: "wb_upd", quota: UPD_QUOTA, requests: 1 },
+        ]
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        cx: &'a FetchCx<'a>,
+        _: &'a mut ChunkRecord,
+    ) -> BoxFuture<'a, Result<ChunkOutcome, ChunkError>> {
+        Box::pin(async move {
+            let (from, to) = cx.days()?;
+            fetch(cx, from, to).await
+        })
+    }
 }

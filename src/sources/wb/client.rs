@@ -58,6 +58,17 @@ fn json<T: serde::de::DeserializeOwned>(b: &Body) -> Option<Result<T, DecodeErro
 }
 
 impl WbClient {
+    /// The client of `cx`'s account, with its token and the configured hosts.
+    pub fn for_chunk(cx: &crate::pipeline::cx::FetchCx<'_>) -> Result<WbClient, crate::pipeline::ChunkError> {
+        let account = &cx.chunk.account;
+        let cfg = cx.config();
+        let token = cfg.account(account).and_then(|a| a.wb_token()).map_err(|e| cx.config_error(e))?;
+        let e = &cfg.endpoints;
+        let hosts =
+            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
+        Ok(WbClient::new(cx.net(), hosts, token, account))
+    }
+
     pub fn new(net: &Net, hosts: WbHosts, token: SecretString, account: &str) -> WbClient {
         let b = &net.buckets;
         WbClient {

@@ -2,6 +2,12 @@
 //! own totals (`sales-reports/list`): their lake rows, partitioned by `rr_date` / the report's
 //! first day, and their fetch loop.
 
+use futures::future::BoxFuture;
+
+use crate::config::{Account, Config};
+use crate::pipeline::plan::{Chunk, PlanCx, PlanError, PlannedChunk};
+use crate::pipeline::source::{Fetch, Need, Once};
+use crate::state::ChunkRecord;
 use chrono::{Datelike, NaiveDate, Utc};
 use polars::prelude::{Column, PolarsResult};
 
@@ -11,10 +17,9 @@ use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::REPORT_SUMS;
-use crate::run::ChunkError;
-use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::pipeline::ChunkError;
+use crate::pipeline::cx::{ChunkOutcome, FetchCx};
 use crate::sources::SourceError;
-use crate::state::ChunkRecord;
 
 pub const FINANCE: Spec = Spec {
     dataset: Dataset::WbFinance,
@@ -25,6 +30,7 @@ pub const FINANCE: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "rr_date",
     fetched_by: Dataset::WbFinance,
+    fetch: Some(&Finance),
 };
 
 /// Report totals come with the finance rows.
@@ -37,6 +43,7 @@ pub const REPORTS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date_from",
     fetched_by: Dataset::WbFinance,
+    fetch: None,
 };
 
 impl LakeRow for WbFinanceRow {
@@ -109,7 +116,7 @@ pub async fn fetch(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client()?;
+    let client = super::WbClient::for_chunk(cx)?;
     let src = |e| cx.source_error(e);
     let mut out = ChunkOutcome { rows: rec.rows, ..ChunkOutcome::default() };
     let mut cursor = rec.page_cursor.as_deref().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
@@ -157,4 +164,34 @@ pub async fn fetch(
     out.rows += reports.len() as u64;
     out.lake += cx.store(Batch::new(Dataset::WbFinanceReports, reports)).await?.stats();
     Ok(out)
+}
+
+/// One month of the realization report, with the reports' own totals.
+#[derive(Debug)]
+pub struct Finance;
+
+impl Fetch for Finance {
+    fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        cx.days(Dataset::WbFinance, account)
+    }
+
+    fn cost(&self, _: &Chunk, _: &Config, _: &mut Once) -> Vec<Need> {
+        use super::client::FINANCE_QUOTA;
+        vec![
+            // A page of rows and the 204 that ends them; the report list has a bucket of its own.
+            Need { bucket: "wb_finance", quota: FINANCE_QUOTA, requests: 2 },
+            Need { bucket: "wb_finance_list", quota: FINANCE_QUOTA, requests: 1 },
+        ]
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        cx: &'a FetchCx<'a>,
+        rec: &'a mut ChunkRecord,
+    ) -> BoxFuture<'a, Result<ChunkOutcome, ChunkError>> {
+        Box::pin(async move {
+            let (from, to) = cx.days()?;
+            fetch(cx, rec, from, to).await
+        })
+    }
 }

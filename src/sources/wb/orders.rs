@@ -19,6 +19,7 @@ pub const ORDERS: Spec = Spec {
     version_column: "last_change_date",
     event_column: "date",
     fetched_by: Dataset::WbOrders,
+    fetch: Some(&super::stream::Stream(Dataset::WbOrders)),
 };
 
 impl LakeRow for WbOrderRow {

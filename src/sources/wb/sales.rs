@@ -19,6 +19,7 @@ pub const SALES: Spec = Spec {
     version_column: "last_change_date",
     event_column: "date",
     fetched_by: Dataset::WbSales,
+    fetch: Some(&super::stream::Stream(Dataset::WbSales)),
 };
 
 impl LakeRow for WbSaleRow {

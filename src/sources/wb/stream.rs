@@ -1,6 +1,12 @@
 //! The fetch loop of WB's statistics streams (orders, sales): pages by `lastChangeDate`, each
 //! page upserted before the cursor moves past it.
 
+use futures::future::BoxFuture;
+
+use crate::config::{Account, Config};
+use crate::pipeline::plan::{Chunk, PlanCx, PlanError, PlannedChunk};
+use crate::pipeline::source::{Fetch, Need, Once};
+use crate::state::ChunkRecord;
 use chrono::Utc;
 
 use super::WbClient;
@@ -8,13 +14,13 @@ use super::models::{OrderItem, SaleItem, StatsItem, WbOrderRow, WbSaleRow};
 use crate::clock::parse_wb_naive;
 use crate::dataset::Dataset;
 use crate::lake::batch::{Batch, LakeRow};
-use crate::run::ChunkError;
-use crate::run::cx::{ChunkOutcome, FetchCx};
+use crate::pipeline::ChunkError;
+use crate::pipeline::cx::{ChunkOutcome, FetchCx};
 use crate::sources::SourceError;
 
 /// Reads the stream from `date_from` page by page, as pass `pass_from` of the chunk's dataset.
 pub async fn fetch(cx: &FetchCx<'_>, pass_from: &str, date_from: &str) -> Result<ChunkOutcome, ChunkError> {
-    let client = cx.wb_client()?;
+    let client = super::WbClient::for_chunk(cx)?;
     let mut st = cx.stream()?;
     if st.pending_from.as_deref() != Some(pass_from) {
         st.pending_from = Some(pass_from.to_string());
@@ -84,4 +90,35 @@ where
         .collect::<Result<Vec<R>, String>>()
         .map_err(|e| cx.decode_error(cx.chunk.dataset, e))?;
     Ok((Batch::new(cx.chunk.dataset, rows), last, n))
+}
+
+/// WB orders or sales: one stream chunk per account reading every change since its cursor.
+#[derive(Debug)]
+pub struct Stream(pub Dataset);
+
+impl Fetch for Stream {
+    fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        Ok(vec![cx.stream(self.0, account)?])
+    }
+
+    fn cost(&self, _: &Chunk, _: &Config, _: &mut Once) -> Vec<Need> {
+        use super::client::{ORDERS_QUOTA, SALES_QUOTA};
+        // One page if everything fits under WB's cap; one more per 80 000 rows.
+        let (bucket, quota) = match self.0 {
+            Dataset::WbOrders => ("wb_orders", ORDERS_QUOTA),
+            _ => ("wb_sales", SALES_QUOTA),
+        };
+        vec![Need { bucket, quota, requests: 1 }]
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        cx: &'a FetchCx<'a>,
+        _: &'a mut ChunkRecord,
+    ) -> BoxFuture<'a, Result<ChunkOutcome, ChunkError>> {
+        Box::pin(async move {
+            let (pass_from, date_from) = cx.stream_from()?;
+            fetch(cx, pass_from, date_from).await
+        })
+    }
 }

@@ -13,8 +13,8 @@ use mpetl::config::{Config, FetchConfig};
 use mpetl::demo::sandbox_config;
 use mpetl::metrics::{self, Grain, MetricRow};
 use mpetl::notify::Events;
-use mpetl::plan::Period;
-use mpetl::run::{BackfillRequest, RunError, RunReport, Runner};
+use mpetl::pipeline::plan::Period;
+use mpetl::pipeline::{BackfillRequest, RunError, RunReport, Runner};
 use mpetl_sandbox::{ProfileName, Sandbox, SandboxConfig};
 use serde::Deserialize;
 

@@ -5,23 +5,21 @@
 //! [`Durable`] only once the rows are committed to their partitions, and the calls that move a
 //! cursor past those rows ([`FetchCx::advance_stream`], [`FetchCx::advance_page`]) require one.
 
-use std::collections::HashMap;
+use std::any::Any;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use chrono::Utc;
-use secrecy::SecretString;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{ChunkError, RunCtx, Runner};
-use crate::config::{ConfigError, FetchConfig};
+use super::inflight::RunCtx;
+use super::{ChunkError, Runner};
+use crate::config::{Config, ConfigError, FetchConfig};
 use crate::dataset::Dataset;
+use crate::http::Net;
 use crate::lake::batch::{Batch, Lineage};
 use crate::lake::{LakeError, UpsertStats};
 use crate::notify::{Event, Stage};
-use crate::plan::{self, Chunk};
-use crate::sources::ozon::OzonClient;
-use crate::sources::ozon::accruals::AccrualType;
-use crate::sources::wb::ads::WbAdCampaignRow;
-use crate::sources::wb::{WbClient, WbHosts};
+use crate::pipeline::plan::{self, Chunk, ChunkKind};
 use crate::sources::{Ctx, SourceError};
 use crate::state::{ChunkRecord, Lease, StateError, StreamState};
 
@@ -94,55 +92,76 @@ impl FetchCx<'_> {
         ChunkError::Stopped { chunk: self.chunk.id.clone() }
     }
 
+    /// The days of a [`ChunkKind::Days`] chunk.
+    pub fn days(&self) -> Result<(NaiveDate, NaiveDate), ChunkError> {
+        match &self.chunk.kind {
+            ChunkKind::Days { from, to, .. } => Ok((*from, *to)),
+            _ => Err(self.misplanned("days")),
+        }
+    }
+
+    /// The instants of a [`ChunkKind::Window`] chunk.
+    pub fn window(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), ChunkError> {
+        match &self.chunk.kind {
+            ChunkKind::Window { since, to, .. } => Ok((*since, *to)),
+            _ => Err(self.misplanned("a window")),
+        }
+    }
+
+    /// The pass start and cursor of a [`ChunkKind::Stream`] chunk.
+    pub fn stream_from(&self) -> Result<(&str, &str), ChunkError> {
+        match &self.chunk.kind {
+            ChunkKind::Stream { pass_from, date_from } => Ok((pass_from, date_from)),
+            _ => Err(self.misplanned("a stream")),
+        }
+    }
+
+    fn misplanned(&self, want: &str) -> ChunkError {
+        ChunkError::Misplanned { chunk: self.chunk.id.clone(), want: want.to_string() }
+    }
+
     pub fn rows_stored(&self, rows: u64) {
         self.run.emit(Event::RowsStored { stage: self.stage, chunk: self.chunk.id.clone(), rows });
     }
 
-    fn config_error(&self, source: ConfigError) -> ChunkError {
+    /// A setting the chunk needs is missing or wrong (its account's credentials).
+    pub fn config_error(&self, source: ConfigError) -> ChunkError {
         ChunkError::Config { chunk: self.chunk.id.clone(), source }
     }
 
-    pub fn wb_client(&self) -> Result<WbClient, ChunkError> {
-        let account = &self.chunk.account;
-        let cfg = &self.runner.cfg;
-        let token: SecretString = cfg.account(account).and_then(|a| a.wb_token()).map_err(|e| self.config_error(e))?;
-        let e = &cfg.endpoints;
-        let hosts =
-            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
-        Ok(WbClient::new(&self.runner.net, hosts, token, account))
+    pub fn config(&self) -> &Config {
+        &self.runner.cfg
     }
 
-    pub fn ozon_client(&self) -> Result<OzonClient, ChunkError> {
-        let account = &self.chunk.account;
-        let cfg = &self.runner.cfg;
-        let (client_id, api_key) =
-            cfg.account(account).and_then(|a| a.ozon_keys()).map_err(|e| self.config_error(e))?;
-        Ok(OzonClient::new(
-            &self.runner.net,
-            &cfg.endpoints.ozon,
-            &client_id,
-            api_key,
-            account,
-            cfg.fetch.ozon_page_limit,
-        ))
+    /// The run's HTTP client, retry policy and rate-limit buckets.
+    pub fn net(&self) -> &Net {
+        &self.runner.net
     }
 
-    /// The account's campaign list, fetched by the first chunk that asks (true: this call did).
-    pub async fn campaigns<F, Fut>(&self, fetch: F) -> Result<(Vec<WbAdCampaignRow>, bool), ChunkError>
+    /// A list that does not change within a run (WB's campaigns, Ozon's accrual types), asked by
+    /// the first chunk of the account that needs it and shared with the others (true: this call
+    /// asked). Lists of different names are fetched concurrently.
+    pub async fn once_per_run<T, F, Fut>(&self, what: &'static str, fetch: F) -> Result<(T, bool), ChunkError>
     where
+        T: Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<WbAdCampaignRow>, ChunkError>>,
+        Fut: std::future::Future<Output = Result<T, ChunkError>>,
     {
-        once_per_account(&self.runner.campaigns, &self.chunk.account, fetch).await
-    }
-
-    /// The account's accrual types, fetched by the first chunk that asks (true: this call did).
-    pub async fn accrual_types<F, Fut>(&self, fetch: F) -> Result<(Vec<AccrualType>, bool), ChunkError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<AccrualType>, ChunkError>>,
-    {
-        once_per_account(&self.runner.accrual_types, &self.chunk.account, fetch).await
+        let cell = {
+            let mut lists = self.runner.lists.lock().unwrap_or_else(|p| p.into_inner());
+            lists.entry((self.chunk.account.clone(), what)).or_default().clone()
+        };
+        let asked = std::sync::atomic::AtomicBool::new(false);
+        let value = cell
+            .get_or_try_init(|| async {
+                asked.store(true, Ordering::Relaxed);
+                Ok::<_, ChunkError>(Arc::new(fetch().await?) as Arc<dyn Any + Send + Sync>)
+            })
+            .await?;
+        match value.downcast_ref::<T>() {
+            Some(v) => Ok((v.clone(), asked.load(Ordering::Relaxed))),
+            None => Err(self.misplanned(&format!("the list '{what}' as another type than an earlier chunk stored"))),
+        }
     }
 
     /// Upserts rows into their partitions on a blocking thread (polars and fsync block).
@@ -221,24 +240,4 @@ impl FetchCx<'_> {
         crate::failpoint::hit("chunk.page");
         Ok(())
     }
-}
-
-/// The account's entry of a per-run cache, fetched by the first caller while concurrent callers
-/// wait for it. Also says whether this call fetched it.
-async fn once_per_account<T: Clone, F, Fut>(
-    cache: &tokio::sync::Mutex<HashMap<String, T>>,
-    account: &str,
-    fetch: F,
-) -> Result<(T, bool), ChunkError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ChunkError>>,
-{
-    let mut cache = cache.lock().await;
-    if let Some(v) = cache.get(account) {
-        return Ok((v.clone(), false));
-    }
-    let v = fetch().await?;
-    cache.insert(account.to_string(), v.clone());
-    Ok((v, true))
 }

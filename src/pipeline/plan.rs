@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use crate::clock::{day_start, parse_wb_naive};
 use crate::config::{Account, Config};
-use crate::dataset::{Dataset, Marketplace};
+use crate::dataset::{Dataset, Marketplace, REGISTRY};
 use crate::state::{ChunkState, StateError, StateStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,63 +132,27 @@ pub struct PlanRequest<'a> {
 }
 
 pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
-    let mut out = Plan::default();
     let tz = cfg.timezone;
     let (start, end) = req.period.instants(tz);
-    let end = end.min(req.now);
     if start >= req.now {
         return Err(PlanError::Future { from: req.period.from, today: req.now.with_timezone(&tz).date_naive(), tz });
     }
-    let ttl = Duration::hours(cfg.fetch.open_chunk_ttl_hours as i64);
-    let cached = |id: &str| -> Result<bool, PlanError> {
-        Ok(!req.refresh
-            && store.chunk(id)?.is_some_and(|r| {
-                r.state == ChunkState::Done && (r.closed || r.done_at.is_some_and(|d| req.now - d < ttl))
-            }))
+    let cx = PlanCx {
+        cfg,
+        store,
+        req,
+        start,
+        end: end.min(req.now),
+        // Money and ad data are final a day later at the earliest: nothing is asked for today.
+        yesterday: req.now.with_timezone(&tz).date_naive() - Duration::days(1),
     };
-    // Money and ad data are final a day later at the earliest: nothing is asked for today.
-    let yesterday = req.now.with_timezone(&tz).date_naive() - Duration::days(1);
-    let first_day = |ds: Dataset| req.since.get(&ds).map_or(req.period.from, |d| (*d).max(req.period.from));
+    let mut out = Plan::default();
     for account in &req.accounts {
-        let days = |ds: Dataset, out: &mut Plan| -> Result<(), PlanError> {
-            let from = first_day(ds);
-            let day_months =
-                if from <= yesterday { date_months(from, req.period.to.min(yesterday)) } else { Vec::new() };
-            for (month, first, last) in &day_months {
-                let id = format!("{}/{}/{month}", ds.name(), account.id);
-                let kind = ChunkKind::Days {
-                    month: month.clone(),
-                    from: *first,
-                    to: (*last).min(yesterday),
-                    month_end: *last,
-                };
-                let cached = cached(&id)?;
-                out.chunks
-                    .push(PlannedChunk { chunk: Chunk { id, account: account.id.clone(), dataset: ds, kind }, cached });
+        for spec in REGISTRY {
+            let Some(fetch) = spec.fetch else { continue };
+            if req.sources.contains(&spec.marketplace) && account.has(spec.marketplace) {
+                out.chunks.extend(fetch.plan(&cx, account)?);
             }
-            Ok(())
-        };
-        if req.sources.contains(&Marketplace::Wb) && account.wb.is_some() {
-            for ds in [Dataset::WbOrders, Dataset::WbSales] {
-                out.chunks.push(plan_stream(cfg, store, account, ds, start, req)?);
-            }
-            // The ads chunk also refreshes the campaign list and the spend documents.
-            days(Dataset::WbFinance, &mut out)?;
-            days(Dataset::WbAdStats, &mut out)?;
-        }
-        if req.sources.contains(&Marketplace::Ozon) && account.ozon.is_some() {
-            for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-                for (month, since, month_end) in months(day_start(first_day(ds), tz).max(start), end) {
-                    let id = format!("{}/{}/{month}", ds.name(), account.id);
-                    let kind = ChunkKind::Window { month, since, to: month_end.min(req.now), month_end };
-                    let cached = cached(&id)?;
-                    out.chunks.push(PlannedChunk {
-                        chunk: Chunk { id, account: account.id.clone(), dataset: ds, kind },
-                        cached,
-                    });
-                }
-            }
-            days(Dataset::OzonAccruals, &mut out)?;
         }
     }
     let retention = req.now - Duration::days(90);
@@ -201,44 +165,104 @@ pub fn plan(cfg: &Config, store: &dyn StateStore, req: &PlanRequest<'_>) -> Resu
     Ok(out)
 }
 
-fn plan_stream(
-    cfg: &Config,
-    store: &dyn StateStore,
-    account: &Account,
-    ds: Dataset,
-    start: DateTime<Utc>,
-    req: &PlanRequest<'_>,
-) -> Result<PlannedChunk, PlanError> {
-    let id = stream_key(&account.id, ds);
-    // WB wants Moscow wall time; the period starts at midnight of the configured zone.
-    let want = start.with_timezone(&chrono_tz::Europe::Moscow).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
-    let st = if req.refresh { None } else { store.stream(&id)? }.unwrap_or_default();
-    let earlier = |a: &str, b: &str| match (parse_wb_naive(a), parse_wb_naive(b)) {
-        (Some(x), Some(y)) => x < y,
-        _ => true,
-    };
-    let chunk = |pass_from: String, date_from: String| Chunk {
-        id: id.clone(),
-        account: account.id.clone(),
-        dataset: ds,
-        kind: ChunkKind::Stream { pass_from, date_from },
-    };
-    // An unfinished pass resumes at its cursor, unless this period reaches further back.
-    if let Some(pending) = &st.pending_from
-        && !earlier(&want, pending)
-    {
-        let from = st.cursor.clone().unwrap_or_else(|| pending.clone());
-        return Ok(PlannedChunk { chunk: chunk(pending.clone(), from), cached: false });
+/// What a dataset's [`Fetch::plan`](super::source::Fetch::plan) plans against: the request, the
+/// state store's done chunks, and the shapes of chunk the datasets share.
+pub struct PlanCx<'a> {
+    pub cfg: &'a Config,
+    store: &'a dyn StateStore,
+    pub req: &'a PlanRequest<'a>,
+    /// The period as instants, its end no later than now.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The last day whose money and ad data may be asked for.
+    pub yesterday: NaiveDate,
+}
+
+impl PlanCx<'_> {
+    /// Done within its cache lifetime (closed, or fetched less than the open-chunk TTL ago).
+    pub fn cached(&self, id: &str) -> Result<bool, PlanError> {
+        let ttl = Duration::hours(self.cfg.fetch.open_chunk_ttl_hours as i64);
+        Ok(!self.req.refresh
+            && self.store.chunk(id)?.is_some_and(|r| {
+                r.state == ChunkState::Done && (r.closed || r.done_at.is_some_and(|d| self.req.now - d < ttl))
+            }))
     }
-    if let Some(covered) = &st.covered_from
-        && !earlier(&want, covered)
-    {
-        let fresh =
-            st.synced_at.is_some_and(|t| req.now - t < Duration::minutes(cfg.fetch.wb_stats_refresh_minutes as i64));
-        let from = st.cursor.clone().unwrap_or_else(|| covered.clone());
-        return Ok(PlannedChunk { chunk: chunk(covered.clone(), from), cached: fresh });
+
+    /// The period's first day for `ds` (a job's shorter lookback may start it later).
+    pub fn first_day(&self, ds: Dataset) -> NaiveDate {
+        self.req.since.get(&ds).map_or(self.req.period.from, |d| (*d).max(self.req.period.from))
     }
-    Ok(PlannedChunk { chunk: chunk(want.clone(), want), cached: false })
+
+    fn planned(&self, ds: Dataset, account: &Account, id: String, kind: ChunkKind) -> Result<PlannedChunk, PlanError> {
+        let cached = self.cached(&id)?;
+        Ok(PlannedChunk { chunk: Chunk { id, account: account.id.clone(), dataset: ds, kind }, cached })
+    }
+
+    /// [`ChunkKind::Days`] chunks: one per calendar month of the period, up to yesterday.
+    pub fn days(&self, ds: Dataset, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        let from = self.first_day(ds);
+        if from > self.yesterday {
+            return Ok(Vec::new());
+        }
+        date_months(from, self.req.period.to.min(self.yesterday))
+            .into_iter()
+            .map(|(month, first, last)| {
+                let id = format!("{}/{}/{month}", ds.name(), account.id);
+                let kind = ChunkKind::Days { month, from: first, to: last.min(self.yesterday), month_end: last };
+                self.planned(ds, account, id, kind)
+            })
+            .collect()
+    }
+
+    /// [`ChunkKind::Window`] chunks: one per UTC calendar month the period's instants touch.
+    pub fn windows(&self, ds: Dataset, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
+        let first = day_start(self.first_day(ds), self.cfg.timezone).max(self.start);
+        months(first, self.end)
+            .into_iter()
+            .map(|(month, since, month_end)| {
+                let id = format!("{}/{}/{month}", ds.name(), account.id);
+                let kind = ChunkKind::Window { month, since, to: month_end.min(self.req.now), month_end };
+                self.planned(ds, account, id, kind)
+            })
+            .collect()
+    }
+
+    /// The one [`ChunkKind::Stream`] chunk of `ds`: an unfinished pass resumes at its cursor,
+    /// a covered one reads what changed since, a period reaching further back starts a new pass.
+    pub fn stream(&self, ds: Dataset, account: &Account) -> Result<PlannedChunk, PlanError> {
+        let (cfg, req) = (self.cfg, self.req);
+        let id = stream_key(&account.id, ds);
+        // WB wants Moscow wall time; the period starts at midnight of the configured zone.
+        let want =
+            self.start.with_timezone(&chrono_tz::Europe::Moscow).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
+        let st = if req.refresh { None } else { self.store.stream(&id)? }.unwrap_or_default();
+        let earlier = |a: &str, b: &str| match (parse_wb_naive(a), parse_wb_naive(b)) {
+            (Some(x), Some(y)) => x < y,
+            _ => true,
+        };
+        let chunk = |pass_from: String, date_from: String| Chunk {
+            id: id.clone(),
+            account: account.id.clone(),
+            dataset: ds,
+            kind: ChunkKind::Stream { pass_from, date_from },
+        };
+        if let Some(pending) = &st.pending_from
+            && !earlier(&want, pending)
+        {
+            let from = st.cursor.clone().unwrap_or_else(|| pending.clone());
+            return Ok(PlannedChunk { chunk: chunk(pending.clone(), from), cached: false });
+        }
+        if let Some(covered) = &st.covered_from
+            && !earlier(&want, covered)
+        {
+            let fresh = st
+                .synced_at
+                .is_some_and(|t| req.now - t < Duration::minutes(cfg.fetch.wb_stats_refresh_minutes as i64));
+            let from = st.cursor.clone().unwrap_or_else(|| covered.clone());
+            return Ok(PlannedChunk { chunk: chunk(covered.clone(), from), cached: fresh });
+        }
+        Ok(PlannedChunk { chunk: chunk(want.clone(), want), cached: false })
+    }
 }
 
 /// Calendar months overlapping days `from..=to`: (YYYY-MM, first day, last day).
@@ -303,38 +327,12 @@ pub struct BucketCost {
 /// Requests per bucket that the plan's uncached chunks need at the least, and the least time the
 /// limits allow for them. Buckets run concurrently, so the run takes at least the longest one.
 pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
-    use crate::sources::{ozon::client as oz, wb::client as wb};
     let mut need: std::collections::BTreeMap<&'static str, (crate::http::Quota, u64)> = Default::default();
-    let mut add =
-        |bucket: &'static str, quota: crate::http::Quota, n: u64| need.entry(bucket).or_insert((quota, 0)).1 += n;
-    let mut once = std::collections::HashSet::new();
+    let mut once = super::source::Once::default();
     for c in plan.chunks.iter().filter(|c| !c.cached).map(|c| &c.chunk) {
-        match (&c.kind, c.dataset) {
-            // One page if everything fits under WB's cap; one more per 80 000 rows.
-            (ChunkKind::Stream { .. }, Dataset::WbOrders) => add("wb_orders", wb::ORDERS_QUOTA, 1),
-            (ChunkKind::Stream { .. }, _) => add("wb_sales", wb::SALES_QUOTA, 1),
-            // A page of rows and the 204 that ends them; the report list has a bucket of its own.
-            (ChunkKind::Days { .. }, Dataset::WbFinance) => {
-                add("wb_finance", wb::FINANCE_QUOTA, 2);
-                add("wb_finance_list", wb::FINANCE_QUOTA, 1);
-            }
-            // The campaign list and the accrual types are asked once per account and run.
-            (ChunkKind::Days { .. }, Dataset::WbAdStats) => {
-                add("wb_advert", wb::ADVERT_QUOTA, u64::from(once.insert((c.account.as_str(), "wb_advert"))));
-                add("wb_fullstats", wb::FULLSTATS_QUOTA, 1);
-                add("wb_upd", wb::UPD_QUOTA, 1);
-            }
-            (ChunkKind::Days { from, to, .. }, _) => {
-                let types = u64::from(once.insert((c.account.as_str(), "ozon_types")));
-                add("ozon_accruals", oz::ACCRUALS_QUOTA, types + (*to - *from).num_days().max(0) as u64 + 1);
-                // Ozon's cash-flow statement of each half-month that ended.
-                let statements = crate::sources::ozon::cash_flow::half_months(*from, *to).len() as u64;
-                add("ozon", oz::SELLER_QUOTA, statements)
-            }
-            (ChunkKind::Window { since, to, .. }, ds) => {
-                let days = (*to - *since).num_days().max(1) as u64;
-                add("ozon", oz::SELLER_QUOTA, days.div_ceil(u64::from(cfg.fetch.window_days(ds))));
-            }
+        let Some(fetch) = c.dataset.spec().fetch else { continue };
+        for n in fetch.cost(c, cfg, &mut once) {
+            need.entry(n.bucket).or_insert((n.quota, 0)).1 += n.requests;
         }
     }
     need.into_iter()

@@ -1,0 +1,87 @@
+//! One chunk: its record before and after the fetch (resume from a stored page cursor within the
+//! open-chunk TTL; closed once its month has settled), the dataset's fetch loop in between.
+
+use std::sync::atomic::Ordering;
+
+use chrono::{Duration, Utc};
+
+use super::cx::{ChunkOutcome, FetchCx};
+use super::inflight::RunCtx;
+use super::plan::{Chunk, ChunkKind};
+use super::{ChunkError, Runner};
+use crate::notify::Stage;
+use crate::sources::SourceError;
+use crate::state::{ChunkRecord, ChunkState};
+
+impl Runner {
+    pub(super) async fn run_chunk(&self, cx: &RunCtx, stage: Stage, chunk: &Chunk) -> Result<ChunkOutcome, ChunkError> {
+        let state_err = |source| ChunkError::State { chunk: chunk.id.clone(), source };
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(ChunkError::Stopped { chunk: chunk.id.clone() });
+        }
+        let mut rec = self.store.chunk(&chunk.id).map_err(state_err)?.unwrap_or_else(|| ChunkRecord::new(&chunk.id));
+        // Pages an interrupted run stored are kept, and fresh enough to go on from: within the
+        // open-chunk TTL a finished report does not change, and a later refresh of the done
+        // chunk reads it whole again.
+        let ttl = Duration::hours(self.cfg.fetch.open_chunk_ttl_hours as i64);
+        let resumable = matches!(rec.state, ChunkState::Running | ChunkState::Failed)
+            && rec.page_cursor.is_some()
+            && Utc::now() - rec.updated_at < ttl;
+        if !resumable {
+            (rec.page_cursor, rec.rows) = (None, 0);
+        }
+        rec.dataset = chunk.dataset.name().to_string();
+        rec.account = chunk.account.clone();
+        (rec.from, rec.to) = match &chunk.kind {
+            ChunkKind::Stream { .. } => (None, None),
+            ChunkKind::Days { from, to, .. } => (Some(*from), Some(*to)),
+            ChunkKind::Window { since, to, .. } => (Some(since.date_naive()), Some(to.date_naive())),
+        };
+        rec.run_id = Some(cx.id.clone());
+        rec.state = ChunkState::Running;
+        rec.updated_at = Utc::now();
+        rec.error = None;
+        self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
+        let fetch = FetchCx { runner: self, run: cx, stage, chunk };
+        let result = match chunk.dataset.spec().fetch {
+            Some(f) => f.fetch(&fetch, &mut rec).await,
+            None => Err(ChunkError::Misplanned { chunk: chunk.id.clone(), want: "nothing of its own".into() }),
+        };
+        // A request that was waiting for its slot when the run stopped is a stop, not a failure.
+        let result = match result {
+            Err(ChunkError::Source { chunk, source: SourceError::Stopped { .. } }) => {
+                Err(ChunkError::Stopped { chunk })
+            }
+            other => other,
+        };
+        rec.updated_at = Utc::now();
+        match &result {
+            Ok(o) => {
+                rec.state = ChunkState::Done;
+                rec.rows = o.rows;
+                rec.page_cursor = None;
+                rec.requests = o.requests;
+                rec.done_at = Some(rec.updated_at);
+                let settle = Duration::days(i64::from(self.cfg.fetch.settle_days));
+                let today = rec.updated_at.with_timezone(&self.cfg.timezone).date_naive();
+                rec.closed = match &chunk.kind {
+                    ChunkKind::Window { month_end, .. } => *month_end + settle <= rec.updated_at,
+                    ChunkKind::Days { month_end, .. } => *month_end + settle <= today,
+                    ChunkKind::Stream { .. } => false,
+                };
+            }
+            Err(e) => {
+                rec.state = ChunkState::Failed;
+                rec.error = Some(e.to_string());
+            }
+        }
+        self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
+        if rec.state == ChunkState::Done {
+            crate::failpoint::hit("chunk.done");
+            // A hole `lake verify` found is refilled once its chunk is fetched again.
+            let month = rec.from.map(|d| d.format("%Y-%m").to_string());
+            self.lake.clear_holes(chunk.dataset, &chunk.account, month.as_deref());
+        }
+        result
+    }
+}
