@@ -50,6 +50,9 @@ pub enum Dataset {
     OzonAccruals,
     OzonCashFlows,
     OzonReturns,
+    WbStocks,
+    WbProducts,
+    OzonProducts,
 }
 
 /// What mpetl knows of one dataset; each dataset's own file in `sources/` declares its spec, and
@@ -70,15 +73,28 @@ pub struct Spec {
     pub event_column: &'static str,
     /// The dataset whose chunks fetch this one (itself, or the one it comes with).
     pub fetched_by: Dataset,
+    /// Rows land in the month partition of their event (`month=YYYY-MM`); `false`: in one
+    /// partition, `month=all` (a list kept as last seen, such as a catalogue).
+    pub by_month: bool,
     /// How its own chunks are planned and fetched; `None` for a dataset that comes with another.
     pub fetch: Option<&'static dyn crate::pipeline::source::Fetch>,
+    /// The answers it reads, by endpoint (the decoder fuzz test feeds each mutated real bodies).
+    pub pages: &'static [Page],
+}
+
+/// One answer a dataset reads: the endpoint's path, and its body read into lake rows exactly as
+/// a fetch reads it (how many rows, or why it cannot be read).
+#[derive(Debug)]
+pub struct Page {
+    pub path: &'static str,
+    pub rows: fn(&[u8]) -> Result<usize, String>,
 }
 
 /// The lake's load time: the version of rows whose source has no change stamp.
 pub const LOADED_AT: &str = "_loaded_at";
 
 /// Every dataset, in [`Dataset`]'s order.
-pub const REGISTRY: [&Spec; 12] = [
+pub const REGISTRY: [&Spec; 15] = [
     &crate::sources::wb::orders::ORDERS,
     &crate::sources::wb::sales::SALES,
     &crate::sources::wb::finance::FINANCE,
@@ -91,6 +107,9 @@ pub const REGISTRY: [&Spec; 12] = [
     &crate::sources::ozon::accruals::ACCRUALS,
     &crate::sources::ozon::cash_flow::CASH_FLOWS,
     &crate::sources::ozon::returns::RETURNS,
+    &crate::sources::wb::stocks::STOCKS,
+    &crate::sources::wb::products::PRODUCTS,
+    &crate::sources::ozon::products::PRODUCTS,
 ];
 
 impl Dataset {

@@ -58,6 +58,7 @@ pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_
             wb_statistics: sandbox.base_url.clone(),
             wb_finance: sandbox.base_url.clone(),
             wb_advert: sandbox.base_url.clone(),
+            wb_content: sandbox.base_url.clone(),
             ozon: sandbox.base_url.clone(),
         },
         redis_url: None,

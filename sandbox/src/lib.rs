@@ -4,6 +4,7 @@
 //! `shared/reference/`, over data generated from a seed (see [`data`]). The sandbox also knows the
 //! ground truth of what it served, so tests compare mpetl's metrics with it.
 
+pub mod catalogue;
 pub mod data;
 pub mod finance;
 pub mod limits;
@@ -11,8 +12,10 @@ mod ozon;
 mod ozon_money;
 pub mod ozon_returns;
 pub mod telegram;
+mod truth;
 mod wb;
 mod wb_money;
+pub mod wb_stocks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -29,7 +32,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-pub use data::{Profile, ProfileName, SellerData, TruthRow};
+pub use data::{Profile, ProfileName, SellerData};
+pub use truth::TruthRow;
 
 /// Credentials the sandbox accepts.
 pub const WB_TOKEN: &str = "sandbox-wb-token";
@@ -143,6 +147,7 @@ impl Sandbox {
         let app = Router::new()
             .route("/api/v1/supplier/orders", get(wb::orders))
             .route("/api/v1/supplier/sales", get(wb::sales))
+            .route("/api/v1/supplier/stocks", get(wb_stocks::stocks))
             .route("/v3/posting/fbo/list", post(ozon::fbo_list))
             .route("/v4/posting/fbs/list", post(ozon::fbs_list))
             .route("/api/finance/v1/sales-reports/detailed", post(wb_money::detailed))
@@ -154,6 +159,9 @@ impl Sandbox {
             .route("/v1/finance/accrual/types", post(ozon_money::types))
             .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
             .route("/v1/returns/list", post(ozon_returns::list))
+            .route("/content/v2/get/cards/list", post(catalogue::cards))
+            .route("/v3/product/list", post(catalogue::product_list))
+            .route("/v3/product/info/list", post(catalogue::info_list))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))

@@ -37,15 +37,19 @@ fn bucket(path: &str) -> Option<(&'static str, Duration, u32)> {
     Some(match path {
         "/api/v1/supplier/orders" => ("wb_orders", s(60), 10),
         "/api/v1/supplier/sales" => ("wb_sales", s(60), 1),
+        "/api/v1/supplier/stocks" => ("wb_stocks", s(60), 1),
         "/api/finance/v1/sales-reports/detailed" => ("wb_finance_detailed", s(60), 1),
         "/api/finance/v1/sales-reports/list" => ("wb_finance_list", s(60), 1),
         "/adv/v1/promotion/count" => ("wb_advert", Duration::from_millis(200), 5),
+        "/content/v2/get/cards/list" => ("wb_content", Duration::from_millis(600), 5),
         "/adv/v3/fullstats" => ("wb_fullstats", s(20), 1),
         "/adv/v1/upd" => ("wb_upd", s(1), 5),
         "/v3/posting/fbo/list"
         | "/v4/posting/fbs/list"
         | "/v1/finance/cash-flow-statement/list"
-        | "/v1/returns/list" => ("ozon", Duration::from_millis(20), 50),
+        | "/v1/returns/list"
+        | "/v3/product/list"
+        | "/v3/product/info/list" => ("ozon", Duration::from_millis(20), 50),
         "/v1/finance/accrual/by-day" | "/v1/finance/accrual/types" => {
             ("ozon_accruals", Duration::from_micros(333_334), 3)
         }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use mpetl::config::Config;
 use mpetl::dataset::Dataset;
 use mpetl::lake::Lake;
+use mpetl::lake::batch::WHOLE;
 use mpetl::lake::verify::Hole;
 use mpetl::state::ChunkState;
 
@@ -39,7 +40,7 @@ fn verify(config: &Path) -> Result<()> {
     for rec in records.iter().filter(|r| r.state == ChunkState::Done && r.rows > 0) {
         // A WB statistics stream has no month: its partitions are checked as files only.
         let (Some(ds), Some(from)) = (Dataset::from_name(&rec.dataset), rec.from) else { continue };
-        let month = from.format("%Y-%m").to_string();
+        let month = if ds.spec().by_month { from.format("%Y-%m").to_string() } else { WHOLE.to_string() };
         let known = holes.iter().any(|h| h.dataset == ds && h.account == rec.account && h.month == month);
         if !known && !lake.has_partition(ds, &rec.account, &month) {
             let what = format!("missing, though chunk {} stored {} rows in it", rec.id, rec.rows);

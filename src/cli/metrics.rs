@@ -59,7 +59,9 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     for u in metrics::unknown::unknown_units(&lake, period.from, period.to)? {
         println!("note: {u}");
     }
-    for p in update.files {
+    // The snapshot taken the morning after the period shows the stock at its end.
+    let stock = metrics::stock::write(&lake, cfg.timezone, period.to + chrono::Duration::days(1), &cfg.marts_dir())?;
+    for p in update.files.iter().chain(&stock) {
         println!("wrote {}", p.display());
     }
     Ok(())

@@ -63,9 +63,11 @@ pub struct TelegramConfig {
 }
 
 /// Buckets whose limits `[limits.<bucket>]` may override.
-pub const BUCKETS: [&str; 9] = [
+pub const BUCKETS: [&str; 11] = [
+    "wb_content",
     "wb_orders",
     "wb_sales",
+    "wb_stocks",
     "wb_finance",
     "wb_finance_list",
     "wb_advert",
@@ -127,6 +129,12 @@ pub struct FetchConfig {
     /// Returns per Ozon returns-list page (the API allows 1–500).
     #[serde(deserialize_with = "de_num")]
     pub ozon_returns_page_limit: u32,
+    /// Products per Ozon product-list page and details call (the API allows 1–1000).
+    #[serde(deserialize_with = "de_num")]
+    pub ozon_products_page_limit: u32,
+    /// Cards per WB content page (the API allows 1–100).
+    #[serde(deserialize_with = "de_num")]
+    pub wb_cards_page_limit: u32,
     /// Longest FBS window sent in one request; longer windows are split, and a window the API
     /// still calls `PERIOD_IS_TOO_LONG` is halved.
     #[serde(deserialize_with = "de_num")]
@@ -162,6 +170,8 @@ impl Default for FetchConfig {
         FetchConfig {
             ozon_page_limit: 100,
             ozon_returns_page_limit: 500,
+            ozon_products_page_limit: 1000,
+            wb_cards_page_limit: 100,
             fbs_max_window_days: 30,
             wb_page_cap: 80_000,
             http_timeout_secs: 60,
@@ -194,6 +204,7 @@ pub struct Endpoints {
     pub wb_statistics: String,
     pub wb_finance: String,
     pub wb_advert: String,
+    pub wb_content: String,
     pub ozon: String,
 }
 

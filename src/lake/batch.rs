@@ -29,6 +29,9 @@ pub trait LakeRow: Sized + Send + 'static {
     fn columns(rows: &[Self]) -> PolarsResult<Vec<Column>>;
 }
 
+/// The one partition of a dataset kept whole (a list as last seen, not by month).
+pub const WHOLE: &str = "all";
+
 /// "2026-03".
 pub fn month_key(year: i32, month: u32) -> String {
     format!("{year:04}-{month:02}")

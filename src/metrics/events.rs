@@ -424,29 +424,3 @@ pub(super) fn posting_quantities(lake: &Lake) -> Result<Option<LazyFrame>, Metri
             .agg([col("posting_quantity").first()]),
     ))
 }
-
-/// The seller's own article per marketplace SKU, from every order and posting ever loaded.
-pub fn labels(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
-    let mut parts = Vec::new();
-    let pick = |lf: LazyFrame, mp: &str, sku: &str, label: &str| {
-        lf.select([
-            lit(mp.to_string()).alias("marketplace"),
-            col(sku).cast(DataType::String).alias("sku"),
-            col(label).alias("seller_sku"),
-        ])
-    };
-    if let Some(lf) = lake.scan(Dataset::WbOrders)? {
-        parts.push(pick(lf, "wb", "nm_id", "supplier_article"));
-    }
-    for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-        if let Some(lf) = lake.scan(ds)? {
-            parts.push(pick(lf, "ozon", "sku", "offer_id"));
-        }
-    }
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        concat(parts, UnionArgs::default())?.group_by([col("marketplace"), col("sku")]).agg([col("seller_sku").last()]),
-    ))
-}

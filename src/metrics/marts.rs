@@ -74,7 +74,7 @@ fn read(path: &Path) -> Result<Option<DataFrame>, MetricsError> {
     Ok(Some(crate::lake::read_file(path)?))
 }
 
-fn dates(df: &DataFrame, name: &str) -> PolarsResult<Vec<NaiveDate>> {
+pub(super) fn dates(df: &DataFrame, name: &str) -> PolarsResult<Vec<NaiveDate>> {
     Ok(df.column(name)?.date()?.as_date_iter().map(|d| d.unwrap_or_default()).collect())
 }
 
@@ -168,6 +168,7 @@ pub fn update(
                 .map_err(|e| MetricsError::Write { path: path.clone(), detail: e.to_string() })?;
             out.files.push(path.clone());
         }
+        out.files.extend(super::abc::write(dir, grain)?);
     }
     Ok(out)
 }

@@ -8,13 +8,21 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+pub mod abc;
 pub mod catalogue;
 mod classify;
 mod events;
+mod labels;
 pub mod marts;
 mod profit;
 pub mod reconcile;
+mod rows;
+pub mod stock;
+mod totals;
 pub mod unknown;
+
+pub use rows::{MetricRow, rows};
+pub use totals::{total_columns, totals};
 
 pub use catalogue::Catalogue;
 use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
@@ -132,13 +140,16 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
 }
 
 /// The columns of `sku_<grain>.parquet`, in order.
-pub const SKU_COLUMNS: [&str; 41] = [
+pub const SKU_COLUMNS: [&str; 44] = [
     "period_from",
     "period_to",
     "account",
     "marketplace",
     "sku",
     "seller_sku",
+    "product_name",
+    "brand",
+    "category",
     "orders",
     "orders_value",
     "cancellations",
@@ -288,7 +299,7 @@ pub fn by_sku_reconciled(
         .agg(additive());
     // Labels come from every order and posting ever loaded, so a day with money only still has
     // its article.
-    grouped = match events::labels(lake)? {
+    grouped = match labels::labels(lake)? {
         Some(labels) => grouped.join(
             labels,
             [col("marketplace"), col("sku")],
@@ -296,6 +307,16 @@ pub fn by_sku_reconciled(
             JoinArgs::new(JoinType::Left),
         ),
         None => grouped.with_column(lit(NULL).cast(DataType::String).alias("seller_sku")),
+    };
+    grouped = match labels::products(lake)? {
+        Some(products) => grouped.join(
+            products,
+            [col("marketplace"), col("sku")],
+            [col("marketplace"), col("sku")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => grouped
+            .with_columns(["product_name", "brand", "category"].map(|c| lit(NULL).cast(DataType::String).alias(c))),
     };
     let mut df = derive(grouped, &inputs.tax)?;
     add_status(&mut df, inputs, grain, rec)?;
@@ -339,7 +360,9 @@ fn empty_sku_frame() -> Result<DataFrame, MetricsError> {
     for c in SKU_COLUMNS {
         let dt = match c {
             "period_from" | "period_to" => DataType::Date,
-            "account" | "marketplace" | "sku" | "seller_sku" => DataType::String,
+            "account" | "marketplace" | "sku" | "seller_sku" | "product_name" | "brand" | "category" => {
+                DataType::String
+            }
             "buyout_rate" | "margin" | "roi" | "drr" => DataType::Float64,
             "reconciled" | "complete" => DataType::Boolean,
             c if COUNTS.contains(&c) || c == "missing_cost_units" => DataType::Int64,
@@ -348,59 +371,6 @@ fn empty_sku_frame() -> Result<DataFrame, MetricsError> {
         fields.push(Field::new(c.into(), dt));
     }
     Ok(DataFrame::empty_with_schema(&Schema::from_iter(fields)))
-}
-
-/// Totals per (period, account, marketplace) over SKUs, with `marketplace = "all"` per account
-/// and `account = "all"` over accounts. Counts and COGS are unknown (null) wherever a part of the
-/// total is unknown; `reconciled` is false if any part disagreed, null if none was checked;
-/// `complete` only if every part is. Tax is computed on each total's own base.
-pub fn totals(by_sku: &DataFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
-    let mut aggs = additive();
-    aggs.push(col("sku").n_unique().cast(DataType::Int64).alias("skus"));
-    // Booleans order false < true and min skips nulls: any false is false, all null is null.
-    aggs.push(col("reconciled").min().alias("reconciled"));
-    aggs.push(col("complete").min().alias("complete"));
-    let keys = ["period_from", "period_to"];
-    let group = |by: &[&str], account: Option<&str>, mp: Option<&str>| {
-        let mut lf = by_sku
-            .clone()
-            .lazy()
-            .group_by(keys.iter().chain(by).map(|c| col(*c)).collect::<Vec<_>>())
-            .agg(aggs.clone());
-        if let Some(a) = account {
-            lf = lf.with_column(lit(a).alias("account"));
-        }
-        if let Some(m) = mp {
-            lf = lf.with_column(lit(m).alias("marketplace"));
-        }
-        lf.select([
-            col("period_from"),
-            col("period_to"),
-            col("account"),
-            col("marketplace"),
-            all().exclude_cols(["period_from", "period_to", "account", "marketplace"]).as_expr(),
-        ])
-    };
-    let parts = vec![
-        group(&["account", "marketplace"], None, None),
-        group(&["account"], None, Some("all")),
-        group(&["marketplace"], Some("all"), None),
-        group(&[], Some("all"), Some("all")),
-    ];
-    let df = derive(concat(parts, UnionArgs::default())?, tax)?;
-    let cols: Vec<Expr> = total_columns().into_iter().map(col).collect();
-    Ok(df.lazy().select(cols).sort(["period_from", "account", "marketplace"], Default::default()).collect()?)
-}
-
-/// The columns of `totals_<grain>.parquet`, in order: the SKU columns without the SKU, plus the
-/// number of SKUs.
-pub fn total_columns() -> Vec<&'static str> {
-    // The measures start at `orders`; a unit test pins the column list.
-    let measures = SKU_COLUMNS.iter().position(|c| *c == "orders").unwrap_or(0);
-    ["period_from", "period_to", "account", "marketplace", "skus"]
-        .into_iter()
-        .chain(SKU_COLUMNS[measures..].iter().copied())
-        .collect()
 }
 
 /// SKUs that sold units with no cost in the costs file, and how many.
@@ -434,97 +404,4 @@ pub fn missing_costs(by_sku: &DataFrame) -> Result<Vec<MissingCost>, MetricsErro
             units: units[i],
         })
         .collect())
-}
-
-/// A metrics row in Rust types; money in kopecks, `sku` "" where the mart has null.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MetricRow {
-    pub period_from: Option<NaiveDate>,
-    pub period_to: Option<NaiveDate>,
-    pub account: String,
-    pub marketplace: String,
-    pub sku: String,
-    pub seller_sku: String,
-    pub counts: std::collections::BTreeMap<&'static str, Option<i64>>,
-    pub money: std::collections::BTreeMap<&'static str, Option<i128>>,
-    pub ratios: std::collections::BTreeMap<&'static str, Option<f64>>,
-    pub reconciled: Option<bool>,
-    pub complete: Option<bool>,
-}
-
-impl MetricRow {
-    pub fn count(&self, name: &str) -> Option<i64> {
-        self.counts.get(name).copied().flatten()
-    }
-    pub fn money(&self, name: &str) -> Option<i128> {
-        self.money.get(name).copied().flatten()
-    }
-    pub fn ratio(&self, name: &str) -> Option<f64> {
-        self.ratios.get(name).copied().flatten()
-    }
-}
-
-/// Reads a `by_sku` or `totals` frame back into rows, by column type.
-pub fn rows(df: &DataFrame) -> Result<Vec<MetricRow>, MetricsError> {
-    let mut out = vec![MetricRow::default(); df.height()];
-    for c in df.columns() {
-        let name = c.name().as_str();
-        match c.dtype() {
-            DataType::Date => {
-                for (r, v) in out.iter_mut().zip(c.date()?.as_date_iter()) {
-                    match name {
-                        "period_from" => r.period_from = v,
-                        "period_to" => r.period_to = v,
-                        _ => {}
-                    }
-                }
-            }
-            DataType::String => {
-                for (r, v) in out.iter_mut().zip(c.str()?.iter()) {
-                    let v = v.unwrap_or_default().to_string();
-                    match name {
-                        "account" => r.account = v,
-                        "marketplace" => r.marketplace = v,
-                        "sku" => r.sku = v,
-                        "seller_sku" => r.seller_sku = v,
-                        _ => {}
-                    }
-                }
-            }
-            DataType::Boolean => {
-                for (r, v) in out.iter_mut().zip(c.bool()?.iter()) {
-                    match name {
-                        "reconciled" => r.reconciled = v,
-                        "complete" => r.complete = v,
-                        _ => {}
-                    }
-                }
-            }
-            DataType::Int64 => {
-                let key = leak(name);
-                for (r, v) in out.iter_mut().zip(c.i64()?.iter()) {
-                    r.counts.insert(key, v);
-                }
-            }
-            DataType::Float64 => {
-                let key = leak(name);
-                for (r, v) in out.iter_mut().zip(c.f64()?.iter()) {
-                    r.ratios.insert(key, v);
-                }
-            }
-            DataType::Decimal(_, _) => {
-                let key = leak(name);
-                for (r, v) in out.iter_mut().zip(c.decimal()?.physical().iter()) {
-                    r.money.insert(key, v);
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-/// Column names are a small fixed set; interning them keeps `MetricRow` cheap to index.
-fn leak(name: &str) -> &'static str {
-    SKU_COLUMNS.iter().chain(["skus"].iter()).find(|c| **c == name).copied().unwrap_or("other")
 }

@@ -257,7 +257,7 @@ fn stage_name(s: Stage, lang: Lang) -> &'static str {
 
 /// `████████░░ 80%`
 pub fn bar(done: u64, total: u64) -> String {
-    let pct = if total == 0 { 0 } else { (done * 100 / total).min(100) };
+    let pct = (done * 100).checked_div(total).map_or(0, |p| p.min(100));
     let full = (pct / 10) as usize;
     format!("{}{} {pct}%", "█".repeat(full), "░".repeat(10 - full))
 }

@@ -9,6 +9,7 @@ use super::cx::{ChunkOutcome, FetchCx};
 use super::inflight::RunCtx;
 use super::plan::{Chunk, ChunkKind};
 use super::{ChunkError, Runner};
+use crate::lake::batch::WHOLE;
 use crate::notify::Stage;
 use crate::sources::SourceError;
 use crate::state::{ChunkRecord, ChunkState};
@@ -79,7 +80,8 @@ impl Runner {
         if rec.state == ChunkState::Done {
             crate::failpoint::hit("chunk.done");
             // A hole `lake verify` found is refilled once its chunk is fetched again.
-            let month = rec.from.map(|d| d.format("%Y-%m").to_string());
+            let whole = !chunk.dataset.spec().by_month;
+            let month = rec.from.map(|d| if whole { WHOLE.to_string() } else { d.format("%Y-%m").to_string() });
             self.lake.clear_holes(chunk.dataset, &chunk.account, month.as_deref());
         }
         result

@@ -214,6 +214,16 @@ impl PlanCx<'_> {
             .collect()
     }
 
+    /// A [`ChunkKind::Days`] chunk of today alone, for data that is only ever "now" (a stock
+    /// snapshot, the catalogue as it stands): fetched once a day.
+    pub fn today(&self, ds: Dataset, account: &Account) -> Result<PlannedChunk, PlanError> {
+        let today = self.yesterday + Duration::days(1);
+        let id = format!("{}/{}/{today}", ds.name(), account.id);
+        let month = format!("{:04}-{:02}", today.year(), today.month());
+        let kind = ChunkKind::Days { month, from: today, to: today, month_end: today };
+        self.planned(ds, account, id, kind)
+    }
+
     /// [`ChunkKind::Window`] chunks: one per UTC calendar month the period's instants touch.
     pub fn windows(&self, ds: Dataset, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
         let first = day_start(self.first_day(ds), self.cfg.timezone).max(self.start);

@@ -21,6 +21,9 @@ use crate::metrics::{self, Grain, MetricsError};
 use crate::notify::{Event, Events, Stage};
 use crate::state::{RunStatus, StateStore};
 
+/// A list fetched once per run (see [`FetchCx::once_per_run`]), of the type its dataset reads.
+pub(super) type List = Arc<dyn std::any::Any + Send + Sync>;
+
 /// Runs backfills against one config, lake and state store.
 pub struct Runner {
     pub(super) cfg: Config,
@@ -30,9 +33,7 @@ pub struct Runner {
     pub(super) events: Events,
     /// Lists that do not change within a run, asked once per account instead of once per
     /// chunk, by (account, list name): see [`FetchCx::once_per_run`].
-    pub(super) lists: std::sync::Mutex<
-        HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<Arc<dyn std::any::Any + Send + Sync>>>>,
-    >,
+    pub(super) lists: std::sync::Mutex<HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<List>>>>,
     /// Set by a signal: chunks stop at their next page, after storing what they have.
     pub(super) stop: Arc<AtomicBool>,
 }
@@ -245,6 +246,11 @@ impl Runner {
                 )));
             }
             report.marts = update.files;
+            // The stock the last snapshot shows, and the days it lasts.
+            let today = now.with_timezone(&self.cfg.timezone).date_naive();
+            if let Some(p) = metrics::stock::write(&self.lake, self.cfg.timezone, today, &self.cfg.marts_dir())? {
+                report.marts.push(p);
+            }
             cx.emit(Event::ChunkDone {
                 stage: Stage::Metrics,
                 chunk: "marts".into(),

@@ -205,7 +205,8 @@ async fn each_bad_answer_fails_clearly_leaves_nothing_half_written_and_the_next_
         proxy.set_fault(Some((case.path, case.answer)));
         let url = proxy.url.clone();
         let e = &mut h.cfg.endpoints;
-        (e.wb_statistics, e.wb_finance, e.wb_advert, e.ozon) = (url.clone(), url.clone(), url.clone(), url);
+        (e.wb_statistics, e.wb_finance, e.wb_advert, e.wb_content, e.ozon) =
+            (url.clone(), url.clone(), url.clone(), url.clone(), url);
 
         let req = request(period);
         let run = tokio::time::timeout(std::time::Duration::from_secs(60), h.backfill(&req));

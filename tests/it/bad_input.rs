@@ -370,7 +370,7 @@ async fn a_huge_or_infinite_retry_after_fails_the_chunk_instead_of_panicking_or_
     for (header, value) in [("x-ratelimit-retry", "inf"), ("x-ratelimit-retry", "1e20"), ("retry-after", "86400")] {
         let url = always_429(header, value).await;
         let config = format!(
-            "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
+            "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\nwb_content = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
         );
         // A stall would outlive the test's patience: the wait asked for is a day or more.
         let err = failed_day(&config, mpetl::dataset::Marketplace::Wb).await;
@@ -428,7 +428,7 @@ async fn a_body_of_another_shape_is_not_asked_again_and_names_the_field() {
     });
     let url = serve(app).await;
     let config = format!(
-        "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
+        "[endpoints]\nwb_statistics = {url:?}\nwb_finance = {url:?}\nwb_advert = {url:?}\nwb_content = {url:?}\n[accounts.main.wb]\ntoken = \"t\"\n"
     );
     let err = failed_day(&config, mpetl::dataset::Marketplace::Wb).await;
     assert!(err.contains("another shape") && err.contains("field [0]") && err.contains("Fix"), "{err}");

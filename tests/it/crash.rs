@@ -30,7 +30,16 @@ async fn kills_at_exact_steps_resume_to_the_uninterrupted_lake_redis() {
 /// The chunk a data request was for: dataset and account from the path, the month from the
 /// first date it names. WB statistics streams and once-per-run lists have none.
 fn chunk_of(r: &mpetl_sandbox::LoggedRequest) -> Option<String> {
+    // What is only ever "now" is one chunk a day, named by today.
+    let today = || chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    match r.path.as_str() {
+        "/api/v1/supplier/stocks" => return Some(format!("wb_stocks/demo/{}", today())),
+        "/content/v2/get/cards/list" => return Some(format!("wb_products/demo/{}", today())),
+        "/v3/product/list" | "/v3/product/info/list" => return Some(format!("ozon_products/demo/{}", today())),
+        _ => {}
+    }
     let ds = match r.path.as_str() {
+        "/v1/returns/list" => "ozon_returns",
         "/api/finance/v1/sales-reports/detailed" | "/api/finance/v1/sales-reports/list" => "wb_finance",
         "/adv/v3/fullstats" | "/adv/v1/upd" => "wb_ad_stats",
         "/v3/posting/fbo/list" => "ozon_fbo",

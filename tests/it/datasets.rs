@@ -94,3 +94,181 @@ async fn a_returns_page_that_repeats_has_next_without_a_later_id_is_stuck_not_en
     let text = err.to_string();
     assert!(text.contains("/v1/returns/list") && text.contains("paging would never end"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wb_stock_is_snapshotted_once_a_day_and_its_days_of_cover_match_the_sandbox() {
+    let h = harness(small(50_000), |_| {}).await;
+    let period = last_days(40);
+    let report = h.backfill(&request(period)).await.expect("backfill");
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
+    let data = h.sandbox.data();
+
+    // The lake holds today's snapshot: every served row, once.
+    let rows = lake_rows(&h, Dataset::WbStocks);
+    assert_eq!(rows.height(), data.wb_stocks.len());
+    let days: BTreeSet<i32> =
+        rows.column("snapshot_date").unwrap().date().unwrap().physical().into_no_null_iter().collect();
+    assert_eq!(days, BTreeSet::from([(today - mpetl::clock::EPOCH).num_days() as i32]));
+
+    // The mart, against the sandbox's own stock and orders: stock per article, units ordered and
+    // not cancelled in the 30 days before today, and the days that stock lasts at that pace.
+    let mart = report.marts.iter().find(|p| p.ends_with("stock.parquet")).expect("the stock mart is written");
+    let mart = read_file(mart).unwrap();
+    let skus: Vec<&str> = mart.column("sku").unwrap().str().unwrap().iter().map(|s| s.unwrap()).collect();
+    let stock: Vec<i64> = mart.column("stock").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let orders: Vec<i64> = mart.column("orders").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let cover: Vec<Option<f64>> = mart.column("days_of_cover").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(skus.len(), data.wb_skus.len(), "every article has stock rows");
+    let window = (today - chrono::Duration::days(30))..today;
+    for (i, sku) in skus.iter().enumerate() {
+        let index = data.wb_skus.iter().position(|s| s.nm_id.to_string() == *sku).expect("a sandbox article");
+        let want_stock: i64 = data.wb_stocks.iter().filter(|s| s.sku == index).map(|s| s.quantity).sum();
+        let want_orders = data
+            .wb_orders
+            .iter()
+            .filter(|o| o.sku == index && o.cancel_date.is_none() && window.contains(&o.date.date()))
+            .count() as i64;
+        assert_eq!((stock[i], orders[i]), (want_stock, want_orders), "article {sku}");
+        match cover[i] {
+            Some(c) => assert!((c - want_stock as f64 * 30.0 / want_orders as f64).abs() < 1e-9, "{sku}: {c}"),
+            None => assert_eq!(want_orders, 0, "{sku}: no cover only without orders"),
+        }
+    }
+    assert!(cover.iter().filter(|c| c.is_some()).count() > skus.len() / 2, "most articles sell: cover is computed");
+
+    // Once a day: the same backfill again asks no stock.
+    h.backfill(&request(period)).await.expect("again");
+    assert_eq!(h.sandbox.requests().get("/api/v1/supplier/stocks").copied(), Some(1));
+
+    // A period that ends before yesterday takes no snapshot: WB's stock is only ever "now".
+    let old = harness(small(50_000), |_| {}).await;
+    let ended = mpetl::pipeline::plan::Period::new(period.from, period.to - chrono::Duration::days(10)).unwrap();
+    old.backfill(&request(ended)).await.expect("an older period");
+    assert_eq!(old.sandbox.requests().get("/api/v1/supplier/stocks"), None);
+}
+
+/// The ABC rule, written again from the README for the test: ranked by the figure (ties by
+/// SKU), A while those above hold < 80 % of the positive total, B < 95 %, else C; ≤ 0 is C.
+fn abc_by_hand(values: &BTreeMap<String, i64>) -> BTreeMap<String, char> {
+    let total: i64 = values.values().filter(|v| **v > 0).sum();
+    let mut ranked: Vec<(&String, &i64)> = values.iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut above = 0i64;
+    let mut out = BTreeMap::new();
+    for (sku, v) in ranked {
+        let share = above as f64 / total as f64;
+        let class = if *v <= 0 {
+            'C'
+        } else if share < 0.80 {
+            'A'
+        } else if share < 0.95 {
+            'B'
+        } else {
+            'C'
+        };
+        out.insert(sku.clone(), class);
+        above += (*v).max(0);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abc_classes_of_whole_months_match_the_truths_revenue() {
+    let h = harness(small(50_000), |_| {}).await;
+    let period = last_days(100);
+    let report = h.backfill(&request(period)).await.expect("backfill");
+    let path = report.marts.iter().find(|p| p.ends_with("abc_month.parquet")).expect("the ABC mart is written");
+    let abc = read_file(path).unwrap();
+    let col_str = |name: &str| -> Vec<String> {
+        abc.column(name).unwrap().str().unwrap().iter().map(|s| s.unwrap_or_default().to_string()).collect()
+    };
+    let (mp, sku, class, profit_class) =
+        (col_str("marketplace"), col_str("sku"), col_str("revenue_class"), col_str("profit_class"));
+    let from: Vec<NaiveDate> =
+        abc.column("period_from").unwrap().date().unwrap().as_date_iter().map(|d| d.unwrap()).collect();
+    let profit_known: Vec<bool> =
+        abc.column("net_profit").unwrap().decimal().unwrap().physical().iter().map(|v| v.is_some()).collect();
+    for (known, class) in profit_known.iter().zip(&profit_class) {
+        assert_eq!(*known, !class.is_empty(), "a profit class exactly where the profit is known");
+    }
+
+    // Every month wholly inside the period, against the truth's revenue per SKU.
+    let mut month = NaiveDate::from_ymd_opt(period.from.year(), period.from.month(), 1).unwrap();
+    let mut checked = 0;
+    while month <= period.to {
+        let next = month.checked_add_months(chrono::Months::new(1)).unwrap();
+        if month >= period.from && next - chrono::Duration::days(1) <= period.to {
+            let truth =
+                h.truth(&mpetl::pipeline::plan::Period::new(month, next - chrono::Duration::days(1)).unwrap()).await;
+            for marketplace in ["wb", "ozon"] {
+                let mut revenue: BTreeMap<String, i64> = BTreeMap::new();
+                for t in truth.iter().filter(|t| t.marketplace == marketplace && !t.sku.is_empty()) {
+                    *revenue.entry(t.sku.clone()).or_default() += t.revenue;
+                }
+                let want = abc_by_hand(&revenue);
+                let got: BTreeMap<String, char> = (0..abc.height())
+                    .filter(|&i| from[i] == month && mp[i] == marketplace)
+                    .map(|i| (sku[i].clone(), class[i].chars().next().unwrap()))
+                    .collect();
+                assert_eq!(got, want, "{marketplace} {month}");
+                assert!(want.values().any(|c| *c == 'A') && want.values().any(|c| *c != 'A'), "{marketplace} {month}");
+                checked += 1;
+            }
+        }
+        month = next;
+    }
+    assert!(checked >= 4, "two whole months of two marketplaces: {checked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogues_page_through_every_product_and_name_each_sku_in_the_marts() {
+    // Pages of 3 cards and 4 products, so both lists page and end as the APIs say.
+    let h = harness(small(50_000), |f| {
+        f.wb_cards_page_limit = 3;
+        f.ozon_products_page_limit = 4;
+    })
+    .await;
+    let period = last_days(30);
+    let report = h.backfill(&request(period)).await.expect("backfill");
+    let data = h.sandbox.data();
+    let (wb, ozon) = (data.wb_skus.len(), data.ozon_skus.len());
+    assert_eq!(lake_rows(&h, Dataset::WbProducts).height(), wb);
+    assert_eq!(lake_rows(&h, Dataset::OzonProducts).height(), ozon);
+    let asked = h.sandbox.requests();
+    // WB: ⌈n/3⌉ pages, one more when the last is full (its total equals the limit).
+    assert_eq!(asked.get("/content/v2/get/cards/list").copied(), Some((wb / 3 + 1) as u64));
+    assert_eq!(asked.get("/v3/product/list").copied(), Some((ozon / 4 + 1) as u64));
+    assert_eq!(asked.get("/v3/product/info/list").copied(), Some(ozon.div_ceil(4) as u64));
+
+    // Every SKU row of the marts carries its product's name, brand and category as the sandbox
+    // seller wrote them.
+    let path = report.marts.iter().find(|p| p.ends_with("sku_month.parquet")).expect("the SKU mart");
+    let mart = read_file(path).unwrap();
+    let text = |name: &str| -> Vec<Option<String>> {
+        mart.column(name).unwrap().str().unwrap().iter().map(|s| s.map(str::to_string)).collect()
+    };
+    let (mp, sku, name, brand, category) =
+        (text("marketplace"), text("sku"), text("product_name"), text("brand"), text("category"));
+    let mut named = 0;
+    for i in 0..mart.height() {
+        let Some(sku) = sku[i].as_deref() else { continue };
+        let want = match mp[i].as_deref() {
+            Some("wb") => {
+                let k = data.wb_skus.iter().position(|s| s.nm_id.to_string() == sku).expect("a sandbox article");
+                let s = &data.wb_skus[k];
+                (format!("{} {} {}", s.subject, s.brand, s.article), Some(s.brand.to_string()), s.subject.to_string())
+            }
+            _ => {
+                let s = data.ozon_skus.iter().find(|s| s.sku.to_string() == sku).expect("a sandbox SKU");
+                (s.name.clone(), None, mpetl_sandbox::catalogue::OZON_CATEGORY_ID.to_string())
+            }
+        };
+        assert_eq!(
+            (name[i].clone(), brand[i].clone(), category[i].clone()),
+            (Some(want.0), want.1, Some(want.2)),
+            "{sku}"
+        );
+        named += 1;
+    }
+    assert!(named >= wb + ozon, "every SKU is named in some month: {named}");
+}

@@ -241,6 +241,7 @@ async fn fullstats_no_statistics_400_is_an_empty_result() {
         statistics: h.sandbox.base_url.clone(),
         finance: h.sandbox.base_url.clone(),
         advert: h.sandbox.base_url.clone(),
+        content: h.sandbox.base_url.clone(),
     };
     let net = mpetl::http::Net::new(std::time::Duration::from_secs(10), FAST, mpetl::http::Buckets::new(FAST, None));
     let client = mpetl::sources::wb::WbClient::new(&net, hosts, mpetl_sandbox::WB_TOKEN.to_string().into(), "demo");

@@ -18,7 +18,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::accrual_kind as kind;
@@ -36,7 +36,12 @@ pub const ACCRUALS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date",
     fetched_by: Dataset::OzonAccruals,
+    by_month: true,
     fetch: Some(&Accruals),
+    pages: &[
+        Page { path: "/v1/finance/accrual/types", rows: types_page },
+        Page { path: "/v1/finance/accrual/by-day", rows: accruals_page },
+    ],
 };
 
 #[derive(Debug, Deserialize)]
@@ -435,4 +440,17 @@ impl Fetch for Accruals {
             fetch(cx, from, to).await
         })
     }
+}
+
+fn types_page(bytes: &[u8]) -> Result<usize, String> {
+    Ok(crate::sources::pages::decode::<Types>(bytes)?.accrual_types.len())
+}
+
+fn accruals_page(bytes: &[u8]) -> Result<usize, String> {
+    let page: ByDay = crate::sources::pages::decode(bytes)?;
+    let mut n = 0;
+    for a in page.accruals {
+        n += a.into_rows(&[])?.len();
+    }
+    Ok(n)
 }

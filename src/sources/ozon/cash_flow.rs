@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money};
@@ -23,7 +23,9 @@ pub const CASH_FLOWS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "period_begin",
     fetched_by: Dataset::OzonAccruals,
+    by_month: true,
     fetch: None,
+    pages: &[Page { path: "/v1/finance/cash-flow-statement/list", rows: statement_page }],
 };
 
 #[derive(Debug, Deserialize)]
@@ -271,4 +273,8 @@ mod tests {
             ]
         );
     }
+}
+
+fn statement_page(bytes: &[u8]) -> Result<usize, String> {
+    crate::sources::pages::decode::<CashFlowResponse>(bytes)?.result.into_rows().map(|v| v.len())
 }

@@ -6,6 +6,7 @@ pub mod cash_flow;
 pub mod client;
 pub mod models;
 pub mod postings;
+pub mod products;
 pub mod returns;
 
 pub use client::OzonClient;

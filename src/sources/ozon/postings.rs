@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use polars::prelude::{Column, PolarsResult};
 
 use super::models::OzonPostingRow;
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::pipeline::ChunkError;
@@ -27,7 +27,9 @@ pub const FBO: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "in_process_at",
     fetched_by: Dataset::OzonFbo,
+    by_month: true,
     fetch: Some(&Postings(Dataset::OzonFbo)),
+    pages: &[Page { path: "/v3/posting/fbo/list", rows: postings_page }],
 };
 
 pub const FBS: Spec = Spec {
@@ -39,7 +41,9 @@ pub const FBS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "in_process_at",
     fetched_by: Dataset::OzonFbs,
+    by_month: true,
     fetch: Some(&Postings(Dataset::OzonFbs)),
+    pages: &[Page { path: "/v4/posting/fbs/list", rows: postings_page }],
 };
 
 impl LakeRow for OzonPostingRow {
@@ -106,4 +110,9 @@ impl Fetch for Postings {
             fetch(cx, since, to).await
         })
     }
+}
+
+fn postings_page(bytes: &[u8]) -> Result<usize, String> {
+    let page: super::models::ListResponse = crate::sources::pages::decode(bytes)?;
+    Ok(page.postings.into_iter().flat_map(super::models::Posting::into_rows).count())
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::client::OzonClient;
 use crate::config::{Account, Config};
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money_or_zero};
@@ -38,7 +38,9 @@ pub const RETURNS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "return_date",
     fetched_by: Dataset::OzonReturns,
+    by_month: true,
     fetch: Some(&Returns),
+    pages: &[Page { path: "/v1/returns/list", rows: returns_page }],
 };
 
 #[derive(Debug, Deserialize)]
@@ -274,4 +276,9 @@ async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) -> Res
         }
         last_id = next;
     }
+}
+
+fn returns_page(bytes: &[u8]) -> Result<usize, String> {
+    let page: ReturnsPage = crate::sources::pages::decode(bytes)?;
+    Ok(page.returns.into_iter().map(OzonReturnRow::from).count())
 }

@@ -11,7 +11,7 @@ use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 use serde::Deserialize;
 
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::money::{Kopecks, de_money, de_money_or_zero};
@@ -29,7 +29,9 @@ pub const CAMPAIGNS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "advert_id",
     fetched_by: Dataset::WbAdStats,
+    by_month: false,
     fetch: None,
+    pages: &[Page { path: "/adv/v1/promotion/count", rows: campaign_page }],
 };
 
 pub const STATS: Spec = Spec {
@@ -41,7 +43,9 @@ pub const STATS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date",
     fetched_by: Dataset::WbAdStats,
+    by_month: true,
     fetch: Some(&Ads),
+    pages: &[Page { path: "/adv/v3/fullstats", rows: stats_page }],
 };
 
 /// Spend comes with the ad statistics; upd has no row id: WB's documents are told apart by all four key columns.
@@ -54,7 +58,9 @@ pub const SPEND: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "upd_time",
     fetched_by: Dataset::WbAdStats,
+    by_month: true,
     fetch: None,
+    pages: &[Page { path: "/adv/v1/upd", rows: spend_page }],
 };
 
 #[derive(Debug, Deserialize)]
@@ -243,7 +249,7 @@ impl From<UpdItem> for WbAdSpendRow {
 impl LakeRow for WbAdCampaignRow {
     /// The campaign list is a snapshot keyed by campaign: one partition.
     fn partition(&self) -> String {
-        "all".to_string()
+        crate::lake::batch::WHOLE.to_string()
     }
 
     fn columns(r: &[Self]) -> PolarsResult<Vec<Column>> {
@@ -362,4 +368,17 @@ impl Fetch for Ads {
             fetch(cx, from, to).await
         })
     }
+}
+
+fn campaign_page(bytes: &[u8]) -> Result<usize, String> {
+    Ok(crate::sources::pages::decode::<PromotionCount>(bytes)?.rows().len())
+}
+
+fn stats_page(bytes: &[u8]) -> Result<usize, String> {
+    stat_rows(crate::sources::pages::decode(bytes)?).map(|v| v.len())
+}
+
+fn spend_page(bytes: &[u8]) -> Result<usize, String> {
+    let items: Vec<UpdItem> = crate::sources::pages::decode(bytes)?;
+    Ok(items.into_iter().map(WbAdSpendRow::from).count())
 }

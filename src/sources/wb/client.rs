@@ -29,6 +29,7 @@ pub struct WbHosts {
     pub statistics: String,
     pub finance: String,
     pub advert: String,
+    pub content: String,
 }
 
 pub struct WbClient {
@@ -64,8 +65,12 @@ impl WbClient {
         let cfg = cx.config();
         let token = cfg.account(account).and_then(|a| a.wb_token()).map_err(|e| cx.config_error(e))?;
         let e = &cfg.endpoints;
-        let hosts =
-            WbHosts { statistics: e.wb_statistics.clone(), finance: e.wb_finance.clone(), advert: e.wb_advert.clone() };
+        let hosts = WbHosts {
+            statistics: e.wb_statistics.clone(),
+            finance: e.wb_finance.clone(),
+            advert: e.wb_advert.clone(),
+            content: e.wb_content.clone(),
+        };
         Ok(WbClient::new(cx.net(), hosts, token, account))
     }
 
@@ -119,6 +124,33 @@ impl WbClient {
             };
         }
         SourceError::Api { ctx, status, message }
+    }
+
+    /// A GET on the statistics host with `dateFrom`, paced by its own `bucket`, the 2xx body
+    /// decoded as `T`.
+    pub(super) async fn statistics_get<T: serde::de::DeserializeOwned>(
+        &self,
+        dataset: Dataset,
+        (bucket, quota): (&'static str, Quota),
+        path: &str,
+        date_from: &str,
+    ) -> Result<T, SourceError> {
+        let limiter = self.net.buckets.get(&self.account, bucket, quota);
+        let req = self.net.http.get(format!("{}{path}", self.hosts.statistics)).query(&[("dateFrom", date_from)]);
+        self.call(dataset, &limiter, req, json).await
+    }
+
+    /// A POST on the content host, paced by its own `bucket`, the 2xx body decoded as `T`.
+    pub(super) async fn content_post<T: serde::de::DeserializeOwned>(
+        &self,
+        dataset: Dataset,
+        (bucket, quota): (&'static str, Quota),
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, SourceError> {
+        let limiter = self.net.buckets.get(&self.account, bucket, quota);
+        let req = self.net.http.post(format!("{}{path}", self.hosts.content)).json(body);
+        self.call(dataset, &limiter, req, json).await
     }
 
     /// Rows with `lastChangeDate >= date_from` (`flag=0`), oldest change first, up to WB's cap.

@@ -12,8 +12,8 @@ use chrono::{Datelike, NaiveDate, Utc};
 use polars::prelude::{Column, PolarsResult};
 
 use super::client::FinancePage;
-use super::models::{WbFinanceRow, WbReportRow};
-use crate::dataset::{Dataset, LOADED_AT, Marketplace, Spec};
+use super::models::{FinanceItem, ReportHeader, WbFinanceRow, WbReportRow};
+use crate::dataset::{Dataset, LOADED_AT, Marketplace, Page, Spec};
 use crate::lake::batch::{Batch, LakeRow, month_key};
 use crate::lake::columns as c;
 use crate::lake::schema::REPORT_SUMS;
@@ -30,7 +30,12 @@ pub const FINANCE: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "rr_date",
     fetched_by: Dataset::WbFinance,
+    by_month: true,
     fetch: Some(&Finance),
+    pages: &[Page {
+        path: "/api/finance/v1/sales-reports/detailed",
+        rows: crate::sources::pages::items::<FinanceItem, WbFinanceRow>,
+    }],
 };
 
 /// Report totals come with the finance rows.
@@ -43,7 +48,12 @@ pub const REPORTS: Spec = Spec {
     version_column: LOADED_AT,
     event_column: "date_from",
     fetched_by: Dataset::WbFinance,
+    by_month: true,
     fetch: None,
+    pages: &[Page {
+        path: "/api/finance/v1/sales-reports/list",
+        rows: crate::sources::pages::items::<ReportHeader, WbReportRow>,
+    }],
 };
 
 impl LakeRow for WbFinanceRow {

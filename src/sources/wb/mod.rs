@@ -5,7 +5,9 @@ pub mod client;
 pub mod finance;
 pub mod models;
 pub mod orders;
+pub mod products;
 pub mod sales;
+pub mod stocks;
 pub mod stream;
 
 pub use client::{WbClient, WbHosts};

@@ -5,8 +5,8 @@ use chrono::Datelike;
 use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 
-use super::models::WbOrderRow;
-use crate::dataset::{Dataset, Marketplace, Spec};
+use super::models::{OrderItem, WbOrderRow};
+use crate::dataset::{Dataset, Marketplace, Page, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 
@@ -19,7 +19,9 @@ pub const ORDERS: Spec = Spec {
     version_column: "last_change_date",
     event_column: "date",
     fetched_by: Dataset::WbOrders,
+    by_month: true,
     fetch: Some(&super::stream::Stream(Dataset::WbOrders)),
+    pages: &[Page { path: "/api/v1/supplier/orders", rows: crate::sources::pages::items::<OrderItem, WbOrderRow> }],
 };
 
 impl LakeRow for WbOrderRow {

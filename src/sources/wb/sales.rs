@@ -5,8 +5,8 @@ use chrono::Datelike;
 use chrono_tz::Europe::Moscow;
 use polars::prelude::{Column, PolarsResult};
 
-use super::models::WbSaleRow;
-use crate::dataset::{Dataset, Marketplace, Spec};
+use super::models::{SaleItem, WbSaleRow};
+use crate::dataset::{Dataset, Marketplace, Page, Spec};
 use crate::lake::batch::{LakeRow, month_key};
 use crate::lake::columns as c;
 
@@ -19,7 +19,9 @@ pub const SALES: Spec = Spec {
     version_column: "last_change_date",
     event_column: "date",
     fetched_by: Dataset::WbSales,
+    by_month: true,
     fetch: Some(&super::stream::Stream(Dataset::WbSales)),
+    pages: &[Page { path: "/api/v1/supplier/sales", rows: crate::sources::pages::items::<SaleItem, WbSaleRow> }],
 };
 
 impl LakeRow for WbSaleRow {

@@ -261,7 +261,7 @@ impl Harness {
             format!(
                 "data_dir = {:?}\ncosts_file = {:?}\n{extra}\n[fetch]\ntime_scale = {time_scale}\nwb_page_cap = {}\n\
                  [accounts.demo.wb]\ntoken = {:?}\n[accounts.demo.ozon]\nclient_id = {:?}\napi_key = {:?}\n\
-                 [endpoints]\nwb_statistics = {u:?}\nwb_finance = {u:?}\nwb_advert = {u:?}\nozon = {u:?}\n",
+                 [endpoints]\nwb_statistics = {u:?}\nwb_finance = {u:?}\nwb_advert = {u:?}\nwb_content = {u:?}\nozon = {u:?}\n",
                 self.cfg.data_dir.display().to_string(),
                 self.cfg.costs_file.display().to_string(),
                 self.cfg.fetch.wb_page_cap,
