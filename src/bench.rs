@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::dataset::Dataset;
 use crate::demo::{self, DemoOptions};
 use crate::lake::Lake;
-use crate::metrics::{self, Grain};
+use crate::metrics::{self, Count, Grain, Money};
 use crate::notify::Events;
 use mpetl_sandbox::ProfileName;
 
@@ -78,8 +78,8 @@ pub fn time_metrics(
     Ok(MetricsTiming {
         seconds,
         sku_rows: sku.height(),
-        revenue_kop: rows.iter().filter_map(|r| r.money("revenue")).sum(),
-        orders: rows.iter().filter_map(|r| r.count("orders")).sum(),
+        revenue_kop: rows.iter().filter_map(|r| r.money(Money::Revenue)).sum(),
+        orders: rows.iter().filter_map(|r| r.count(Count::Orders)).sum(),
     })
 }
 

@@ -23,6 +23,7 @@ pub mod lake;
 pub mod metrics;
 pub mod money;
 pub mod notify;
+pub mod period;
 pub mod pipeline;
 pub mod report;
 pub mod schedule;

@@ -1,6 +1,6 @@
 //! Human-readable tables of the metrics, for the terminal.
 
-use crate::metrics::{Grain, MetricRow, MissingCost};
+use crate::metrics::{Count, Grain, MetricRow, MissingCost, Money, Ratio};
 use crate::money::format_kopecks_human;
 
 fn period_label(d: Option<chrono::NaiveDate>, grain: Grain) -> String {
@@ -59,12 +59,12 @@ pub fn operations_table(rows: &[MetricRow], grain: Grain) -> String {
             vec![
                 period_label(r.period_from, grain),
                 r.marketplace.clone(),
-                count(r.count("orders")),
-                money(r.money("orders_value")),
-                count(r.count("cancellations")),
-                count(r.count("buyouts")),
-                count(r.count("returns")),
-                pct(r.ratio("buyout_rate")),
+                count(r.count(Count::Orders)),
+                money(r.money(Money::OrdersValue)),
+                count(r.count(Count::Cancellations)),
+                count(r.count(Count::Buyouts)),
+                count(r.count(Count::Returns)),
+                pct(r.ratio(Ratio::BuyoutRate)),
             ]
         })
         .collect();
@@ -99,16 +99,16 @@ pub fn money_table(rows: &[MetricRow], grain: Grain) -> String {
             vec![
                 period_label(r.period_from, grain),
                 r.marketplace.clone(),
-                money(r.money("revenue")),
+                money(r.money(Money::Revenue)),
                 money(Some(fees)),
-                money(r.money("payout")),
-                money(r.money("ad_spend")),
-                money(r.money("cogs")),
-                money(r.money("tax")),
-                money(r.money("net_profit")),
-                pct(r.ratio("margin")),
-                pct(r.ratio("roi")),
-                pct(r.ratio("drr")),
+                money(r.money(Money::Payout)),
+                money(r.money(Money::AdSpend)),
+                money(r.money(Money::Cogs)),
+                money(r.money(Money::Tax)),
+                money(r.money(Money::NetProfit)),
+                pct(r.ratio(Ratio::Margin)),
+                pct(r.ratio(Ratio::Roi)),
+                pct(r.ratio(Ratio::Drr)),
             ]
         })
         .collect();

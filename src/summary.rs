@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::metrics::{self, Grain, MetricRow, MetricsError, MissingCost};
+use crate::metrics::{self, Count, Grain, MetricRow, MetricsError, MissingCost, Money, Ratio};
 use crate::money::format_kopecks_human;
 use crate::notify::telegram::{Lang, MAX_TEXT, escape, fit};
-use crate::pipeline::plan::Period;
+use crate::period::Period;
 
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -46,7 +46,11 @@ impl Summary {
         let mut d = period.from;
         while d <= period.to {
             let r = by_day.iter().find(|r| r.period_from == Some(d) && r.account == "all" && r.marketplace == "all");
-            daily.push((d, r.map_or(Some(0), |r| r.money("revenue")), r.map_or(Some(0), |r| r.money("net_profit"))));
+            daily.push((
+                d,
+                r.map_or(Some(0), |r| r.money(Money::Revenue)),
+                r.map_or(Some(0), |r| r.money(Money::NetProfit)),
+            ));
             d += chrono::Duration::days(1);
         }
         let lake = crate::lake::Lake::new(cfg.lake_dir());
@@ -101,29 +105,29 @@ impl Summary {
             out.push_str(&format!(
                 "{}: {} · {}: {} · {}: {}\n",
                 t("Заказы", "Orders"),
-                count(r.count("orders")),
+                count(r.count(Count::Orders)),
                 t("выкупы", "buyouts"),
-                count(r.count("buyouts")),
+                count(r.count(Count::Buyouts)),
                 t("возвраты", "returns"),
-                count(r.count("returns"))
+                count(r.count(Count::Returns))
             ));
-            out.push_str(&format!("{}: {}\n", t("Выручка", "Revenue"), money(r.money("revenue"))));
+            out.push_str(&format!("{}: {}\n", t("Выручка", "Revenue"), money(r.money(Money::Revenue))));
             out.push_str(&format!("{}: {}\n", t("Комиссии и услуги МП", "Marketplace fees"), money(Some(fees))));
-            out.push_str(&format!("{}: {}\n", t("К перечислению", "Payout"), money(r.money("payout"))));
-            out.push_str(&format!("{}: {}\n", t("Реклама", "Ad spend"), money(r.money("ad_spend"))));
-            out.push_str(&format!("{}: {}\n", t("Себестоимость", "COGS"), money(r.money("cogs"))));
-            out.push_str(&format!("{}: {}\n", t("Налог", "Tax"), money(r.money("tax"))));
+            out.push_str(&format!("{}: {}\n", t("К перечислению", "Payout"), money(r.money(Money::Payout))));
+            out.push_str(&format!("{}: {}\n", t("Реклама", "Ad spend"), money(r.money(Money::AdSpend))));
+            out.push_str(&format!("{}: {}\n", t("Себестоимость", "COGS"), money(r.money(Money::Cogs))));
+            out.push_str(&format!("{}: {}\n", t("Налог", "Tax"), money(r.money(Money::Tax))));
             out.push_str(&format!(
                 "{}\n",
-                bold(&format!("{}: {}", t("Чистая прибыль", "Net profit"), money(r.money("net_profit"))))
+                bold(&format!("{}: {}", t("Чистая прибыль", "Net profit"), money(r.money(Money::NetProfit))))
             ));
             out.push_str(&format!(
                 "{}: {} · ROI: {} · {}: {}\n",
                 t("Маржа", "Margin"),
-                pct(r.ratio("margin")),
-                pct(r.ratio("roi")),
+                pct(r.ratio(Ratio::Margin)),
+                pct(r.ratio(Ratio::Roi)),
                 t("ДРР", "DRR"),
-                pct(r.ratio("drr"))
+                pct(r.ratio(Ratio::Drr))
             ));
         }
         if !self.missing.is_empty() {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::{MetricRow, MetricsError};
+use super::{MetricRow, MetricsError, Money};
 use crate::lake::columns as c;
 use crate::money::Kopecks;
 
@@ -56,9 +56,10 @@ pub fn abc(sku: &DataFrame) -> Result<DataFrame, MetricsError> {
     let (mut revenue_class, mut profit_class) = (vec![None; n], vec![None; n]);
     let (mut revenue_share, mut profit_share) = (vec![None; n], vec![None; n]);
     for members in groups.values() {
-        for (figure, class, share) in
-            [("revenue", &mut revenue_class, &mut revenue_share), ("net_profit", &mut profit_class, &mut profit_share)]
-        {
+        for (figure, class, share) in [
+            (Money::Revenue, &mut revenue_class, &mut revenue_share),
+            (Money::NetProfit, &mut profit_class, &mut profit_share),
+        ] {
             let values: Vec<(String, Option<i128>)> =
                 members.iter().map(|&i| (rows[i].sku.clone(), rows[i].money(figure))).collect();
             let total: i128 = values.iter().filter_map(|(_, v)| *v).filter(|v| *v > 0).sum();
@@ -78,10 +79,10 @@ pub fn abc(sku: &DataFrame) -> Result<DataFrame, MetricsError> {
         c::text("marketplace", rows.iter().map(|r| r.marketplace.as_str())),
         c::text("sku", rows.iter().map(|r| r.sku.as_str())),
         c::text("seller_sku", rows.iter().map(|r| r.seller_sku.as_str())),
-        c::opt_money("revenue", rows.iter().map(|r| kop(r.money("revenue"))))?,
+        c::opt_money("revenue", rows.iter().map(|r| kop(r.money(Money::Revenue))))?,
         Column::new("revenue_share".into(), revenue_share),
         c::opt_text("revenue_class", revenue_class.iter().map(|c| c.as_deref())),
-        c::opt_money("net_profit", rows.iter().map(|r| kop(r.money("net_profit"))))?,
+        c::opt_money("net_profit", rows.iter().map(|r| kop(r.money(Money::NetProfit))))?,
         Column::new("profit_share".into(), profit_share),
         c::opt_text("profit_class", profit_class.iter().map(|c| c.as_deref())),
     ])?;

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use super::{Grain, Inputs, MetricsError, by_sku_reconciled, statements_around, totals};
 use crate::lake::Lake;
-use crate::pipeline::plan::Period;
+use crate::period::Period;
 
 /// The first day of every month of `from..=to`.
 pub fn months_of(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {

@@ -21,7 +21,7 @@ pub mod stock;
 mod totals;
 pub mod unknown;
 
-pub use rows::{MetricRow, rows};
+pub use rows::{ColumnName, Count, MetricRow, Money, Ratio, rows};
 pub use totals::{total_columns, totals};
 
 pub use catalogue::Catalogue;
@@ -31,7 +31,7 @@ use crate::config::Tax;
 use crate::costs::Costs;
 use crate::lake::columns::MONEY;
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::plan::Period;
+use crate::period::Period;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {

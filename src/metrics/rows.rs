@@ -21,15 +21,122 @@ pub struct MetricRow {
     pub complete: Option<bool>,
 }
 
+/// The mart's columns as types: product code names a figure by its variant, so a misspelt or
+/// retired column is a compile error rather than a `None` at run time.
+macro_rules! columns {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $column:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The column's name in the marts.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $column,)* }
+            }
+        }
+
+        impl ColumnName for $name {
+            fn column(&self) -> &str {
+                self.name()
+            }
+        }
+    };
+}
+
+/// Anything that names a mart column: a typed one, or its name (generic code that walks every
+/// column, such as the tests' comparison with the truth).
+pub trait ColumnName {
+    fn column(&self) -> &str;
+}
+
+impl ColumnName for &str {
+    fn column(&self) -> &str {
+        self
+    }
+}
+
+impl<T: ColumnName> ColumnName for &T {
+    fn column(&self) -> &str {
+        (**self).column()
+    }
+}
+
+columns!(
+    /// Counts (Int64; null where unknown).
+    Count {
+        Orders = "orders",
+        Cancellations = "cancellations",
+        Buyouts = "buyouts",
+        Returns = "returns",
+        UnitsSold = "units_sold",
+        UnitsReturned = "units_returned",
+        MissingCostUnits = "missing_cost_units",
+    }
+);
+
+columns!(
+    /// Money (Decimal(18,2), read as kopecks).
+    Money {
+        OrdersValue = "orders_value",
+        BuyoutsValue = "buyouts_value",
+        ReturnsValue = "returns_value",
+        SalesValue = "sales_value",
+        Revenue = "revenue",
+        Commission = "commission",
+        Compensation = "compensation",
+        Logistics = "logistics",
+        Storage = "storage",
+        Acceptance = "acceptance",
+        Penalties = "penalties",
+        OtherDeductions = "other_deductions",
+        AdDeductions = "ad_deductions",
+        Transfers = "transfers",
+        AdditionalPayments = "additional_payments",
+        Unclassified = "unclassified",
+        Payout = "payout",
+        AdSpend = "ad_spend",
+        Cogs = "cogs",
+        GrossProfit = "gross_profit",
+        Tax = "tax",
+        NetProfit = "net_profit",
+    }
+);
+
+columns!(
+    /// Ratios (Float64; null on division by zero or unknown parts).
+    Ratio {
+        BuyoutRate = "buyout_rate",
+        Margin = "margin",
+        Roi = "roi",
+        Drr = "drr",
+    }
+);
+
 impl MetricRow {
-    pub fn count(&self, name: &str) -> Option<i64> {
-        self.counts.get(name).copied().flatten()
+    pub fn count(&self, c: impl ColumnName) -> Option<i64> {
+        self.counts.get(c.column()).copied().flatten()
     }
-    pub fn money(&self, name: &str) -> Option<i128> {
-        self.money.get(name).copied().flatten()
+    pub fn money(&self, c: impl ColumnName) -> Option<i128> {
+        self.money.get(c.column()).copied().flatten()
     }
-    pub fn ratio(&self, name: &str) -> Option<f64> {
-        self.ratios.get(name).copied().flatten()
+    pub fn ratio(&self, c: impl ColumnName) -> Option<f64> {
+        self.ratios.get(c.column()).copied().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_typed_column_is_a_mart_column() {
+        let names = Count::ALL.iter().map(|c| c.name()).chain(Money::ALL.iter().map(|c| c.name()));
+        for name in names.chain(Ratio::ALL.iter().map(|c| c.name())) {
+            assert!(SKU_COLUMNS.contains(&name), "{name} is not a column of the SKU mart");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod progress;
 pub mod telegram;
 pub mod terminal;
+pub mod text;
 
 use tokio::sync::mpsc;
 

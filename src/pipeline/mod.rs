@@ -30,6 +30,8 @@ pub enum RunError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
+    Period(#[from] crate::period::PeriodError),
+    #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),

@@ -24,6 +24,9 @@ use crate::state::{RunStatus, StateStore};
 /// A list fetched once per run (see [`FetchCx::once_per_run`]), of the type its dataset reads.
 pub(super) type List = Arc<dyn std::any::Any + Send + Sync>;
 
+/// The run's lists by (account, list name), each filled once.
+pub(super) type Lists = std::sync::Mutex<HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<List>>>>;
+
 /// Runs backfills against one config, lake and state store.
 pub struct Runner {
     pub(super) cfg: Config,
@@ -33,7 +36,7 @@ pub struct Runner {
     pub(super) events: Events,
     /// Lists that do not change within a run, asked once per account instead of once per
     /// chunk, by (account, list name): see [`FetchCx::once_per_run`].
-    pub(super) lists: std::sync::Mutex<HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<List>>>>,
+    pub(super) lists: Lists,
     /// Set by a signal: chunks stop at their next page, after storing what they have.
     pub(super) stop: Arc<AtomicBool>,
 }
