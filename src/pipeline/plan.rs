@@ -1,9 +1,12 @@
-//! Stage 1: a period → the chunks each dataset needs, minus those already done.
+//! Stage 1: a period → the chunks each dataset needs, minus those already done. Each dataset
+//! plans its own (`Fetch::plan`, in its file under `sources/`) from the shapes [`PlanCx`] offers:
 //!
-//! WB statistics have no upper time bound (`lastChangeDate >= dateFrom`), so each (account,
-//! dataset) is one *stream* chunk that reads every change since a cursor. Ozon postings are
-//! fetched in calendar-month *window* chunks (UTC, Ozon's clock), aligned so that overlapping
-//! backfills share them.
+//! - a *stream* per (account, dataset) that reads every change since a cursor (WB statistics have
+//!   no upper time bound: `lastChangeDate >= dateFrom`);
+//! - *days* of one calendar month (finance reports, ad statistics, accruals);
+//! - a UTC calendar-month *window* (Ozon postings and returns, Ozon's clock), aligned so that
+//!   overlapping backfills share them;
+//! - *today* alone, for what is only ever "now" (a stock snapshot, the catalogues).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -31,9 +34,10 @@ pub enum ChunkKind {
     /// `pass_from` is the start of the whole pass, recorded as covered when it completes.
     Stream { pass_from: String, date_from: String },
     /// Date-keyed data (finance reports, ad statistics, accruals) for days `from..=to` of one
-    /// calendar month; `month_end` is its last day.
+    /// calendar month; `month_end` is its last day. Today's snapshot is one of a single day.
     Days { month: String, from: NaiveDate, to: NaiveDate, month_end: NaiveDate },
-    /// Ozon postings with `in_process_at` in `since..=to` (one UTC calendar month).
+    /// Ozon postings with `in_process_at` (returns with their return date) in `since..=to`, one
+    /// UTC calendar month.
     Window { month: String, since: DateTime<Utc>, to: DateTime<Utc>, month_end: DateTime<Utc> },
 }
 
