@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use crate::dataset::Dataset;
 use crate::demo::{self, DemoOptions};
+use crate::events::Events;
 use crate::lake::Lake;
 use crate::metrics::{self, Count, Grain, Money};
-use crate::notify::Events;
 use mpetl_sandbox::ProfileName;
 
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,8 @@ use chrono::{Duration, Utc};
 use secrecy::SecretString;
 
 use crate::config::{Account, Config, Endpoints, FetchConfig, OzonCredentials, WbCredentials};
+use crate::events::Events;
 use crate::metrics::Grain;
-use crate::notify::Events;
 use crate::pipeline::plan::Period;
 use crate::pipeline::{BackfillRequest, RunError, RunReport, Runner};
 use mpetl_sandbox::{self as sandbox, ProfileName, Sandbox, SandboxConfig};

@@ -16,6 +16,7 @@ pub mod costs;
 pub mod dataset;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod events;
 pub mod failpoint;
 pub mod http;
 pub mod jobs;
@@ -25,6 +26,7 @@ pub mod money;
 pub mod notify;
 pub mod period;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod schedule;
 pub mod sources;

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::events::{Event, Events};
 use crate::jobs::Job;
 use crate::notify::telegram::{Bot, ProgressOutcome, ProgressTarget};
-use crate::notify::{Event, Events};
 use crate::pipeline::{RunError, RunReport, Runner};
 use crate::state::{Acquired, StateError, StateStore};
 use crate::summary::Summary;

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::dataset::Dataset;
+use crate::events::Stage;
 use crate::lake::Lake;
-use crate::notify::Stage;
 use crate::state::{ChunkRecord, RunRecord, RunStatus, StateError, StateStore};
 
 /// A run as a reader should see it: the record plus what follows from it now.

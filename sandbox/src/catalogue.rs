@@ -1,8 +1,6 @@
-//! The product catalogues: WB's content cards (`POST /content/v2/get/cards/list`, cursor of
-//! `updatedAt` + `nmID`, at most 100 a page, newest change first; the last page is the one whose
-//! `cursor.total` is below the limit) and Ozon's product list and info (`POST /v3/product/list`,
-//! `last_id` paging up to 1000; `POST /v3/product/info/list` for up to 1000 ids, the SKUs in
-//! `sources[]`).
+//! WB's catalogue: the content cards (`POST /content/v2/get/cards/list`, cursor of `updatedAt` +
+//! `nmID`, at most 100 a page, newest change first; the last page is the one whose `cursor.total`
+//! is below the limit). Ozon's is in `ozon_catalogue`.
 
 use std::sync::Arc;
 
@@ -17,10 +15,8 @@ use serde_json::{Value, json};
 use super::data::{SellerData, msk_naive};
 use super::{Shared, json_error};
 
-/// WB's subject ids of the sandbox's subjects, and Ozon's category of every sandbox product.
+/// WB's subject ids of the sandbox's subjects.
 pub const WB_SUBJECT_IDS: [(&str, i64); 4] = [("Футболки", 192), ("Худи", 1724), ("Носки", 3), ("Кружки", 1425)];
-pub const OZON_CATEGORY_ID: i64 = 17_028_922;
-pub const OZON_TYPE_ID: i64 = 91_565;
 
 /// A card's title as the sandbox seller wrote it.
 pub fn wb_title(d: &SellerData, i: usize) -> String {
@@ -121,109 +117,6 @@ fn cards_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     axum::Json(json!({"cards": json_cards, "cursor": cursor})).into_response()
 }
 
-/// Ozon's product id of sandbox product `i`.
-pub fn ozon_product_id(i: usize) -> i64 {
-    700_000_000 + i as i64 * 31
-}
-
-#[derive(Deserialize)]
-struct ProductList {
-    #[serde(default)]
-    last_id: String,
-    limit: Option<i64>,
-}
-
-fn rpc_error(message: &str) -> Response {
-    json_error(StatusCode::BAD_REQUEST, json!({"code": 3, "message": message, "details": []}))
-}
-
-fn product_list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = super::ozon::check_auth(&headers) {
-        return r;
-    }
-    let req: ProductList = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return rpc_error(&format!("invalid request payload: {e}")),
-    };
-    let limit = req.limit.unwrap_or(0);
-    if !(1..=1000).contains(&limit) {
-        return rpc_error("limit must be between 1 and 1000");
-    }
-    // `last_id` is opaque to clients; here it is the position after the last item served.
-    let start = if req.last_id.is_empty() {
-        0
-    } else {
-        match req.last_id.strip_prefix("p").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => n,
-            None => return rpc_error("invalid last_id"),
-        }
-    };
-    let d = &s.data;
-    let end = (start + limit as usize).min(d.ozon_skus.len());
-    let items: Vec<Value> = (start..end)
-        .map(|i| {
-            json!({
-                "product_id": ozon_product_id(i), "offer_id": d.ozon_skus[i].offer_id,
-                "has_fbo_stocks": true, "has_fbs_stocks": false, "archived": false, "is_discounted": false, "quants": [],
-            })
-        })
-        .collect();
-    let last_id = if end > start { format!("p{end}") } else { String::new() };
-    axum::Json(json!({"result": {"items": items, "total": d.ozon_skus.len(), "last_id": last_id}})).into_response()
-}
-
-#[derive(Deserialize)]
-struct InfoList {
-    #[serde(default)]
-    product_id: Vec<Value>,
-}
-
-fn info_list_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = super::ozon::check_auth(&headers) {
-        return r;
-    }
-    let req: InfoList = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return rpc_error(&format!("invalid request payload: {e}")),
-    };
-    if req.product_id.len() > 1000 {
-        return rpc_error("no more than 1000 products per request");
-    }
-    let d = &s.data;
-    let wanted: Vec<i64> =
-        req.product_id.iter().filter_map(|v| v.as_i64().or_else(|| v.as_str().and_then(|t| t.parse().ok()))).collect();
-    let items: Vec<Value> = (0..d.ozon_skus.len())
-        .filter(|i| wanted.contains(&ozon_product_id(*i)))
-        .map(|i| {
-            let p = &d.ozon_skus[i];
-            json!({
-                "id": ozon_product_id(i),
-                "name": p.name,
-                "offer_id": p.offer_id,
-                "barcodes": [format!("46{:011}", p.sku % 100_000_000_000)],
-                "description_category_id": OZON_CATEGORY_ID,
-                "type_id": OZON_TYPE_ID,
-                "created_at": "2025-03-01T10:00:00.000000Z",
-                "currency_code": "RUB",
-                "price": super::ozon::price_text(p.price_kop, 1),
-                "is_archived": false,
-                "sources": [{"sku": p.sku, "source": "sds", "created_at": "2025-03-01T10:00:00.000000Z", "shipment_type": "SHIPMENT_TYPE_GENERAL", "quant_code": ""}],
-                "statuses": {"status": "price_sent", "is_created": true},
-                "images": [],
-            })
-        })
-        .collect();
-    axum::Json(json!({"items": items})).into_response()
-}
-
 pub(crate) async fn cards(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     super::off_the_workers(move || cards_now(s, headers, body)).await
-}
-
-pub(crate) async fn product_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    super::off_the_workers(move || product_list_now(s, headers, body)).await
-}
-
-pub(crate) async fn info_list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    super::off_the_workers(move || info_list_now(s, headers, body)).await
 }

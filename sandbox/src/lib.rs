@@ -9,8 +9,10 @@ pub mod data;
 pub mod finance;
 pub mod limits;
 mod ozon;
+pub mod ozon_catalogue;
 mod ozon_money;
 pub mod ozon_returns;
+pub mod profile;
 pub mod telegram;
 mod truth;
 mod wb;
@@ -160,8 +162,10 @@ impl Sandbox {
             .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
             .route("/v1/returns/list", post(ozon_returns::list))
             .route("/content/v2/get/cards/list", post(catalogue::cards))
-            .route("/v3/product/list", post(catalogue::product_list))
-            .route("/v3/product/info/list", post(catalogue::info_list))
+            .route("/v3/product/list", post(ozon_catalogue::product_list))
+            .route("/v3/product/info/list", post(ozon_catalogue::info_list))
+            .route("/v4/product/info/attributes", post(ozon_catalogue::attributes))
+            .route("/v1/description-category/tree", post(ozon_catalogue::tree))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/requests", get(requests))
             .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))

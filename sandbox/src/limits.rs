@@ -49,7 +49,9 @@ fn bucket(path: &str) -> Option<(&'static str, Duration, u32)> {
         | "/v1/finance/cash-flow-statement/list"
         | "/v1/returns/list"
         | "/v3/product/list"
-        | "/v3/product/info/list" => ("ozon", Duration::from_millis(20), 50),
+        | "/v3/product/info/list"
+        | "/v4/product/info/attributes"
+        | "/v1/description-category/tree" => ("ozon", Duration::from_millis(20), 50),
         "/v1/finance/accrual/by-day" | "/v1/finance/accrual/types" => {
             ("ozon_accruals", Duration::from_micros(333_334), 3)
         }

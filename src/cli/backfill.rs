@@ -4,8 +4,9 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use mpetl::config::Config;
 use mpetl::dataset::Marketplace;
+use mpetl::events::Events;
 use mpetl::metrics::Grain;
-use mpetl::notify::{self, Events};
+use mpetl::notify;
 use mpetl::pipeline::plan::{Period, parse_date};
 use mpetl::pipeline::{BackfillRequest, Runner};
 

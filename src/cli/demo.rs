@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use mpetl::demo::{self, DemoOptions};
+use mpetl::events::Events;
 use mpetl::metrics::Grain;
-use mpetl::notify::{self, Events};
+use mpetl::notify;
 use mpetl_sandbox::ProfileName;
 
 use super::present::{print_metrics, print_report};

@@ -8,10 +8,9 @@ use crate::dataset::Dataset;
 use crate::lake::Lake;
 
 /// What the catalogues say of each SKU as last seen: `product_name`, `brand`, `category` (WB:
-/// the card's title, brand and subject; Ozon: the product's name and its category id, Ozon's
-/// product info carrying no brand).
+/// the card's title, brand and subject; Ozon: the product's name, the card's brand attribute and
+/// the name of its last-level category, or its id where the tree did not name it).
 pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
-    let text = || lit(NULL).cast(DataType::String);
     let mut parts = Vec::new();
     if let Some(lf) = lake.scan(Dataset::WbProducts)? {
         parts.push(lf.select([
@@ -27,8 +26,8 @@ pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
             lit("ozon").alias("marketplace"),
             col("sku").cast(DataType::String).alias("sku"),
             col("name").alias("product_name"),
-            text().alias("brand"),
-            col("category_id").cast(DataType::String).alias("category"),
+            col("brand"),
+            col("category").fill_null(col("category_id").cast(DataType::String)).alias("category"),
         ]));
     }
     if parts.is_empty() {

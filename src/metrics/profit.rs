@@ -123,3 +123,36 @@ pub fn add_profit(df: &mut DataFrame, tax: &Tax) -> PolarsResult<()> {
     df.with_column(Column::new("drr".into(), drr))?;
     Ok(())
 }
+
+/// SKUs that sold units with no cost in the costs file, and how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingCost {
+    pub marketplace: String,
+    pub sku: String,
+    pub seller_sku: String,
+    pub units: i64,
+}
+
+pub fn missing_costs(by_sku: &DataFrame) -> PolarsResult<Vec<MissingCost>> {
+    let df = by_sku
+        .clone()
+        .lazy()
+        .filter(col("missing_cost_units").neq(lit(0i64)))
+        .group_by([col("marketplace"), col("sku")])
+        .agg([col("seller_sku").first(), col("missing_cost_units").sum()])
+        .sort(["marketplace", "sku"], Default::default())
+        .collect()?;
+    let text = |n: &str| -> PolarsResult<Vec<String>> {
+        Ok(df.column(n)?.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+    };
+    let (mp, sku, label) = (text("marketplace")?, text("sku")?, text("seller_sku")?);
+    let units: Vec<i64> = df.column("missing_cost_units")?.i64()?.iter().map(|v| v.unwrap_or(0)).collect();
+    Ok((0..df.height())
+        .map(|i| MissingCost {
+            marketplace: mp[i].clone(),
+            sku: sku[i].clone(),
+            seller_sku: label[i].clone(),
+            units: units[i],
+        })
+        .collect())
+}

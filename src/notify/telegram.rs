@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
-use super::Event;
-use super::progress::Progress;
 pub use super::text::{Lang, bar, escape, fit, progress_text, visible_len};
+use crate::events::Event;
+use crate::progress::Progress;
 
 /// Telegram's limit for a message text after entity parsing.
 pub const MAX_TEXT: usize = 4096;

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Event, Stage};
+use crate::events::{Event, Stage};
 
 #[derive(Default)]
 struct StageStats {

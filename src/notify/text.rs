@@ -1,9 +1,9 @@
 //! What a chat shows: Telegram's HTML (escaped, cut to its limit as Telegram counts), the
 //! language, and the live progress message's text.
 
-use super::Stage;
-use super::progress::Progress;
 use super::telegram::MAX_TEXT;
+use crate::events::Stage;
+use crate::progress::Progress;
 
 /// Escapes text for Telegram's HTML parse mode (`&` first).
 pub fn escape(s: &str) -> String {

@@ -9,8 +9,8 @@ use super::cx::{ChunkOutcome, FetchCx};
 use super::inflight::RunCtx;
 use super::plan::{Chunk, ChunkKind};
 use super::{ChunkError, Runner};
+use crate::events::Stage;
 use crate::lake::batch::WHOLE;
-use crate::notify::Stage;
 use crate::sources::SourceError;
 use crate::state::{ChunkRecord, ChunkState};
 

@@ -9,8 +9,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use super::{BackfillRequest, RunError, Runner};
-use crate::notify::progress::Progress;
-use crate::notify::{Event, Events};
+use crate::events::{Event, Events};
+use crate::progress::Progress;
 use crate::state::{self, Acquired, Lease, RunRecord, RunStatus, StateStore};
 
 /// One run in flight: its record (progress folded from its events), its leases and the flags

@@ -15,10 +15,10 @@ use super::plan::{Period, PlanRequest, PlannedChunk};
 use super::{BackfillRequest, ChunkError, RunError, RunReport, check_request, compute_metrics, plan};
 use crate::config::Config;
 use crate::dataset::Marketplace;
+use crate::events::{Event, Events, Stage};
 use crate::http::{Buckets, Net};
 use crate::lake::Lake;
 use crate::metrics::{self, Grain, MetricsError};
-use crate::notify::{Event, Events, Stage};
 use crate::state::{RunStatus, StateStore};
 
 /// A list fetched once per run (see [`FetchCx::once_per_run`]), of the type its dataset reads.

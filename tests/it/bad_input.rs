@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use mpetl::config::Config;
-use mpetl::notify::Events;
+use mpetl::events::Events;
 use mpetl::pipeline::plan::Period;
 use mpetl::pipeline::{BackfillRequest, Runner};
 

@@ -35,7 +35,9 @@ fn chunk_of(r: &mpetl_sandbox::LoggedRequest) -> Option<String> {
     match r.path.as_str() {
         "/api/v1/supplier/stocks" => return Some(format!("wb_stocks/demo/{}", today())),
         "/content/v2/get/cards/list" => return Some(format!("wb_products/demo/{}", today())),
-        "/v3/product/list" | "/v3/product/info/list" => return Some(format!("ozon_products/demo/{}", today())),
+        "/v3/product/list" | "/v3/product/info/list" | "/v4/product/info/attributes" => {
+            return Some(format!("ozon_products/demo/{}", today()));
+        }
         _ => {}
     }
     let ds = match r.path.as_str() {
@@ -96,7 +98,7 @@ async fn kills_at_exact_steps(redis_url: Option<String>) {
     reference.data_dir = h.dir.path().join("reference");
     reference.redis_url = None;
     std::fs::create_dir_all(&reference.data_dir).unwrap();
-    let reference_report = mpetl::pipeline::Runner::open(reference.clone(), mpetl::notify::Events::none())
+    let reference_report = mpetl::pipeline::Runner::open(reference.clone(), mpetl::events::Events::none())
         .unwrap()
         .backfill(&request(period))
         .await

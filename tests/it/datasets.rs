@@ -1,6 +1,7 @@
 //! The datasets added as one component each (issue #13): fetched over HTTP from the sandbox,
 //! compared with what the sandbox served and with its ground truth.
 
+use mpetl_sandbox::ozon_catalogue;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
@@ -239,6 +240,17 @@ async fn the_catalogues_page_through_every_product_and_name_each_sku_in_the_mart
     assert_eq!(asked.get("/content/v2/get/cards/list").copied(), Some((wb / 3 + 1) as u64));
     assert_eq!(asked.get("/v3/product/list").copied(), Some((ozon / 4 + 1) as u64));
     assert_eq!(asked.get("/v3/product/info/list").copied(), Some(ozon.div_ceil(4) as u64));
+    // Each page's characteristics in one call; the category tree once per account and run.
+    assert_eq!(asked.get("/v4/product/info/attributes").copied(), Some(ozon.div_ceil(4) as u64));
+    assert_eq!(asked.get("/v1/description-category/tree").copied(), Some(1));
+    // The lake keeps the product type beside the category, both named from the tree.
+    let products = lake_rows(&h, Dataset::OzonProducts);
+    let (psku, ptype) =
+        (products.column("sku").unwrap().i64().unwrap(), products.column("type_name").unwrap().str().unwrap());
+    for i in 0..products.height() {
+        let k = data.ozon_skus.iter().position(|s| Some(s.sku) == psku.get(i)).expect("a sandbox SKU");
+        assert_eq!(ptype.get(i), Some(ozon_catalogue::ozon_category(k).3), "type of {:?}", psku.get(i));
+    }
 
     // Every SKU row of the marts carries its product's name, brand and category as the sandbox
     // seller wrote them.
@@ -259,8 +271,9 @@ async fn the_catalogues_page_through_every_product_and_name_each_sku_in_the_mart
                 (format!("{} {} {}", s.subject, s.brand, s.article), Some(s.brand.to_string()), s.subject.to_string())
             }
             _ => {
-                let s = data.ozon_skus.iter().find(|s| s.sku.to_string() == sku).expect("a sandbox SKU");
-                (s.name.clone(), None, mpetl_sandbox::catalogue::OZON_CATEGORY_ID.to_string())
+                let k = data.ozon_skus.iter().position(|s| s.sku.to_string() == sku).expect("a sandbox SKU");
+                let brand = ozon_catalogue::ozon_brand(k).map(str::to_string);
+                (data.ozon_skus[k].name.clone(), brand, ozon_catalogue::ozon_category(k).1.to_string())
             }
         };
         assert_eq!(
@@ -271,4 +284,8 @@ async fn the_catalogues_page_through_every_product_and_name_each_sku_in_the_mart
         named += 1;
     }
     assert!(named >= wb + ozon, "every SKU is named in some month: {named}");
+    // The sandbox's catalogue has products without a brand attribute and ones "Нет бренда":
+    // the first stay null, the second say so.
+    assert!(brand.iter().zip(&mp).any(|(b, m)| b.is_none() && m.as_deref() == Some("ozon")));
+    assert!(brand.iter().any(|b| b.as_deref() == Some("Нет бренда")));
 }

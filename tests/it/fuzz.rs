@@ -86,7 +86,7 @@ async fn no_body_of_any_endpoint_makes_the_decoders_panic() {
     let mut corpus: Vec<(&'static str, Value)> = Vec::new();
     let bodies = proxy.bodies();
     let endpoints = endpoints();
-    assert_eq!(endpoints.len(), 17, "every answer mpetl reads");
+    assert_eq!(endpoints.len(), 19, "every answer mpetl reads");
     for endpoint in endpoints.iter().copied() {
         let body = bodies.get(endpoint).unwrap_or_else(|| panic!("no body of {endpoint} was recorded"));
         let mut v: Value = serde_json::from_slice(body).unwrap();

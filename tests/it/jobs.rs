@@ -158,14 +158,17 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
                     );
                     continue;
                 }
-                "/adv/v1/promotion/count" | "/v1/finance/accrual/types" => continue,
+                "/adv/v1/promotion/count" | "/v1/finance/accrual/types" | "/v1/description-category/tree" => continue,
                 // The whole current stock (an early dateFrom) and the catalogues: "now", whatever
                 // the lookback, one snapshot a run (the open-chunk TTL is 0 here).
                 "/api/v1/supplier/stocks" => {
                     snapshots += 1;
                     continue;
                 }
-                "/content/v2/get/cards/list" | "/v3/product/list" | "/v3/product/info/list" => continue,
+                "/content/v2/get/cards/list"
+                | "/v3/product/list"
+                | "/v3/product/info/list"
+                | "/v4/product/info/attributes" => continue,
                 p if p.starts_with("/api/finance/") => months_of(40),
                 "/v1/finance/accrual/by-day" | "/v1/finance/cash-flow-statement/list" => months_of(5),
                 _ => months_of(2),

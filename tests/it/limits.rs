@@ -39,7 +39,7 @@ fn second_process(h: &Harness) -> mpetl::pipeline::Runner {
     other.costs_file = other.data_dir.join("costs.csv");
     // Another deployment (its own lake and state namespace) pulling the same seller.
     other.state_namespace = "other".into();
-    mpetl::pipeline::Runner::open(other, mpetl::notify::Events::none()).unwrap()
+    mpetl::pipeline::Runner::open(other, mpetl::events::Events::none()).unwrap()
 }
 
 /// Backfills `period` with the harness's runner and [`second_process`] at the same time.

@@ -5,10 +5,10 @@
 use chrono::{NaiveDate, Utc};
 use mpetl::config::Config;
 use mpetl::dataset::Dataset;
+use mpetl::events::Events;
 use mpetl::lake::batch::{Batch, Lineage};
 use mpetl::metrics::{self, Grain, MetricRow};
 use mpetl::money::{Kopecks, Precise};
-use mpetl::notify::Events;
 use mpetl::pipeline::Runner;
 use mpetl::pipeline::plan::Period;
 use mpetl::sources::ozon::accruals::{AccrualType, ByDay};

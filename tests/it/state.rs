@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common::redis_server::RedisServer;
 use crate::common::*;
 use chrono::{NaiveDate, Utc};
-use mpetl::notify::progress::Progress;
+use mpetl::progress::Progress;
 use mpetl::state::{
     Acquired, ChunkRecord, ChunkState, EmbeddedStore, RedisStore, RunRecord, RunStatus, StateError, StateStore,
     StreamState,

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use mpetl::events::{Event, Events, Stage};
 use mpetl::notify::telegram::{Bot, Lang, ProgressOutcome, ProgressTarget, progress};
-use mpetl::notify::{Event, Events, Stage};
 use mpetl_sandbox::telegram::{BOT_TOKEN, BotApi, TgCall, TgFault};
 
 const CHAT: i64 = 4242;

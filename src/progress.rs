@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Stage};
+use crate::events::{Event, Stage};
 
 /// Errors kept per run; the count goes on past it.
 const KEPT_ERRORS: usize = 20;
