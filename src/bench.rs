@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::dataset::Dataset;
-use crate::demo::{self, DemoOptions};
+use crate::demo;
 use crate::events::Events;
 use crate::lake::Lake;
 use crate::metrics::{self, Count, Grain, Money};
@@ -42,19 +42,97 @@ pub fn lake_rows(lake: &Lake) -> Result<u64, BenchError> {
     Ok(n)
 }
 
-/// Stage 1: the lake of a `profile` seller over `days`, fetched from the sandbox.
-pub async fn build(data_dir: &Path, profile: ProfileName, days: i64) -> Result<(demo::DemoRun, f64), BenchError> {
-    let opts = DemoOptions {
-        data_dir: data_dir.to_path_buf(),
-        profile,
-        seed: 42,
-        days,
-        time_scale: 1_000_000,
-        wb_page_cap: 80_000,
-    };
+/// What building the lake measured.
+#[derive(Debug)]
+pub struct Build {
+    pub report: crate::pipeline::RunReport,
+    pub seconds: f64,
+    /// This process's peak: the pipeline alone (the sandbox is another process).
+    pub pipeline_peak_mib: f64,
+    pub sandbox_peak_mib: f64,
+}
+
+/// `mpetl sandbox` as a child process, so that the pipeline's memory is measured alone; killed
+/// when dropped.
+struct SandboxChild {
+    child: std::process::Child,
+    base_url: String,
+}
+
+impl SandboxChild {
+    /// Starts it and waits for the line that says where it listens (after it generated its data).
+    async fn start(exe: &Path, profile: ProfileName, page_cap: usize) -> Result<SandboxChild, BenchError> {
+        use std::io::BufRead;
+        let other = |e: std::io::Error| BenchError::Other(format!("the sandbox child: {e}"));
+        let mut child = Command::new(exe)
+            .args(["sandbox", "--profile", &format!("{profile:?}").to_lowercase(), "--page-cap", &page_cap.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(other)?;
+        let stdout = child.stdout.take().ok_or_else(|| BenchError::Other("the sandbox child has no stdout".into()))?;
+        let mut guard = SandboxChild { child, base_url: String::new() };
+        let line = tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            // The rest of what it prints is drained: a closed pipe would kill it at its next line.
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+            read
+        })
+        .await
+        .map_err(|e| BenchError::Other(e.to_string()))?
+        .map_err(other)?;
+        guard.base_url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .ok_or_else(|| BenchError::Other(format!("the sandbox child said {line:?}, not where it listens")))?
+            .to_string();
+        Ok(guard)
+    }
+
+    fn peak_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        peak_in(&status)
+    }
+}
+
+impl Drop for SandboxChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Stage 1: the lake of a `profile` seller over `days`, fetched from `mpetl sandbox` run as a
+/// child of `exe`, with the marts of every grain, as the demo writes them.
+pub async fn build(exe: &Path, data_dir: &Path, profile: ProfileName, days: i64) -> Result<Build, BenchError> {
+    let sandbox = SandboxChild::start(exe, profile, 80_000).await?;
+    let cfg = demo::sandbox_config(&sandbox.base_url, data_dir.to_path_buf(), 1_000_000, 80_000);
+    let costs = crate::http::client(std::time::Duration::from_secs(60))
+        .get(format!("{}/__sandbox/costs.csv", sandbox.base_url))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| BenchError::Other(format!("the sandbox's costs: {}", e.without_url())))?
+        .bytes()
+        .await
+        .map_err(|e| BenchError::Other(format!("the sandbox's costs: {}", e.without_url())))?;
+    crate::lake::write_file_atomically(&cfg.costs_file, &costs).map_err(|e| BenchError::Other(e.to_string()))?;
+    let today = chrono::Utc::now().with_timezone(&cfg.timezone).date_naive();
+    let period =
+        crate::pipeline::plan::Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))
+            .map_err(crate::pipeline::RunError::from)?;
     let t = Instant::now();
-    let run = demo::run(&opts, Events::none()).await?;
-    Ok((run, t.elapsed().as_secs_f64()))
+    let runner = crate::pipeline::Runner::open(cfg, Events::none())?;
+    let report = runner
+        .backfill(&crate::pipeline::BackfillRequest {
+            grains: vec![Grain::Day, Grain::Week, Grain::Month],
+            ..crate::pipeline::BackfillRequest::new(period)
+        })
+        .await?;
+    let seconds = t.elapsed().as_secs_f64();
+    Ok(Build { report, seconds, pipeline_peak_mib: own_peak_mib(), sandbox_peak_mib: sandbox.peak_mib() })
 }
 
 /// What the child process measured.
@@ -64,6 +142,8 @@ pub struct MetricsTiming {
     pub sku_rows: usize,
     pub revenue_kop: i128,
     pub orders: i64,
+    /// The child's own peak resident memory.
+    pub peak_rss_mib: f64,
 }
 
 /// Stage 2 (run in a child): the metrics stage as `backfill` runs it, by day, over the lake.
@@ -80,19 +160,25 @@ pub fn time_metrics(
         sku_rows: sku.height(),
         revenue_kop: rows.iter().filter_map(|r| r.money(Money::Revenue)).sum(),
         orders: rows.iter().filter_map(|r| r.count(Count::Orders)).sum(),
+        peak_rss_mib: own_peak_mib(),
     })
 }
 
-/// Peak resident memory of waited-for children, in MiB (Linux `ru_maxrss` is in KiB).
-pub fn children_peak_mib() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a full rusage into the pointer we own.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    if rc != 0 {
-        return f64::NAN;
-    }
-    // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+/// This process's peak resident memory (`VmHWM`), in MiB. It belongs to the address space, so a
+/// child started by exec reports its own. (`RUSAGE_CHILDREN`'s `ru_maxrss`, used before, carries
+/// the parent's resident size at fork across the exec: the metrics child "peaked" at whatever the
+/// parent, sandbox and all, held when it started it.)
+pub fn own_peak_mib() -> f64 {
+    peak_in(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` text, in MiB.
+fn peak_in(status: &str) -> f64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 /// The same per-day × SKU aggregation of the lake, in DuckDB SQL (every event source, the
@@ -234,7 +320,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
         .map_err(|e| BenchError::Other(e.to_string()))?;
     let dir = std::env::temp_dir().join(format!("mpetl-bench-limits-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let cfg = demo::sandbox_config(&sandbox, dir.clone(), scale, 80_000);
+    let cfg = demo::sandbox_config(&sandbox.base_url, dir.clone(), scale, 80_000);
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()))
         .map_err(|e| BenchError::Other(e.to_string()))?;

@@ -1,6 +1,6 @@
 //! A small line chart as PNG (daily revenue and net profit), with no drawing or image crate: a
 //! pixel buffer, straight lines, a 5×7 bitmap font for the axis labels (digits and a few
-//! signs: the labels need nothing else), and a PNG of stored (uncompressed) deflate blocks.
+//! signs: the labels need nothing else), and a PNG deflated at the best level (flate2).
 
 use chrono::{Datelike, NaiveDate};
 
@@ -91,7 +91,7 @@ impl Canvas {
         ihdr.extend_from_slice(&(self.height as u32).to_be_bytes());
         ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
         chunk(&mut out, b"IHDR", &ihdr);
-        chunk(&mut out, b"IDAT", &zlib_stored(&raw));
+        chunk(&mut out, b"IDAT", &zlib(&raw));
         chunk(&mut out, b"IEND", &[]);
         out
     }
@@ -117,24 +117,14 @@ pub fn crc32(data: &[u8]) -> u32 {
     !c
 }
 
-/// zlib with stored blocks: valid for every inflater, no compressor needed.
-fn zlib_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(65_535).collect() };
-    for (i, b) in blocks.iter().enumerate() {
-        out.push(u8::from(i + 1 == blocks.len()));
-        let len = b.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(b);
-    }
-    let (mut a, mut s) = (1u32, 0u32);
-    for x in data {
-        a = (a + u32::from(*x)) % 65_521;
-        s = (s + a) % 65_521;
-    }
-    out.extend_from_slice(&((s << 16) | a).to_be_bytes());
-    out
+/// zlib at the best level: a chart is flat colours on white, rows repeat, so filter "none" and
+/// deflate take 800×400 from 960 KB to a few dozen.
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
 }
 
 /// Rows of a 5×7 glyph, the high bit of 5 on the left.
@@ -266,6 +256,44 @@ mod tests {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(&png[12..16], b"IHDR");
         assert!(png.ends_with(&[0xae, 0x42, 0x60, 0x82]), "IEND's CRC");
+    }
+
+    /// The pixels a PNG of this module holds: IDAT inflated, filter bytes dropped.
+    fn pixels_of(png: &[u8]) -> (u32, u32, Vec<u8>) {
+        use std::io::Read;
+        let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        let (w, h) = (be(16), be(20));
+        let (mut at, mut idat) = (8, Vec::new());
+        while at < png.len() {
+            let len = be(at) as usize;
+            if &png[at + 4..at + 8] == b"IDAT" {
+                idat.extend_from_slice(&png[at + 8..at + 8 + len]);
+            }
+            at += 12 + len;
+        }
+        let mut raw = Vec::new();
+        flate2::read::ZlibDecoder::new(&idat[..]).read_to_end(&mut raw).unwrap();
+        let row = w as usize * 3 + 1;
+        assert_eq!(raw.len(), row * h as usize);
+        assert!(raw.chunks(row).all(|r| r[0] == 0), "filter none on every row");
+        (w, h, raw.chunks(row).flat_map(|r| r[1..].to_vec()).collect())
+    }
+
+    #[test]
+    fn a_year_chart_is_small_and_decodes_to_the_canvas() {
+        // Regression (issue #15): stored blocks made an 800×400 chart ~960 KB.
+        let days: Vec<NaiveDate> = (0..365).map(|i| day(1) - chrono::Duration::days(i)).rev().collect();
+        let revenue: Vec<Option<i128>> = (0..365).map(|i| Some(100_000 + (i * 7_919 % 50_000) as i128)).collect();
+        let profit: Vec<Option<i128>> = (0..365).map(|i| Some(20_000 - (i * 3_571 % 40_000) as i128)).collect();
+        let c = daily_chart(&days, &revenue, &profit, 800, 400);
+        let png = c.png();
+        assert!(png.len() <= 60 * 1024, "{} bytes", png.len());
+        let (w, h, pixels) = pixels_of(&png);
+        assert_eq!((w, h), (800, 400));
+        for (x, y) in [(0, 0), (400, 200), (799, 399), (123, 321)] {
+            let at = (y * 800 + x) * 3;
+            assert_eq!(pixels[at..at + 3], c.get(x, y), "pixel {x},{y}");
+        }
     }
 
     fn day(d: u32) -> NaiveDate {

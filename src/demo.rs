@@ -47,21 +47,22 @@ pub enum DemoError {
     Run(#[from] RunError),
 }
 
-/// A config that points every client at `sandbox`, with its credentials.
-pub fn sandbox_config(sandbox: &Sandbox, data_dir: PathBuf, time_scale: u32, wb_page_cap: usize) -> Config {
+/// A config that points every client at the sandbox at `base_url`, with its credentials.
+pub fn sandbox_config(base_url: &str, data_dir: PathBuf, time_scale: u32, wb_page_cap: usize) -> Config {
     Config {
         costs_file: data_dir.join("costs.csv"),
         operations_file: None,
         data_dir,
         timezone: chrono_tz::Europe::Moscow,
         endpoints: Endpoints {
-            wb_statistics: sandbox.base_url.clone(),
-            wb_finance: sandbox.base_url.clone(),
-            wb_advert: sandbox.base_url.clone(),
-            wb_content: sandbox.base_url.clone(),
-            ozon: sandbox.base_url.clone(),
+            wb_statistics: base_url.into(),
+            wb_finance: base_url.into(),
+            wb_advert: base_url.into(),
+            wb_content: base_url.into(),
+            ozon: base_url.into(),
         },
         redis_url: None,
+        sources: Default::default(),
         limits: Default::default(),
         state_namespace: "demo".into(),
         state: Default::default(),
@@ -110,7 +111,7 @@ pub async fn run(opts: &DemoOptions, events: Events) -> Result<DemoRun, DemoErro
     })
     .await
     .map_err(DemoError::Sandbox)?;
-    let mut cfg = sandbox_config(&sandbox, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
+    let mut cfg = sandbox_config(&sandbox.base_url, opts.data_dir.clone(), opts.time_scale, opts.wb_page_cap);
     let api = mpetl_sandbox::telegram::BotApi::start().map_err(DemoError::Sandbox)?;
     let tg = crate::config::TelegramConfig {
         token: SecretString::from(mpetl_sandbox::telegram::BOT_TOKEN),

@@ -20,7 +20,9 @@ pub const BRAND_ATTRIBUTE: i64 = 85;
 
 /// The sandbox's part of Ozon's tree: (top category, [(last-level category id, its name,
 /// [(type id, type name)])]). Ids as Ozon's own for these categories where known.
-const TREE: [(&str, i64, [(i64, &str, [(i64, &str); 2]); 2]); 2] = [
+type Types = [(i64, &'static str); 2];
+type Categories = [(i64, &'static str, Types); 2];
+const TREE: [(&str, i64, Categories); 2] = [
     (
         "Одежда",
         200_000_933,

@@ -328,8 +328,16 @@ async fn answer(
             {
                 return err(StatusCode::BAD_REQUEST, &e, None);
             }
-            if method != "sendmessage" && file.is_none() {
+            if method == "senddocument" && (file.is_none() || params.get("document").is_none()) {
                 return err(StatusCode::BAD_REQUEST, "Bad Request: there is no document in the request", None);
+            }
+            if method == "sendphoto" {
+                if file.is_none() || params.get("photo").is_none() {
+                    return err(StatusCode::BAD_REQUEST, "Bad Request: there is no photo in the request", None);
+                }
+                if let Some(e) = file.as_ref().and_then(|(_, b)| photo_error(b)) {
+                    return err(StatusCode::BAD_REQUEST, &e, None);
+                }
             }
             let mut i = s.inner.lock().expect("emulator lock");
             let id = {
@@ -374,6 +382,23 @@ async fn answer(
     }
 }
 
+/// What Telegram says of a photo it would not take: over 10 MB, width + height over 10 000, or a
+/// side more than 20 times the other (Bot API, sendPhoto). Only PNG is read here.
+fn photo_error(bytes: &[u8]) -> Option<String> {
+    if bytes.len() > 10 * 1024 * 1024 {
+        return Some("Bad Request: PHOTO_SAVE_FILE_INVALID".into());
+    }
+    if bytes.len() < 24 || !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || &bytes[12..16] != b"IHDR" {
+        return Some("Bad Request: IMAGE_PROCESS_FAILED".into());
+    }
+    let dim = |at: usize| u64::from(u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]));
+    let (w, h) = (dim(16), dim(20));
+    if w == 0 || h == 0 || w + h > 10_000 || w > 20 * h || h > 20 * w {
+        return Some("Bad Request: PHOTO_INVALID_DIMENSIONS".into());
+    }
+    None
+}
+
 async fn parse_multipart(
     headers: &HeaderMap,
     body: axum::body::Bytes,
@@ -389,7 +414,11 @@ async fn parse_multipart(
     while let Some(field) = mp.next_field().await.map_err(|e| e.to_string())? {
         let name = field.name().unwrap_or_default().to_string();
         match field.file_name().map(String::from) {
-            Some(fname) => file = Some((fname, field.bytes().await.map_err(|e| e.to_string())?.to_vec())),
+            Some(fname) => {
+                // The part's name says what the file is (`photo`, `document`): kept for the check.
+                params.insert(name, Value::String(fname.clone()));
+                file = Some((fname, field.bytes().await.map_err(|e| e.to_string())?.to_vec()));
+            }
             None => {
                 let v = field.text().await.map_err(|e| e.to_string())?;
                 params.insert(name, Value::String(v));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
@@ -131,28 +131,25 @@ fn orders_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) ->
     };
     let d = &s.data;
     let rows = page(&d.wb_orders, &filter, s.cfg.wb_page_cap, |o| &o.last_change, |o| o.date);
-    let body: Vec<Value> = rows
-        .into_iter()
-        .map(|o| {
-            let sku = &d.wb_skus[o.sku];
-            let mut m = common(sku, o.date, &o.last_change, o.warehouse, o.region);
-            m.insert("incomeID".into(), json!(o.income_id));
-            m.insert("spp".into(), json!(o.spp));
-            m.insert("finishedPrice".into(), money(o.finished_price_kop));
-            m.insert("priceWithDisc".into(), money(o.price_with_disc_kop));
-            m.insert("isCancel".into(), json!(o.cancel_date.is_some()));
-            let cancel = o
-                .cancel_date
-                .map(|c| c.format("%Y-%m-%dT%H:%M:%S").to_string())
-                .unwrap_or_else(|| "0001-01-01T00:00:00".into());
-            m.insert("cancelDate".into(), json!(cancel));
-            m.insert("sticker".into(), json!(""));
-            m.insert("gNumber".into(), json!(o.g_number));
-            m.insert("srid".into(), json!(o.srid));
-            Value::Object(m)
-        })
-        .collect();
-    axum::Json(body).into_response()
+    let body = rows.into_iter().map(|o| {
+        let sku = &d.wb_skus[o.sku];
+        let mut m = common(sku, o.date, &o.last_change, o.warehouse, o.region);
+        m.insert("incomeID".into(), json!(o.income_id));
+        m.insert("spp".into(), json!(o.spp));
+        m.insert("finishedPrice".into(), money(o.finished_price_kop));
+        m.insert("priceWithDisc".into(), money(o.price_with_disc_kop));
+        m.insert("isCancel".into(), json!(o.cancel_date.is_some()));
+        let cancel = o
+            .cancel_date
+            .map(|c| c.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_else(|| "0001-01-01T00:00:00".into());
+        m.insert("cancelDate".into(), json!(cancel));
+        m.insert("sticker".into(), json!(""));
+        m.insert("gNumber".into(), json!(o.g_number));
+        m.insert("srid".into(), json!(o.srid));
+        Value::Object(m)
+    });
+    super::json_bytes(super::json_array(body))
 }
 
 fn sales_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) -> Response {
@@ -165,26 +162,23 @@ fn sales_now(s: Arc<Shared>, headers: HeaderMap, q: HashMap<String, String>) -> 
     };
     let d = &s.data;
     let rows = page(&d.wb_sales, &filter, s.cfg.wb_page_cap, |x| &x.last_change, |x| x.date);
-    let body: Vec<Value> = rows
-        .into_iter()
-        .map(|x| {
-            let sku = &d.wb_skus[x.sku];
-            let sign = if x.negative_money { -1 } else { 1 };
-            let mut m = common(sku, x.date, &x.last_change, x.warehouse, x.region);
-            m.insert("incomeID".into(), json!(16_000_000));
-            m.insert("spp".into(), json!(x.spp));
-            m.insert("paymentSaleAmount".into(), json!(0));
-            m.insert("forPay".into(), money(sign * x.for_pay_kop));
-            m.insert("finishedPrice".into(), money(sign * x.finished_price_kop));
-            m.insert("priceWithDisc".into(), money(sign * x.price_with_disc_kop));
-            m.insert("saleID".into(), json!(x.sale_id));
-            m.insert("sticker".into(), json!(""));
-            m.insert("gNumber".into(), json!(x.g_number));
-            m.insert("srid".into(), json!(x.srid));
-            Value::Object(m)
-        })
-        .collect();
-    axum::Json(body).into_response()
+    let body = rows.into_iter().map(|x| {
+        let sku = &d.wb_skus[x.sku];
+        let sign = if x.negative_money { -1 } else { 1 };
+        let mut m = common(sku, x.date, &x.last_change, x.warehouse, x.region);
+        m.insert("incomeID".into(), json!(16_000_000));
+        m.insert("spp".into(), json!(x.spp));
+        m.insert("paymentSaleAmount".into(), json!(0));
+        m.insert("forPay".into(), money(sign * x.for_pay_kop));
+        m.insert("finishedPrice".into(), money(sign * x.finished_price_kop));
+        m.insert("priceWithDisc".into(), money(sign * x.price_with_disc_kop));
+        m.insert("saleID".into(), json!(x.sale_id));
+        m.insert("sticker".into(), json!(""));
+        m.insert("gNumber".into(), json!(x.g_number));
+        m.insert("srid".into(), json!(x.srid));
+        Value::Object(m)
+    });
+    super::json_bytes(super::json_array(body))
 }
 
 pub(crate) async fn orders(

@@ -64,16 +64,12 @@ fn detailed_now(s: Arc<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     // Weekly reports appear the Monday after their week; daily ones the next day.
     let available =
         |r: &WbFinRow| if daily { r.rr_date < today } else { week_start(r.rr_date) + Duration::days(7) <= today };
-    let page: Vec<Value> = rows[start..]
-        .iter()
-        .filter(|r| r.rr_date >= from && r.rr_date <= to && available(r))
-        .take(cap)
-        .map(|r| fin_row_json(&s, r, daily))
-        .collect();
-    if page.is_empty() {
+    let mut page =
+        rows[start..].iter().filter(|r| r.rr_date >= from && r.rr_date <= to && available(r)).take(cap).peekable();
+    if page.peek().is_none() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    axum::Json(page).into_response()
+    super::json_bytes(super::json_array(page.map(|r| fin_row_json(&s, r, daily))))
 }
 
 /// Ten-thousandths of a ruble as WB writes them ("1.349", "-0.15", "0").

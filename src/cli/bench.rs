@@ -108,12 +108,15 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
         eprintln!(
             "building the lake of a {profile:?} seller over {days} days through the pipeline (sandbox over HTTP)…"
         );
-        let (run, secs) = mpetl::bench::build(data_dir, profile, days).await?;
+        let b = mpetl::bench::build(&std::env::current_exe()?, data_dir, profile, days).await?;
         println!(
-            "build: {} rows fetched with {} requests, lake + marts written in {secs:.1} s ({:.0} rows/s end to end)",
-            run.report.rows_fetched,
-            run.report.requests,
-            run.report.rows_fetched as f64 / secs
+            "build: {} rows fetched with {} requests, lake + marts written in {:.1} s ({:.0} rows/s end to end); peak RSS: pipeline {:.0} MiB, sandbox (its own process) {:.0} MiB",
+            b.report.rows_fetched,
+            b.report.requests,
+            b.seconds,
+            b.report.rows_fetched as f64 / b.seconds,
+            b.pipeline_peak_mib,
+            b.sandbox_peak_mib
         );
     }
     let rows = mpetl::bench::lake_rows(&lake)?;
@@ -121,7 +124,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
     anyhow::ensure!(out.status.success(), "the metrics child failed: {}", String::from_utf8_lossy(&out.stderr));
     let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
-    let peak = mpetl::bench::children_peak_mib();
+    let peak = timing.peak_rss_mib;
     println!("lake: {rows} rows in {} ({} – {})", lake.root().display(), period.from, period.to);
     println!(
         "mpetl metrics (polars, by day × SKU, COGS, tax, profit): {:.2} s, {:.0} rows/s, peak RSS {peak:.0} MiB, {} result rows",

@@ -60,16 +60,16 @@ fn print_demo_telegram(t: &mpetl::demo::DemoTelegram) {
     let calls = t.api.calls();
     let count = |m: &str| calls.iter().filter(|c| c.method == m && c.status == 200).count();
     println!(
-        "\nTelegram (the sandbox's Bot API emulator at {}, chat {}): {} message(s) sent, {} edit(s) of the progress message (at most one per 3 s), {} document(s).",
+        "\nTelegram (the sandbox's Bot API emulator at {}, chat {}): {} message(s) sent, {} edit(s) of the progress message (at most one per 3 s), {} photo(s).",
         t.api.base_url,
         t.chat,
         count("sendMessage"),
         count("editMessageText"),
-        count("sendDocument")
+        count("sendPhoto")
     );
     for m in t.api.messages(t.chat) {
         let what = if m.file.is_some() {
-            "document"
+            "chart"
         } else if Some(m.id) == t.summary_message {
             "summary"
         } else {

@@ -4,6 +4,7 @@ mod backfill;
 #[cfg(feature = "sandbox")]
 mod bench;
 mod cache;
+mod config;
 #[cfg(feature = "sandbox")]
 mod demo;
 mod job;
@@ -48,6 +49,8 @@ enum Command {
     /// The chunk cache: `stats` per dataset, or `invalidate` chunks so the next run fetches
     /// them again.
     Cache(cache::Args),
+    /// The configuration: `show` prints every key in effect, where it came from, secrets redacted.
+    Config(config::Args),
     /// The lake itself: `verify` reads every partition and checks it against the chunk records.
     Lake(lake::Args),
     /// Jobs in the jobs directory: `list` them with next fire times and last results, or `run`
@@ -83,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Plan(args) => plan::run(config, args),
         Command::Status(args) => status::run(config, args),
         Command::Cache(args) => cache::run(config, args),
+        Command::Config(args) => config::run(config, args),
         Command::Lake(args) => lake::run(config, args),
         Command::Job(args) => job::run(config, args).await,
         Command::Schedule(args) => schedule::run(config, args).await,

@@ -16,7 +16,10 @@ use serde::Deserialize;
 use crate::dataset::Marketplace;
 
 mod raw;
+mod show;
+
 use raw::de_num;
+pub use show::{Setting, render};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -120,7 +123,7 @@ impl Default for Tax {
 }
 
 /// How mpetl talks to the marketplaces. Every field has a production default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FetchConfig {
     /// Postings per Ozon page (the API allows 1–100).
@@ -159,6 +162,10 @@ pub struct FetchConfig {
     /// once it ended this many days before it was fetched.
     #[serde(deserialize_with = "de_num")]
     pub settle_days: u32,
+    /// Rows a long chunk holds before it stores them (Ozon accruals: whole days at a time), so
+    /// a chunk's memory is bounded whatever the seller's size.
+    #[serde(deserialize_with = "de_num")]
+    pub store_every_rows: u32,
     /// Divides every rate-limit period. 1 for the real APIs; the sandbox demo uses more so that a
     /// 1/min limit passes in milliseconds.
     #[serde(deserialize_with = "de_num")]
@@ -179,6 +186,7 @@ impl Default for FetchConfig {
             wb_stats_refresh_minutes: 30,
             open_chunk_ttl_hours: 24,
             settle_days: 30,
+            store_every_rows: 100_000,
             time_scale: 1,
         }
     }
@@ -258,6 +266,9 @@ pub struct Config {
     pub limits: BTreeMap<String, crate::http::Quota>,
     pub state: StateOptions,
     pub telegram: Option<TelegramConfig>,
+    /// Where each key the file or the environment set came from (`file mpetl.toml`,
+    /// `env MPETL_…`), by dotted key; a key not here took its default. For `config show`.
+    pub sources: BTreeMap<String, String>,
 }
 
 impl Config {

@@ -112,7 +112,7 @@ impl Bot {
         .map(|_| ())
     }
 
-    /// Sends a PNG as a document (exact bytes, no recompression) with an HTML caption.
+    /// Sends a PNG as a photo, shown inline in the chat, with an HTML caption.
     pub async fn send_png(&self, chat: i64, name: &str, png: Vec<u8>, caption: &str) -> Result<i64, TelegramError> {
         let part = reqwest::multipart::Part::bytes(png)
             .file_name(name.to_string())
@@ -122,8 +122,8 @@ impl Bot {
             .text("chat_id", chat.to_string())
             .text("caption", caption.to_string())
             .text("parse_mode", "HTML")
-            .part("document", part);
-        let resp = self.http.post(self.url("sendDocument")).multipart(form).send().await.map_err(transport)?;
+            .part("photo", part);
+        let resp = self.http.post(self.url("sendPhoto")).multipart(form).send().await.map_err(transport)?;
         let r = Self::envelope(resp, chat).await?;
         Ok(r["message_id"].as_i64().unwrap_or_default())
     }

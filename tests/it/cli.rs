@@ -19,6 +19,7 @@ fn every_subcommand_has_help() {
         vec!["sandbox", "--help"],
         vec!["plan", "--help"],
         vec!["bench", "--help"],
+        vec!["config", "show", "--help"],
     ] {
         let o = mpetl(&sub, dir.path());
         assert!(o.status.success(), "{sub:?}: {}", stderr(&o));
@@ -177,4 +178,36 @@ fn a_limit_override_changes_the_plan_and_a_bad_one_is_refused() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("limits.wb_fnance") && e.contains("wb_finance"), "{e}");
+}
+
+#[test]
+fn config_show_names_each_source_and_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mpetl.toml"), "[accounts.my-shop.wb]\n[fetch]\ntime_scale = 3\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mpetl"))
+        .args(["config", "show", "--json"])
+        .current_dir(dir.path())
+        .env_remove("MPETL_CONFIG")
+        .env("REDIS_URL", "redis://:pw-sekret@127.0.0.1:1/0")
+        .env("MPETL_ACCOUNTS__MY_SHOP__WB__TOKEN", "tok-sekret")
+        .env("MPETL_LIMITS__WB_FINANCE__PERIOD_SECS", "120")
+        .env("MPETL_LIMITS__WB_FINANCE__BURST", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("sekret"), "{out}");
+    let all: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let get = |k: &str| -> (String, String) {
+        let s = all.iter().find(|s| s["key"] == k).unwrap_or_else(|| panic!("no {k} in {out}"));
+        (s["value"].as_str().unwrap().to_string(), s["source"].as_str().unwrap().to_string())
+    };
+    assert_eq!(get("state.redis_url"), ("\"***\"".into(), "env REDIS_URL".into()));
+    assert_eq!(get("accounts.my-shop.wb.token"), ("\"***\"".into(), "env MPETL_ACCOUNTS__MY_SHOP__WB__TOKEN".into()));
+    assert_eq!(
+        get("limits.wb_finance.period_secs"),
+        ("120".into(), "env MPETL_LIMITS__WB_FINANCE__PERIOD_SECS".into())
+    );
+    assert_eq!(get("fetch.time_scale"), ("3".into(), "file mpetl.toml".into()));
+    assert_eq!(get("fetch.settle_days"), ("30".into(), "default".into()));
 }

@@ -227,8 +227,16 @@ async fn a_job_posts_live_progress_then_one_summary_with_the_true_numbers_and_a_
         en.contains("Net profit") && en.contains("Total") && en.contains(&format_kopecks_human(i128::from(revenue))),
         "{en}"
     );
-    let (name, png) = msgs[2].file.clone().expect("the chart is a document");
-    assert!(name.ends_with(".png") && png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 800 * 400 * 3);
+    // The chart, a photo shown inline (the emulator refuses a photo Telegram would refuse): small,
+    // and its image data inflates to 800×400 RGB rows.
+    let (name, png) = msgs[2].file.clone().expect("the chart is a photo");
+    assert!(name.ends_with(".png") && png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() <= 60 * 1024, "{}", png.len());
+    assert!(api.calls().iter().any(|c| c.method == "sendPhoto" && c.status == 200));
+    let idat = png.windows(4).position(|w| w == b"IDAT").expect("an IDAT chunk");
+    let len = u32::from_be_bytes(png[idat - 4..idat].try_into().unwrap()) as usize;
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&png[idat + 4..idat + 4 + len]), &mut raw).unwrap();
+    assert_eq!(raw.len(), (800 * 3 + 1) * 400);
     // Once per run: posting the same run's summary again does nothing.
     let again = mpetl::schedule::post_summary(
         &h.cfg,
@@ -288,10 +296,12 @@ async fn telegram_down_or_failing_never_fails_the_run_and_never_doubles_the_summ
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_schedule_processes_on_one_redis_fire_each_tick_once() {
+    // Both replicas are told of Redis only by REDIS_URL, as the README and compose files do
+    // (regression, issue #16: the variable was documented but never read, so each replica ran on
+    // its own embedded store and every tick fired twice).
     let Some(server) = RedisServer::start() else { return };
     let h = harness(small(80_000), |_| {}).await;
-    let state = format!("[state]\nredis_url = {:?}\nnamespace = \"sched\"\n", server.url);
-    let config = h.write_config("mpetl.toml", FAST, &state);
+    let config = h.write_config("mpetl.toml", FAST, "[state]\nnamespace = \"sched\"\n");
     let jobs = h.dir.path().join("jobs");
     std::fs::create_dir_all(&jobs).unwrap();
     std::fs::write(
@@ -301,6 +311,7 @@ async fn two_schedule_processes_on_one_redis_fire_each_tick_once() {
     .unwrap();
     let spawn = || {
         mpetl(&config, &["schedule", "--jobs", &jobs.display().to_string()])
+            .env("REDIS_URL", &server.url)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

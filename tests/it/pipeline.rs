@@ -109,7 +109,8 @@ async fn second_overlapping_backfill_changes_no_row_and_requests_no_done_chunk()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_repeated_across_pages_and_windows_are_counted_once() {
     // Pages of 40 rows: WB's inclusive `>=` cursor repeats the rows that share the boundary stamp.
-    let h = harness(small(40), |_| {}).await;
+    // Accruals are stored every 50 rows (whole days), many groups per month, not once a month.
+    let h = harness(small(40), |f| f.store_every_rows = 50).await;
     let period = last_days(200);
     let report = h.backfill(&request(period)).await.expect("backfill");
 

@@ -78,9 +78,9 @@ struct RawTelegram {
     token_file: Option<PathBuf>,
     api_base: Option<String>,
     language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_ids")]
     allowed_chats: Vec<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_ids")]
     allowed_users: Vec<i64>,
     #[serde(default, deserialize_with = "de_opt_string_lenient")]
     max_report_days: Option<String>,
@@ -90,8 +90,55 @@ struct RawTelegram {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimit {
+    #[serde(deserialize_with = "de_f64")]
     period_secs: f64,
+    #[serde(deserialize_with = "de_num")]
     burst: u32,
+}
+
+/// A number that may have a fraction, from TOML or, as text, from the environment.
+fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        F(f64),
+        I(i64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::F(f) => Ok(f),
+        N::I(i) => Ok(i as f64),
+        N::S(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("'{s}' is not a number ({e}); write one, e.g. 60 or 0.5"))),
+    }
+}
+
+/// Chat or user ids: a TOML list, or from the environment one text of ids separated by commas
+/// (`MPETL_TELEGRAM__ALLOWED_CHATS=-1001234,5678`).
+fn de_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum L {
+        List(Vec<i64>),
+        S(String),
+    }
+    match L::deserialize(d)? {
+        L::List(v) => Ok(v),
+        L::S(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse().map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "'{t}' in '{s}' is not a whole number; write ids separated by commas, e.g. -1001234567890,42"
+                    ))
+                })
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,15 +216,45 @@ const SECRET_KEYS: [&str; 3] = ["token", "api_key", "redis_url"];
 /// `MPETL_*` variables that are not config keys.
 const RESERVED_ENV: [&str; 4] = ["MPETL_CONFIG", "MPETL_LOG", "MPETL_FAILPOINT", "MPETL_FAILPOINT_PARENT"];
 
-fn set_path(table: &mut toml::Table, path: &[String], value: String) -> Result<(), String> {
+/// The conventional variable for a Redis URL (as Heroku, Render, Railway and most compose files
+/// set it): `state.redis_url` when `MPETL_STATE__REDIS_URL` does not say otherwise.
+pub const REDIS_URL_ENV: &str = "REDIS_URL";
+
+/// Every value of the file by its dotted key, for `config show`'s sources.
+fn leaves(table: &toml::Table, prefix: &str, out: &mut BTreeMap<String, String>, origin: &str) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(t) => leaves(t, &key, out, origin),
+            _ => {
+                out.insert(key, format!("file {origin}"));
+            }
+        }
+    }
+}
+
+/// Sets `path` to `value`, creating sections; returns the dotted key it set (an account id as
+/// the file spells it).
+fn set_path(table: &mut toml::Table, path: &[String], value: String) -> Result<String, String> {
     let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut set = Vec::with_capacity(path.len());
     let mut cur = table;
-    for p in parents {
-        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    for (i, p) in parents.iter().enumerate() {
+        // An account id may hold `-` (or capitals), which an environment variable's name cannot:
+        // `MPETL_ACCOUNTS__MY_SHOP__…` reaches the file's `[accounts.my-shop]`.
+        let key = match (i, path.first().map(String::as_str)) {
+            (1, Some("accounts")) if !cur.contains_key(p) => {
+                cur.keys().find(|k| k.replace('-', "_").eq_ignore_ascii_case(p)).cloned().unwrap_or_else(|| p.clone())
+            }
+            _ => p.clone(),
+        };
+        set.push(key.clone());
+        let entry = cur.entry(key).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = entry.as_table_mut().ok_or_else(|| format!("`{p}` is a value in the config file, not a section"))?;
     }
     cur.insert(last.clone(), toml::Value::String(value));
-    Ok(())
+    set.push(last.clone());
+    Ok(set.join("."))
 }
 
 /// Parses TOML text, overlays `MPETL_*` pairs from `env`, validates.
@@ -192,8 +269,19 @@ pub(super) fn parse(
         let line = 1 + text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
         ConfigError::Parse { origin: format!("file {origin}"), message: format!("line {line}: {}", e.message()) }
     })?;
+    let mut sources = BTreeMap::new();
+    leaves(&table, "", &mut sources, origin);
     let mut overlaid = Vec::new();
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    let own = env.iter().any(|(n, _)| n == "MPETL_STATE__REDIS_URL");
     for (name, value) in env {
+        if name == REDIS_URL_ENV && !own && !value.trim().is_empty() {
+            let key = set_path(&mut table, &["state".into(), "redis_url".into()], value)
+                .map_err(|m| ConfigError::Parse { origin: format!("environment variable {name}"), message: m })?;
+            sources.insert(key, format!("env {name}"));
+            overlaid.push(name);
+            continue;
+        }
         let Some(rest) = name.strip_prefix("MPETL_") else {
             continue;
         };
@@ -201,8 +289,9 @@ pub(super) fn parse(
             continue;
         }
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-        set_path(&mut table, &path, value)
+        let key = set_path(&mut table, &path, value)
             .map_err(|m| ConfigError::Parse { origin: format!("environment variable {name}"), message: m })?;
+        sources.insert(key, format!("env {name}"));
         overlaid.push(name);
     }
     // Through serde_path_to_error: a value of the wrong type is named by its key
@@ -223,5 +312,7 @@ pub(super) fn parse(
                 p => format!("{p}: {}", e.inner().message()),
             },
         })?;
-    validate(raw)
+    let mut config = validate(raw)?;
+    config.sources = sources;
+    Ok(config)
 }

@@ -143,6 +143,9 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             "use 1 to 86400 seconds (900: a chunk told to wait longer fails, and the next run resumes it)",
         ));
     }
+    if f.store_every_rows == 0 {
+        return Err(invalid("fetch.store_every_rows", 0, "use 100000: rows a long chunk holds before it stores them"));
+    }
     if raw.accounts.is_empty() {
         return Err(ConfigError::Missing(
             "config has no seller account: add a section such as [accounts.main] with [accounts.main.wb] and/or [accounts.main.ozon]".into(),
@@ -293,5 +296,6 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         state_namespace,
         limits,
         state,
+        sources: BTreeMap::new(),
     })
 }

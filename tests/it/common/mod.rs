@@ -30,7 +30,7 @@ pub const FAST: u32 = 100_000;
 pub async fn harness(sb: SandboxConfig, tweak: impl FnOnce(&mut FetchConfig)) -> Harness {
     let sandbox = Sandbox::start(sb.clone()).await.expect("sandbox starts");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = sandbox_config(&sandbox, dir.path().join("data"), FAST, sb.wb_page_cap);
+    let mut cfg = sandbox_config(&sandbox.base_url, dir.path().join("data"), FAST, sb.wb_page_cap);
     tweak(&mut cfg.fetch);
     std::fs::create_dir_all(&cfg.data_dir).unwrap();
     std::fs::write(&cfg.costs_file, sandbox.data().finance.costs_csv()).unwrap();
@@ -278,7 +278,8 @@ impl Harness {
 /// `mpetl --config <config> <args…>`, not yet started.
 pub fn mpetl(config: &std::path::Path, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mpetl"));
-    cmd.arg("--config").arg(config).args(args);
+    // A developer's own REDIS_URL would switch every child to their Redis.
+    cmd.arg("--config").arg(config).args(args).env_remove("REDIS_URL");
     cmd
 }
 
@@ -288,6 +289,7 @@ pub fn mpetl_in(args: &[&str], dir: &std::path::Path) -> std::process::Output {
         .args(args)
         .current_dir(dir)
         .env_remove("MPETL_CONFIG")
+        .env_remove("REDIS_URL")
         .output()
         .expect("run mpetl")
 }

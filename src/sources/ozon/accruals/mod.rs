@@ -64,10 +64,16 @@ pub async fn fetch(cx: &FetchCx<'_>, from: NaiveDate, to: NaiveDate) -> Result<C
         out.requests += n;
         rows.extend(r);
         day += chrono::Duration::days(1);
+        // A large seller's month is ~500 000 rows: held whole, it was gigabytes per chunk in
+        // flight. Whole days go to the partition once a group is this big (upserts by key, so a
+        // resumed chunk that fetches them again replaces them).
+        if rows.len() >= cx.fetch_config().store_every_rows as usize || day > to {
+            let n = rows.len() as u64;
+            out.lake += cx.store(Batch::new(Dataset::OzonAccruals, std::mem::take(&mut rows))).await?.stats();
+            out.rows += n;
+            cx.rows_stored(n);
+        }
     }
-    out.rows = rows.len() as u64;
-    out.lake += cx.store(Batch::new(Dataset::OzonAccruals, rows)).await?.stats();
-    cx.rows_stored(out.rows);
     let mut statements = Vec::new();
     for (begin, end) in cash_flow::half_months(from, to) {
         cx.check_stop()?;
