@@ -233,6 +233,8 @@ SELECT day, account, mp, sku, sum(orders) AS orders, sum(orders_value) AS orders
 FROM ev WHERE day BETWEEN DATE '{d_from}' AND DATE '{d_to}' GROUP BY ALL
 """
 con = duckdb.connect()
+# A query over 2 s draws a progress bar on stdout, where the numbers are read from.
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 rows = con.sql(q).fetchall()
 s = time.perf_counter() - t

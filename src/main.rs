@@ -9,6 +9,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // glibc gives every thread that allocates an arena of its own and keeps what is freed there
+    // for that thread: with tokio's workers and the blocking threads that decode and write pages,
+    // ~30 % of the pipeline's peak was freed memory held in arenas (large seller, 60 days:
+    // 2.17 GiB → 1.53 GiB with two arenas, the same time). Set before any thread starts.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

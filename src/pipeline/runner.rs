@@ -1,25 +1,30 @@
 //! The runner: a backfill's stages (plan → fetch WB and Ozon concurrently → marts and
 //! reconciliation) over one config, lake and state store.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
+use futures::{StreamExt, stream};
 
 use super::cx::ChunkOutcome;
 use super::inflight::{Heartbeat, RunCtx};
 use super::plan::{Period, PlanRequest, PlannedChunk};
 use super::{BackfillRequest, ChunkError, RunError, RunReport, check_request, compute_metrics, plan};
 use crate::config::Config;
-use crate::dataset::Marketplace;
+use crate::dataset::{Dataset, Marketplace};
 use crate::events::{Event, Events, Stage};
 use crate::http::{Buckets, Net};
 use crate::lake::Lake;
 use crate::metrics::{self, Grain, MetricsError};
 use crate::state::{RunStatus, StateStore};
+
+/// Chunks of one account and dataset in flight at once: two keep its limiter busy while one of
+/// them stores what it fetched.
+const CHUNKS_PER_LANE: usize = 2;
 
 /// A list fetched once per run (see [`FetchCx::once_per_run`]), of the type its dataset reads.
 pub(super) type List = Arc<dyn std::any::Any + Send + Sync>;
@@ -297,18 +302,16 @@ impl Runner {
         compute_metrics(&self.cfg, period, grain, accounts)
     }
 
-    async fn stage(
-        &self,
-        cx: &RunCtx,
+    async fn stage<'a>(
+        &'a self,
+        cx: &'a RunCtx,
         stage: Stage,
-        plan: &plan::Plan,
+        plan: &'a plan::Plan,
         mp: Marketplace,
     ) -> Vec<Result<ChunkOutcome, ChunkError>> {
         let chunks: Vec<&PlannedChunk> = plan.for_marketplace(mp).collect();
         cx.emit(Event::StageStarted { stage, chunks: chunks.len() as u64 });
-        // Chunks of different buckets run concurrently; each client paces its own bucket, and
-        // the window chunks of one dataset queue on the same limiter.
-        let results = join_all(chunks.into_iter().map(|pc| async move {
+        let one = |pc: &'a PlannedChunk| async move {
             if pc.cached {
                 cx.emit(Event::ChunkCached { stage, chunk: pc.chunk.id.clone() });
                 return Ok(ChunkOutcome::default());
@@ -321,8 +324,25 @@ impl Runner {
                 Err(e) => cx.emit(Event::ChunkFailed { stage, chunk: pc.chunk.id.clone(), error: e.to_string() }),
             }
             r
-        }))
-        .await;
+        };
+        // One lane per account and dataset, the lanes concurrent: each client paces its own
+        // bucket. Within a lane at most CHUNKS_PER_LANE chunks are in flight. All of them at
+        // once, as before, gained nothing (a dataset's chunks queue on one limiter anyway) and
+        // held every month's pages at the same time: memory grew with the period's length.
+        let mut lanes: BTreeMap<(&str, Dataset), Vec<(usize, &PlannedChunk)>> = BTreeMap::new();
+        for (i, pc) in chunks.into_iter().enumerate() {
+            lanes.entry((pc.chunk.account.as_str(), pc.chunk.dataset)).or_default().push((i, pc));
+        }
+        let lanes = lanes.into_values().map(|lane| {
+            // The futures are made here (they start when polled): a closure inside the stream
+            // would make the stage's future Send only for one lifetime, and spawned it must be.
+            let runs: Vec<_> = lane.into_iter().map(|(i, pc)| async move { (i, one(pc).await) }).collect();
+            stream::iter(runs).buffer_unordered(CHUNKS_PER_LANE).collect::<Vec<_>>()
+        });
+        let mut results: Vec<(usize, Result<ChunkOutcome, ChunkError>)> =
+            join_all(lanes).await.into_iter().flatten().collect();
+        results.sort_by_key(|(i, _)| *i);
+        let results = results.into_iter().map(|(_, r)| r).collect();
         cx.emit(Event::StageFinished { stage });
         results
     }

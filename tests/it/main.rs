@@ -5,6 +5,7 @@ mod common;
 
 mod bad_api;
 mod bad_input;
+mod bot;
 mod cli;
 mod crash;
 mod datasets;
