@@ -24,7 +24,14 @@ use clap::{Parser, Subcommand};
 
 /// Batch ETL for Wildberries and Ozon sellers: marketplace data → Parquet lake → period metrics.
 #[derive(Parser)]
-#[command(name = "mpetl", version, about)]
+#[command(
+    name = "mpetl",
+    version,
+    about,
+    after_help = "Exit codes: 0 done; 1 an error not listed here; 2 a usage or config mistake; 3 some chunks \
+failed (the rest is stored; `backfill --resume` continues); 75 another run or process holds the \
+account or the state store (try again later); 130 / 143 stopped by Ctrl-C / SIGTERM (resumable)."
+)]
 pub struct Cli {
     /// Config file (TOML); `MPETL_*` environment variables override its keys.
     #[arg(long, global = true, env = "MPETL_CONFIG", default_value = "mpetl.toml")]
@@ -101,16 +108,56 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The signal that stopped the command (2 or 15), for its exit code; 0 while none came.
+pub static STOPPED_BY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
 /// Ctrl-C, or SIGTERM (what systemd and `kill` send).
 async fn shutdown_signal() {
+    use std::sync::atomic::Ordering;
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => STOPPED_BY.store(libc::SIGINT, Ordering::SeqCst),
+            _ = term.recv() => STOPPED_BY.store(libc::SIGTERM, Ordering::SeqCst),
         },
         Err(e) => {
             tracing::warn!(error = %e, "SIGTERM cannot be caught here: only Ctrl-C stops a run cleanly");
             let _ = tokio::signal::ctrl_c().await;
+            STOPPED_BY.store(libc::SIGINT, Ordering::SeqCst);
         }
     }
+}
+
+/// The exit status of a failed command: 2 for a usage or config mistake, 3 when some chunks
+/// failed (the rest is stored; resumable), 75 when another run or process holds what this one
+/// needs (try again later: EX_TEMPFAIL), 128 + the signal when stopped by one (130 Ctrl-C,
+/// 143 SIGTERM), 1 for anything else. Clap's own usage errors exit 2 as well.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    use mpetl::pipeline::RunError;
+    for cause in e.chain() {
+        if let Some(r) = cause.downcast_ref::<RunError>() {
+            return match r {
+                RunError::Config(_) | RunError::Plan(_) | RunError::Period(_) => 2,
+                RunError::UnknownRun { .. } | RunError::NothingToResume { .. } => 2,
+                RunError::Chunks { .. } => 3,
+                RunError::Busy { .. } => 75,
+                RunError::State(mpetl::state::StateError::Locked { .. }) => 75,
+                RunError::Interrupted { .. } => {
+                    128 + match STOPPED_BY.load(std::sync::atomic::Ordering::SeqCst) {
+                        0 => libc::SIGINT,
+                        n => n,
+                    } as u8
+                }
+                _ => 1,
+            };
+        }
+        if cause.downcast_ref::<mpetl::config::ConfigError>().is_some()
+            || cause.downcast_ref::<mpetl::period::PeriodError>().is_some()
+        {
+            return 2;
+        }
+        if let Some(mpetl::state::StateError::Locked { .. }) = cause.downcast_ref::<mpetl::state::StateError>() {
+            return 75;
+        }
+    }
+    1
 }

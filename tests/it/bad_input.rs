@@ -294,7 +294,8 @@ fn each_bad_input_gets_a_clear_error_and_no_panic() {
         let before = files_in(dir.path());
         let o = mpetl_env(case.args, dir.path(), case.env);
         let err = String::from_utf8_lossy(&o.stderr);
-        // 1: refused by mpetl, 2: refused by the argument parser; 101 would be a panic.
+        // 2: a usage or config mistake (mpetl's or the argument parser's), 1: another refusal;
+        // 101 would be a panic.
         if !matches!(o.status.code(), Some(1 | 2)) {
             wrong.push(format!("{}: exit {:?}: {err}", case.name, o.status.code()));
         }
@@ -470,7 +471,9 @@ async fn a_disk_that_fills_up_mid_run_leaves_nothing_half_written() {
         if o.status.success() {
             break;
         }
-        assert_eq!(o.status.code(), Some(1), "{kib} KiB: {err}");
+        // 3 when a chunk's lake write failed (the other chunks stored), 1 when a mart or the
+        // state did: never a panic, never 0.
+        assert!(matches!(o.status.code(), Some(1 | 3)), "{kib} KiB: exit {:?}: {err}", o.status.code());
         assert!(err.contains("File too large") && err.contains(&h.cfg.data_dir.display().to_string()), "{err}");
         lake_overflowed |= err.contains("lake partition");
         let left = crate::common::half_written(&h.cfg.data_dir);

@@ -9,6 +9,7 @@ mod bot;
 mod cli;
 mod crash;
 mod datasets;
+mod exit_codes;
 mod fuzz;
 mod jobs;
 mod limits;
