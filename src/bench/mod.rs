@@ -1,0 +1,110 @@
+//! `mpetl bench`: builds a large seller's lake through the real pipeline (sandbox over HTTP),
+//! then times the metrics stage in a child process (so its peak memory is its own) and the same
+//! aggregation in DuckDB over the same Parquet files, as a reference.
+
+mod build;
+mod duckdb;
+mod limits;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::dataset::Dataset;
+use crate::demo;
+use crate::lake::Lake;
+use crate::metrics::{self, Count, Grain, Money};
+
+pub use build::{Build, build};
+pub use duckdb::{DuckTiming, time_duckdb};
+pub use limits::{LimitsReport, limits};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+    #[error(transparent)]
+    Run(#[from] crate::pipeline::RunError),
+    #[error("bench: {0}")]
+    Other(String),
+}
+
+/// Rows in the whole lake, counted by a scan.
+pub fn lake_rows(lake: &Lake) -> Result<u64, BenchError> {
+    let mut n = 0u64;
+    for ds in Dataset::ALL {
+        let Some(lf) = lake.scan(ds).map_err(|e| BenchError::Other(e.to_string()))? else { continue };
+        let df = lf.select([polars::prelude::len()]).collect().map_err(|e| BenchError::Other(e.to_string()))?;
+        n += df.columns()[0]
+            .cast(&polars::prelude::DataType::UInt64)
+            .map_err(|e| BenchError::Other(e.to_string()))?
+            .u64()
+            .map_err(|e| BenchError::Other(e.to_string()))?
+            .get(0)
+            .unwrap_or(0);
+    }
+    Ok(n)
+}
+
+/// What the child process measured.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MetricsTiming {
+    pub seconds: f64,
+    pub sku_rows: usize,
+    pub revenue_kop: i128,
+    pub orders: i64,
+    /// The child's own peak resident memory.
+    pub peak_rss_mib: f64,
+}
+
+/// Stage 2 (run in a child): the metrics stage as `backfill` runs it, by day, over the lake.
+pub fn time_metrics(
+    cfg: &crate::config::Config,
+    period: &crate::pipeline::plan::Period,
+) -> Result<MetricsTiming, BenchError> {
+    let t = Instant::now();
+    let (sku, _totals) = crate::pipeline::compute_metrics(cfg, period, Grain::Day, None)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let rows = metrics::rows(&sku)?;
+    Ok(MetricsTiming {
+        seconds,
+        sku_rows: sku.height(),
+        revenue_kop: rows.iter().filter_map(|r| r.money(Money::Revenue)).sum(),
+        orders: rows.iter().filter_map(|r| r.count(Count::Orders)).sum(),
+        peak_rss_mib: own_peak_mib(),
+    })
+}
+
+/// This process's peak resident memory (`VmHWM`), in MiB. It belongs to the address space, so a
+/// child started by exec reports its own. (`RUSAGE_CHILDREN`'s `ru_maxrss`, used before, carries
+/// the parent's resident size at fork across the exec: the metrics child "peaked" at whatever the
+/// parent, sandbox and all, held when it started it.)
+pub fn own_peak_mib() -> f64 {
+    peak_in(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` text, in MiB.
+pub(crate) fn peak_in(status: &str) -> f64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// The child process's command line.
+pub fn child(exe: &Path, data_dir: &Path, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Command {
+    let mut c = Command::new(exe);
+    c.args([
+        "bench-metrics",
+        "--data-dir",
+        &data_dir.display().to_string(),
+        "--from",
+        &from.to_string(),
+        "--to",
+        &to.to_string(),
+    ]);
+    c
+}
