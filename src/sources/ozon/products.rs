@@ -100,8 +100,6 @@ pub const BRAND_ATTRIBUTE: i64 = 85;
 pub struct AttributesResponse {
     #[serde(default, deserialize_with = "or_default")]
     pub result: Vec<Attributes>,
-    #[serde(default, deserialize_with = "or_default")]
-    pub last_id: String,
 }
 
 #[derive(Debug, Deserialize)]
