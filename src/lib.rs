@@ -16,6 +16,7 @@ pub mod costs;
 pub mod dataset;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod doctor;
 pub mod events;
 pub mod failpoint;
 pub mod http;

@@ -22,12 +22,13 @@ fn main() -> ExitCode {
     // codes; NO_COLOR (no-color.org) turns it off anywhere.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
     let cli = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MPETL_LOG").unwrap_or_else(|_| cli.log_level().into());
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format() {
+        cli::LogFormat::Text => log.with_ansi(ansi).init(),
+        cli::LogFormat::Json => log.json().with_ansi(false).init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, de};
+use serde::{Deserialize, Deserializer, Serializer, de};
 
 /// An amount in kopecks (1/100 of a ruble, or of the row's currency).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,6 +90,11 @@ pub fn format_kopecks(k: i128) -> String {
     let sign = if k < 0 { "-" } else { "" };
     let a = k.unsigned_abs();
     format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Kopecks written as an exact decimal string ("-1234.05") in JSON: a float would round them.
+pub fn ser_kopecks<S: Serializer>(k: &i128, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_kopecks(*k))
 }
 
 /// Groups thousands with a thin space for people: "1 234 567.89".

@@ -41,6 +41,22 @@ pub use truth::TruthRow;
 pub const WB_TOKEN: &str = "sandbox-wb-token";
 pub const OZON_CLIENT_ID: &str = "100500";
 pub const OZON_API_KEY: &str = "sandbox-ozon-api-key";
+/// How long the sandbox's Ozon key has left (`/v1/roles` → `expires_at`).
+pub const OZON_KEY_DAYS_LEFT: i64 = 90;
+/// The `sid` of the WB tokens the sandbox issues with [`wb_jwt`].
+pub const WB_JWT_SID: &str = "mpetl-sandbox";
+
+/// A WB token shaped as WB issues them: a JWT (`header.payload.signature`, base64url) whose
+/// payload carries `exp` (Unix seconds) and the data categories. The sandbox checks no
+/// signature: it accepts a JWT with its own `sid` until `exp`, and answers `token expired` after,
+/// as WB does. [`WB_TOKEN`] stays valid too (a token whose expiry nobody can read).
+pub fn wb_jwt(exp: i64) -> String {
+    use base64::Engine;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = e.encode(br#"{"alg":"ES256","kid":"sandbox","typ":"JWT"}"#);
+    let payload = e.encode(serde_json::json!({"sid": WB_JWT_SID, "exp": exp, "s": 1_073_746_030_i64}).to_string());
+    format!("{header}.{payload}.c2FuZGJveA")
+}
 
 /// How the sandbox seller and its API behave.
 #[derive(Debug, Clone)]
@@ -166,6 +182,8 @@ impl Sandbox {
             .route("/v3/product/info/list", post(ozon_catalogue::info_list))
             .route("/v4/product/info/attributes", post(ozon_catalogue::attributes))
             .route("/v1/description-category/tree", post(ozon_catalogue::tree))
+            .route("/ping", get(wb::ping))
+            .route("/v1/roles", post(ozon::roles))
             .route("/__sandbox/truth", get(truth))
             .route("/__sandbox/costs.csv", get(costs_csv))
             .route("/__sandbox/requests", get(requests))

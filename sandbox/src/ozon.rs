@@ -34,6 +34,20 @@ pub(crate) fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
     Ok(())
 }
 
+/// `POST /v1/roles`: the key's roles, the methods each allows, and when the key expires.
+pub(crate) async fn roles(headers: HeaderMap) -> Response {
+    if let Err(r) = check_auth(&headers) {
+        return r;
+    }
+    let expires = chrono::Utc::now() + chrono::Duration::days(super::OZON_KEY_DAYS_LEFT);
+    let methods = ["/v3/posting/fbo/list", "/v4/posting/fbs/list", "/v1/finance/accrual/by-day", "/v1/returns/list"];
+    axum::Json(json!({
+        "roles": [{"name": "Admin read only", "methods": methods}],
+        "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }))
+    .into_response()
+}
+
 #[derive(Deserialize)]
 struct ListRequest {
     #[serde(default)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
@@ -30,14 +30,36 @@ pub(crate) fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
     };
     let token = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
     if token == WB_TOKEN {
-        Ok(())
-    } else {
-        Err(problem(
+        return Ok(());
+    }
+    match jwt_exp(token) {
+        Some(exp) if exp > Utc::now().timestamp() => Ok(()),
+        Some(_) => Err(problem(StatusCode::UNAUTHORIZED, "unauthorized", "token expired")),
+        None => Err(problem(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "token problem; token is malformed: could not verify token signature",
-        ))
+        )),
     }
+}
+
+/// `exp` of a JWT the sandbox issued (`wb_jwt`), or None for anything else.
+fn jwt_exp(token: &str) -> Option<i64> {
+    use base64::Engine;
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    (v["sid"] == super::WB_JWT_SID).then(|| v["exp"].as_i64()).flatten()
+}
+
+/// `GET /ping` on every WB host: the connectivity and token check WB documents.
+pub(crate) async fn ping(headers: HeaderMap) -> Response {
+    if let Err(r) = check_auth(&headers) {
+        return r;
+    }
+    axum::Json(json!({"TS": Utc::now().with_timezone(&chrono_tz::Europe::Moscow).to_rfc3339(), "Status": "OK"}))
+        .into_response()
 }
 
 /// `dateFrom` as WB accepts it: a date, or a date-time to the second or a fraction of it.

@@ -6,7 +6,6 @@ use mpetl::config::Config;
 use mpetl::dataset::Marketplace;
 use mpetl::events::Events;
 use mpetl::metrics::Grain;
-use mpetl::notify;
 use mpetl::pipeline::plan::{Period, parse_date};
 use mpetl::pipeline::{BackfillRequest, Runner};
 
@@ -34,10 +33,13 @@ pub struct Args {
     /// Fetch every chunk again, cached or not.
     #[arg(long)]
     refresh: bool,
+    /// Print the run's report as JSON on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
-    let Args { from, to, resume, accounts, sources, refresh } = args;
+    let Args { from, to, resume, accounts, sources, refresh, json } = args;
     let cfg = Config::load(config)?;
     let grains = vec![Grain::Day, Grain::Week, Grain::Month];
     // A new request is checked before the state is opened: a refused one writes nothing.
@@ -56,7 +58,7 @@ pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
         _ => None,
     };
     let (events, rx) = Events::channel();
-    let progress = tokio::spawn(notify::terminal::run(rx));
+    let progress = super::progress(rx);
     let runner = Runner::open(cfg, events)?;
     let req = match (fresh, resume) {
         (Some(req), _) => req,
@@ -75,6 +77,10 @@ pub async fn run(config: &std::path::Path, args: Args) -> Result<()> {
     drop(runner);
     let _ = progress.await;
     let report = result?;
-    print_report(&report);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
     Ok(())
 }

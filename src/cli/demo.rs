@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use mpetl::demo::{self, DemoOptions};
 use mpetl::events::Events;
 use mpetl::metrics::Grain;
-use mpetl::notify;
 use mpetl_sandbox::ProfileName;
 
 use super::present::{print_metrics, print_report};
@@ -34,7 +33,7 @@ pub async fn run(args: Args) -> Result<()> {
     let Args { data_dir, profile, seed, days, time_scale } = args;
     let opts = DemoOptions { data_dir, profile, seed, days, time_scale, ..DemoOptions::default() };
     let (events, rx) = Events::channel();
-    let progress = tokio::spawn(notify::terminal::run(rx));
+    let progress = super::progress(rx);
     eprintln!("mpetl demo: sandbox seller '{profile:?}' (seed {seed}), {days} days, limits time-scaled ×{time_scale}");
     let result = demo::run(&opts, events).await;
     let out = result.context("demo run failed")?;

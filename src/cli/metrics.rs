@@ -8,7 +8,7 @@ use mpetl::config::Config;
 use mpetl::metrics::{self, Grain};
 use mpetl::pipeline::plan::{Period, parse_date};
 
-use super::present::print_metrics;
+use super::present::{metric_json, print_metrics};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,10 +22,14 @@ pub struct Args {
     /// Only these accounts (repeatable).
     #[arg(long = "account")]
     accounts: Vec<String>,
+    /// As JSON on stdout: the totals per period, account and marketplace (money as exact decimal
+    /// strings), the notes and the files written.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(config: &Path, args: Args) -> Result<()> {
-    let Args { from, to, by, accounts } = args;
+    let Args { from, to, by, accounts, json } = args;
     let cfg = Config::load(config)?;
     let accounts = (!accounts.is_empty()).then_some(accounts);
     for id in accounts.iter().flatten() {
@@ -52,16 +56,35 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     };
     let sku = metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?;
     let totals = metrics::totals(&sku, &cfg.tax)?;
-    print_metrics(&period, by, &sku, &totals, &cfg.costs_file)?;
-    for u in metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)? {
-        println!("note: {u}");
-    }
-    for u in metrics::unknown::unknown_units(&lake, period.from, period.to)? {
-        println!("note: {u}");
-    }
+    let unknown = metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)?;
+    let unknown_units = metrics::unknown::unknown_units(&lake, period.from, period.to)?;
     // The snapshot taken the morning after the period shows the stock at its end.
     let stock = metrics::stock::write(&lake, cfg.timezone, period.to + chrono::Duration::days(1), &cfg.marts_dir())?;
-    for p in update.files.iter().chain(&stock) {
+    let wrote: Vec<_> = update.files.iter().chain(&stock).collect();
+    if json {
+        let doc = serde_json::json!({
+            "from": period.from,
+            "to": period.to,
+            "grain": by.name(),
+            "totals": metrics::rows(&totals)?.iter().map(metric_json).collect::<Vec<_>>(),
+            "missing_costs": metrics::missing_costs(&sku)?.iter().map(|m| serde_json::json!({
+                "marketplace": m.marketplace, "sku": m.sku, "seller_sku": m.seller_sku, "units": m.units,
+            })).collect::<Vec<_>>(),
+            "unknown_operations": unknown,
+            "unknown_units": unknown_units,
+            "wrote": wrote,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    print_metrics(&period, by, &sku, &totals, &cfg.costs_file)?;
+    for u in &unknown {
+        println!("note: {u}");
+    }
+    for u in &unknown_units {
+        println!("note: {u}");
+    }
+    for p in wrote {
         println!("wrote {}", p.display());
     }
     Ok(())

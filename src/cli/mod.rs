@@ -7,6 +7,7 @@ mod cache;
 mod config;
 #[cfg(feature = "sandbox")]
 mod demo;
+mod doctor;
 mod job;
 mod lake;
 mod metrics;
@@ -36,9 +37,45 @@ pub struct Cli {
     /// Config file (TOML); `MPETL_*` environment variables override its keys.
     #[arg(long, global = true, env = "MPETL_CONFIG", default_value = "mpetl.toml")]
     config: PathBuf,
+    /// Errors only: no warnings in the log and no live progress on the terminal.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More log on stderr: -v info, -vv debug, -vvv trace. `MPETL_LOG` (a tracing filter such as
+    /// `mpetl=debug,warn`) wins over -q and -v.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// The log's lines as text, or as one JSON object each (for journald, Loki, ELK).
+    #[arg(long, global = true, value_enum, env = "MPETL_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The log filter -q / -v ask for.
+    pub fn log_level(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "info",
+            (false, 2) => "debug",
+            (false, _) => "trace",
+        }
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}
+
+/// `-q`: commands draw no live progress.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(Subcommand)]
 enum Command {
@@ -60,6 +97,9 @@ enum Command {
     Config(config::Args),
     /// The lake itself: `verify` reads every partition and checks it against the chunk records.
     Lake(lake::Args),
+    /// Check what tonight's job needs: the data dir and its free space, the state store, each
+    /// account's tokens (accepted, days left), the Telegram bot and its chats. Exit 1 on a failure.
+    Doctor(doctor::Args),
     /// Jobs in the jobs directory: `list` them with next fire times and last results, or `run`
     /// one now.
     Job(job::Args),
@@ -82,9 +122,18 @@ enum Command {
     /// Serve the WB and Ozon emulators on 127.0.0.1 until Ctrl-C.
     #[cfg(feature = "sandbox")]
     Sandbox(sandbox::Args),
+    /// Print a shell completion script, e.g. `mpetl completions bash >
+    /// /etc/bash_completion.d/mpetl` (zsh: into a directory of your `$fpath` as `_mpetl`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `mpetl man > /usr/local/share/man/man1/mpetl.1`.
+    Man,
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::SeqCst);
     let config = cli.config.as_path();
     match cli.command {
         #[cfg(feature = "sandbox")]
@@ -95,6 +144,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cache(args) => cache::run(config, args),
         Command::Config(args) => config::run(config, args),
         Command::Lake(args) => lake::run(config, args),
+        Command::Doctor(args) => doctor::run(config, args).await,
         Command::Job(args) => job::run(config, args).await,
         Command::Schedule(args) => schedule::run(config, args).await,
         Command::Bot => schedule::bot(config).await,
@@ -105,6 +155,29 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::BenchMetrics(args) => bench::metrics_child(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "mpetl",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+    }
+}
+
+/// Shows a run's progress on stderr, unless `-q`: then its events are only drained.
+fn progress(rx: tokio::sync::mpsc::UnboundedReceiver<mpetl::events::Event>) -> tokio::task::JoinHandle<()> {
+    if QUIET.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut rx = rx;
+        tokio::spawn(async move { while rx.recv().await.is_some() {} })
+    } else {
+        tokio::spawn(mpetl::notify::terminal::run(rx))
     }
 }
 

@@ -20,10 +20,13 @@ pub struct Args {
     accounts: Vec<String>,
     #[arg(long, value_delimiter = ',', default_value = "wb,ozon")]
     sources: Vec<Marketplace>,
+    /// As JSON on stdout: every chunk, the notes, requests and the least time per bucket.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(config: &Path, args: Args) -> Result<()> {
-    let Args { from, to, accounts, sources } = args;
+    let Args { from, to, accounts, sources, json } = args;
     let cfg = Config::load(config)?;
     let period = Period::new(from, to)?;
     let chosen: Vec<&mpetl::config::Account> = if accounts.is_empty() {
@@ -42,6 +45,31 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         since: Default::default(),
     };
     let plan = mpetl::pipeline::plan::plan(&cfg, store.as_ref(), &req)?;
+    let costs = mpetl::pipeline::plan::cost(&plan, &cfg);
+    if json {
+        let buckets: Vec<_> = costs
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "bucket": b.bucket,
+                    "requests": b.requests,
+                    "period_secs": b.quota.period.as_secs_f64(),
+                    "burst": b.quota.burst,
+                    "lower_bound_secs": b.lower_bound.as_secs_f64(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "from": period.from,
+            "to": period.to,
+            "chunks": plan.chunks.iter().map(|c| serde_json::json!({"id": c.chunk.id, "cached": c.cached})).collect::<Vec<_>>(),
+            "notes": plan.notes,
+            "buckets": buckets,
+            "lower_bound_secs": costs.iter().map(|b| b.lower_bound.as_secs_f64()).fold(0.0, f64::max),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
     let cached = plan.chunks.iter().filter(|c| c.cached).count();
     println!("{} chunk(s), {cached} cached (no request):", plan.chunks.len());
     for c in &plan.chunks {
@@ -50,7 +78,6 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     for n in &plan.notes {
         println!("note: {n}");
     }
-    let costs = mpetl::pipeline::plan::cost(&plan, &cfg);
     println!("\n{:<14} {:>9} {:>16} {:>14}", "bucket", "requests", "limit", "at least");
     let mut longest = std::time::Duration::ZERO;
     for b in &costs {

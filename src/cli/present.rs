@@ -37,6 +37,28 @@ pub fn print_metrics(
     Ok(())
 }
 
+/// A metrics row as a JSON object: counts as numbers, money as exact decimal strings
+/// ("1234.50"), ratios as numbers, unknowns as null.
+pub fn metric_json(r: &metrics::MetricRow) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    o.insert("period_from".into(), serde_json::json!(r.period_from));
+    o.insert("period_to".into(), serde_json::json!(r.period_to));
+    o.insert("account".into(), r.account.clone().into());
+    o.insert("marketplace".into(), r.marketplace.clone().into());
+    for (k, v) in &r.counts {
+        o.insert((*k).into(), serde_json::json!(v));
+    }
+    for (k, v) in &r.money {
+        o.insert((*k).into(), serde_json::json!(v.map(mpetl::money::format_kopecks)));
+    }
+    for (k, v) in &r.ratios {
+        o.insert((*k).into(), serde_json::json!(v));
+    }
+    o.insert("reconciled".into(), serde_json::json!(r.reconciled));
+    o.insert("complete".into(), serde_json::json!(r.complete));
+    serde_json::Value::Object(o)
+}
+
 pub fn print_report(r: &RunReport) {
     println!(
         "Run {}: fetched {} rows with {} requests in {:.1} s; {} of {} chunks were cached. Lake: {} new keys, {} changed rows, {} partition files written.",

@@ -20,7 +20,14 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let Args { run, json, limit } = args;
     let cfg = Config::load(config)?;
     let Some(store) = mpetl::state::open_to_read(&cfg)? else {
-        println!("No runs recorded yet (no state in {}).", cfg.state_dir().display());
+        if let Some(id) = run {
+            return Err(mpetl::pipeline::RunError::UnknownRun { id }.into());
+        }
+        if json {
+            println!("[]");
+        } else {
+            println!("No runs recorded yet (no state in {}).", cfg.state_dir().display());
+        }
         return Ok(());
     };
     let now = chrono::Utc::now();

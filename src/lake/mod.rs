@@ -51,7 +51,7 @@ pub type MayPublish<'a> = &'a dyn Fn() -> Result<(), String>;
 pub const ALWAYS: MayPublish<'static> = &|| Ok(());
 
 /// What one upsert did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct UpsertStats {
     pub partitions_written: u64,
     /// Keys that were not in the lake before.

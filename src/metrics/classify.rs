@@ -5,12 +5,13 @@
 use polars::prelude::*;
 
 use super::catalogue::{Catalogue, DeductionClass, WbCategory, normalise};
+use super::engine::Streamed;
 
 fn distinct(lf: &LazyFrame, columns: &[&str]) -> PolarsResult<DataFrame> {
     lf.clone()
         .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .unique(None, UniqueKeepStrategy::Any)
-        .collect()
+        .streamed()
 }
 
 fn texts<'a>(df: &'a DataFrame, column: &str) -> PolarsResult<Vec<&'a str>> {

@@ -123,11 +123,12 @@ pub fn update(
             let (from, to) = (grain.start(from), grain.end(grain.start(to)));
             let period = Period { from, to };
             if !checked.as_ref().is_some_and(|(p, _)| p.from <= from && p.to >= to) {
-                // One check over everything the update can touch: the whole lake's months.
-                let all = lake_months(lake).into_iter().chain(months.iter().copied()).collect::<BTreeSet<_>>();
+                // One check over every period this update recomputes, at any grain: its months,
+                // widened by a week either side for the weeks that cross a month's edge. Only that
+                // span is read (a nightly run's is a month or two, not the whole lake).
                 let (first, last) = (
-                    all.first().copied().unwrap_or(from).min(from),
-                    all.last().map_or(to, |m| Grain::Month.end(*m)).max(to),
+                    months.first().map_or(from, |m| *m - chrono::Duration::days(7)).min(from),
+                    months.last().map_or(to, |m| Grain::Month.end(*m) + chrono::Duration::days(7)).max(to),
                 );
                 let span = Period { from: first, to: last };
                 checked = Some((span, statements_around(lake, inputs, &span)?));

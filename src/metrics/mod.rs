@@ -11,7 +11,9 @@ use polars::prelude::*;
 pub mod abc;
 pub mod catalogue;
 mod classify;
+mod engine;
 mod events;
+mod kopecks;
 mod labels;
 pub mod marts;
 mod profit;
@@ -33,6 +35,8 @@ use crate::costs::Costs;
 use crate::lake::columns::MONEY;
 use crate::lake::{Lake, LakeError};
 use crate::period::Period;
+use engine::Streamed;
+use kopecks::to_money;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
@@ -112,12 +116,38 @@ pub const PAYOUT_PARTS: [(&str, i8); 12] = [
 
 /// Sums of every additive column, COGS and missing-cost units included.
 fn additive() -> Vec<Expr> {
-    let mut v: Vec<Expr> = COUNTS.iter().map(|c| known_sum(c, false)).collect();
+    let mut v: Vec<Expr> = COUNTS.iter().map(|c| known_sum(c)).collect();
     v.push(col("missing_cost_units").sum());
-    v.extend(AMOUNTS.iter().map(|c| col(*c).sum().strict_cast(MONEY)));
-    v.push(known_sum("cogs", true));
+    v.extend(AMOUNTS.iter().map(|c| col(*c).sum()));
+    v.push(known_sum("cogs"));
     v
 }
+
+/// Every money column of the marts: Int64 kopecks inside the stage, Decimal(18,2) outside.
+const MONEY_COLUMNS: [&str; 22] = [
+    "orders_value",
+    "buyouts_value",
+    "returns_value",
+    "sales_value",
+    "revenue",
+    "commission",
+    "compensation",
+    "logistics",
+    "storage",
+    "acceptance",
+    "penalties",
+    "other_deductions",
+    "ad_deductions",
+    "transfers",
+    "additional_payments",
+    "unclassified",
+    "payout",
+    "ad_spend",
+    "cogs",
+    "gross_profit",
+    "tax",
+    "net_profit",
+];
 
 /// Columns derived from the sums, after every aggregation.
 fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
@@ -128,15 +158,16 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
         .fold(events::zero_money(), |acc, (c, sign)| if *sign > 0 { acc + col(*c) } else { acc - col(*c) });
     let mut df = lf
         .with_columns([
-            (col("buyouts_value") - col("returns_value")).strict_cast(MONEY).alias("sales_value"),
+            (col("buyouts_value") - col("returns_value")).alias("sales_value"),
             when(denominator.clone().gt(lit(0i64)))
                 .then(col("buyouts").cast(DataType::Float64) / denominator.cast(DataType::Float64))
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("buyout_rate"),
-            payout.strict_cast(MONEY).alias("payout"),
+            payout.alias("payout"),
         ])
-        .collect()?;
+        .streamed()?;
     profit::add_profit(&mut df, tax)?;
+    to_money(&mut df, &MONEY_COLUMNS)?;
     Ok(df)
 }
 
@@ -285,7 +316,7 @@ pub fn by_sku_reconciled(
     let Some(ev) = events::events(lake, &scope, inputs.catalogue)? else {
         return empty_sku_frame();
     };
-    let mut daily = ev.group_by(KEYS.map(col)).agg(event_sums()).collect()?;
+    let mut daily = ev.group_by(KEYS.map(col)).agg(event_sums()).streamed()?;
     // Costs change by the day, so COGS is exact per day and sums up from there.
     profit::add_cogs(&mut daily, inputs.costs)?;
     let start = match grain {

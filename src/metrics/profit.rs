@@ -7,13 +7,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::config::{Tax, TaxMode};
 use crate::costs::Costs;
 
-fn money_values(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i128>>> {
-    Ok(df.column(name)?.decimal()?.physical().iter().collect())
-}
-
-fn money_column(name: &str, values: Vec<Option<i128>>) -> PolarsResult<Column> {
-    Ok(Int128Chunked::from_iter_options(name.into(), values.into_iter()).into_decimal(18, 2)?.into_series().into())
-}
+use super::kopecks::{column as money_column, values as money_values};
 
 /// Adds `cogs` (net units × the cost in force that day; null when units moved and no cost is
 /// known) and `missing_cost_units` to a per-day frame.

@@ -17,13 +17,14 @@ use polars::prelude::*;
 
 use super::MetricsError;
 use super::catalogue::Catalogue;
-use super::events::{WbMoney, wb_classified};
+use super::engine::Streamed;
+use super::events::WbMoney;
+use super::kopecks;
 use crate::dataset::Dataset;
 use crate::lake::Lake;
-use crate::lake::columns::MONEY;
 use crate::lake::schema::REPORT_SUMS;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mismatch {
     pub account: String,
     pub marketplace: &'static str,
@@ -31,13 +32,15 @@ pub struct Mismatch {
     pub statement: String,
     pub field: &'static str,
     /// What the marketplace says, in kopecks.
+    #[serde(serialize_with = "crate::money::ser_kopecks")]
     pub header: i128,
     /// What the rows in the lake add up to.
+    #[serde(serialize_with = "crate::money::ser_kopecks")]
     pub rows: i128,
 }
 
 /// One statement checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
     pub account: String,
     pub marketplace: &'static str,
@@ -46,7 +49,7 @@ pub struct Check {
     pub ok: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Reconciliation {
     /// WB reports checked.
     pub reports: usize,
@@ -124,7 +127,7 @@ fn texts(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
 }
 
 fn money(df: &DataFrame, name: &str) -> PolarsResult<Vec<i128>> {
-    Ok(df.column(name)?.decimal()?.physical().iter().map(|v| v.unwrap_or(0)).collect())
+    Ok(df.column(name)?.i64()?.iter().map(|v| i128::from(v.unwrap_or(0))).collect())
 }
 
 fn wb(
@@ -134,29 +137,58 @@ fn wb(
     to: NaiveDate,
     out: &mut Reconciliation,
 ) -> Result<(), MetricsError> {
-    let (Some(headers), Some(details)) = (lake.scan(Dataset::WbFinanceReports)?, lake.scan(Dataset::WbFinance)?) else {
+    // A report's rows are dated in its week, a service charge a few days after it at most.
+    let slack = chrono::Duration::days(31);
+    let (Some(headers), Some(details)) = (
+        kopecks::scan(lake, Dataset::WbFinanceReports)?,
+        kopecks::scan_months(lake, Dataset::WbFinance, from - slack, to + slack)?,
+    ) else {
         return Ok(());
     };
     let headers = headers.filter(col("date_from").gt_eq(lit(from)).and(col("date_to").lt_eq(lit(to))));
-    // A report's rows are dated in its week, a service charge a few days after it at most.
-    let slack = chrono::Duration::days(31);
     let details = details.filter(col("rr_date").gt_eq(lit(from - slack)).and(col("rr_date").lt_eq(lit(to + slack))));
-    let sum = |e: Expr, name: &str| e.sum().strict_cast(MONEY).alias(name);
-    let sums = wb_classified(details, catalogue)?.group_by([col("account"), col("report_id")]).agg([
-        sum(WbMoney::by_doc(col("retail_amount")), "retail_amount"),
-        sum(WbMoney::by_doc(col("for_pay")), "for_pay"),
-        sum(WbMoney::service("delivery_service"), "delivery_service"),
-        sum(WbMoney::service("paid_storage"), "paid_storage"),
-        sum(WbMoney::service("penalty"), "penalty"),
-        sum(WbMoney::service("deduction"), "deduction"),
-        sum(WbMoney::service("paid_acceptance"), "paid_acceptance"),
-        sum(WbMoney::service("additional_payment"), "additional_payment"),
-        sum(WbMoney::by_doc(col("cashback_amount")), "cashback_amount"),
-        sum(WbMoney::by_doc(col("cashback_discount")), "cashback_discount"),
-        sum(WbMoney::by_doc(col("cashback_commission_change")), "cashback_commission_change"),
-        sum(col("payment_schedule"), "payment_schedule"),
-        sum(WbMoney::payout(), "bank_payment"),
-    ]);
+    // Every field enters a report's sum signed by the row's document type and operation only, so
+    // the rows are summed as they are per (report, document type, operation) first and signed on
+    // that handful of sums: no expression runs per row, and the catalogue joins the small frame.
+    let raw = [
+        "retail_amount",
+        "for_pay",
+        "delivery_service",
+        "paid_storage",
+        "penalty",
+        "deduction",
+        "paid_acceptance",
+        "additional_payment",
+        "cashback_amount",
+        "cashback_discount",
+        "cashback_commission_change",
+        "payment_schedule",
+    ];
+    let keys = [col("account"), col("report_id"), col("doc_type_name"), col("seller_oper_name")];
+    let by_kind = details.group_by(keys).agg(raw.map(|c| col(c).sum())).streamed()?.lazy();
+    let signed = [
+        (WbMoney::by_doc(col("retail_amount")), "retail_amount"),
+        (WbMoney::by_doc(col("for_pay")), "for_pay"),
+        (WbMoney::service("delivery_service"), "delivery_service"),
+        (WbMoney::service("paid_storage"), "paid_storage"),
+        (WbMoney::service("penalty"), "penalty"),
+        (WbMoney::service("deduction"), "deduction"),
+        (WbMoney::service("paid_acceptance"), "paid_acceptance"),
+        (WbMoney::service("additional_payment"), "additional_payment"),
+        (WbMoney::by_doc(col("cashback_amount")), "cashback_amount"),
+        (WbMoney::by_doc(col("cashback_discount")), "cashback_discount"),
+        (WbMoney::by_doc(col("cashback_commission_change")), "cashback_commission_change"),
+        (col("payment_schedule"), "payment_schedule"),
+        (WbMoney::payout(), "bank_payment"),
+    ];
+    let mut select = vec![col("account"), col("report_id")];
+    select.extend(signed.iter().map(|(e, name)| e.clone().alias(*name)));
+    let ops = super::classify::wb_operations(&by_kind, catalogue)?;
+    let sums = by_kind
+        .join(ops, [col("seller_oper_name")], [col("seller_oper_name")], JoinArgs::new(JoinType::Left))
+        .select(select)
+        .group_by([col("account"), col("report_id")])
+        .agg(signed.iter().map(|(_, name)| col(*name).sum()).collect::<Vec<_>>());
     let joined = headers
         .join(
             sums,
@@ -165,7 +197,7 @@ fn wb(
             JoinArgs::new(JoinType::Left),
         )
         .sort(["account", "report_id"], Default::default())
-        .collect()?;
+        .streamed()?;
     let months = lake_months(lake, Dataset::WbFinance);
     let accounts = texts(&joined, "account")?;
     let ids: Vec<i64> = joined.column("report_id")?.i64()?.iter().map(|v| v.unwrap_or_default()).collect();
@@ -200,7 +232,8 @@ fn wb(
 }
 
 fn ozon(lake: &Lake, from: NaiveDate, to: NaiveDate, out: &mut Reconciliation) -> Result<(), MetricsError> {
-    let (Some(statements), Some(accruals)) = (lake.scan(Dataset::OzonCashFlows)?, lake.scan(Dataset::OzonAccruals)?)
+    let (Some(statements), Some(accruals)) =
+        (kopecks::scan(lake, Dataset::OzonCashFlows)?, kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)?)
     else {
         return Ok(());
     };
@@ -212,19 +245,18 @@ fn ozon(lake: &Lake, from: NaiveDate, to: NaiveDate, out: &mut Reconciliation) -
             col("period_begin"),
             col("period_end"),
             (col("delivery_total") + col("return_total") + col("services_total") + col("others_total"))
-                .strict_cast(MONEY)
                 .alias("statement"),
         ])
         .sort(["account", "period_begin"], Default::default())
-        .collect()?;
+        .streamed()?;
     if statements.height() == 0 {
         return Ok(());
     }
     let daily = accruals
         .filter(col("date").gt_eq(lit(from)).and(col("date").lt_eq(lit(to))))
         .group_by([col("account"), col("date")])
-        .agg([col("amount").sum().strict_cast(MONEY)])
-        .collect()?;
+        .agg([col("amount").sum()])
+        .streamed()?;
     let (d_accounts, d_days, d_amounts) = (texts(&daily, "account")?, dates(&daily, "date")?, money(&daily, "amount")?);
     let months = lake_months(lake, Dataset::OzonAccruals);
     let accounts = texts(&statements, "account")?;

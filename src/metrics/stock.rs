@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::MetricsError;
+use super::engine::Streamed;
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 
@@ -23,7 +24,7 @@ pub fn stock_cover(lake: &Lake, tz: Tz, as_of: NaiveDate) -> Result<Option<DataF
     let Some(stocks) = lake.scan(Dataset::WbStocks)? else { return Ok(None) };
     let stocks = stocks.filter(col("snapshot_date").lt_eq(lit(as_of)));
     // Accounts are few: each one's snapshot day is read here, and its order window is literal.
-    let latest = stocks.clone().group_by([col("account")]).agg([col("snapshot_date").max()]).collect()?;
+    let latest = stocks.clone().group_by([col("account")]).agg([col("snapshot_date").max()]).streamed()?;
     if latest.height() == 0 {
         return Ok(None);
     }
@@ -93,7 +94,7 @@ pub fn stock_cover(lake: &Lake, tz: Tz, as_of: NaiveDate) -> Result<Option<DataF
                 .alias("days_of_cover"),
         ])
         .sort(["account", "sku"], SortMultipleOptions::default())
-        .collect()?;
+        .streamed()?;
     Ok(Some(df))
 }
 

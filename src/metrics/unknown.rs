@@ -7,14 +7,14 @@ use polars::prelude::*;
 
 use super::MetricsError;
 use super::catalogue::Catalogue;
+use super::engine::Streamed;
 use super::events::{WbMoney, wb_classified};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
-use crate::lake::columns::MONEY;
 use crate::lake::schema::accrual_kind as kind;
 
 /// An operation the catalogue does not know, in a period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnknownOperation {
     pub marketplace: &'static str,
     pub account: String,
@@ -23,6 +23,7 @@ pub struct UnknownOperation {
     pub name: String,
     pub rows: u64,
     /// What these rows add to the payout, in kopecks.
+    #[serde(serialize_with = "crate::money::ser_kopecks")]
     pub amount: i128,
 }
 
@@ -53,16 +54,16 @@ pub fn unknown_operations(
 ) -> Result<Vec<UnknownOperation>, MetricsError> {
     let mut out = Vec::new();
     let in_days = |c: &str| col(c).gt_eq(lit(from)).and(col(c).lt_eq(lit(to)));
-    if let Some(lf) = lake.scan(Dataset::WbFinance)? {
+    if let Some(lf) = super::kopecks::scan_months(lake, Dataset::WbFinance, from, to)? {
         let df = wb_classified(lf.filter(in_days("rr_date")), catalogue)?
             .filter(WbMoney::known().not())
             .group_by([col("account"), col("seller_oper_name"), col("doc_type_name")])
-            .agg([len().alias("rows"), WbMoney::payout().sum().strict_cast(MONEY).alias("amount")])
+            .agg([len().alias("rows"), WbMoney::payout().sum().alias("amount")])
             .sort(["account", "seller_oper_name"], Default::default())
-            .collect()?;
+            .streamed()?;
         let (acc, op, doc) = (texts(&df, "account")?, texts(&df, "seller_oper_name")?, texts(&df, "doc_type_name")?);
         let rows: Vec<u32> = df.column("rows")?.u32()?.iter().map(|v| v.unwrap_or(0)).collect();
-        let amount: Vec<i128> = df.column("amount")?.decimal()?.physical().iter().map(|v| v.unwrap_or(0)).collect();
+        let amount: Vec<i128> = df.column("amount")?.i64()?.iter().map(|v| i128::from(v.unwrap_or(0))).collect();
         for i in 0..df.height() {
             let name = if catalogue.wb(&op[i]).is_some() {
                 format!("{} (document type '{}')", op[i], doc[i])
@@ -78,7 +79,7 @@ pub fn unknown_operations(
             });
         }
     }
-    if let Some(lf) = lake.scan(Dataset::OzonAccruals)? {
+    if let Some(lf) = super::kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)? {
         let types = super::classify::ozon_types(&lf, catalogue)?;
         let fee = kind::FEES.iter().fold(lit(false), |acc, k| acc.or(col("kind").eq(lit(*k))));
         let df = lf
@@ -97,12 +98,12 @@ pub fn unknown_operations(
                     .alias("name"),
             )
             .group_by([col("account"), col("name")])
-            .agg([len().alias("rows"), col("amount").sum().strict_cast(MONEY).alias("amount")])
+            .agg([len().alias("rows"), col("amount").sum().alias("amount")])
             .sort(["account", "name"], Default::default())
-            .collect()?;
+            .streamed()?;
         let (acc, name) = (texts(&df, "account")?, texts(&df, "name")?);
         let rows: Vec<u32> = df.column("rows")?.u32()?.iter().map(|v| v.unwrap_or(0)).collect();
-        let amount: Vec<i128> = df.column("amount")?.decimal()?.physical().iter().map(|v| v.unwrap_or(0)).collect();
+        let amount: Vec<i128> = df.column("amount")?.i64()?.iter().map(|v| i128::from(v.unwrap_or(0))).collect();
         for i in 0..df.height() {
             out.push(UnknownOperation {
                 marketplace: "ozon",
@@ -118,7 +119,7 @@ pub fn unknown_operations(
 
 /// Ozon sale lines without a quantity whose posting is not in the lake either: their units, and
 /// so their COGS, are unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnknownUnits {
     pub account: String,
     pub sku: i64,
@@ -136,7 +137,7 @@ impl std::fmt::Display for UnknownUnits {
 }
 
 pub fn unknown_units(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Vec<UnknownUnits>, MetricsError> {
-    let Some(lf) = lake.scan(Dataset::OzonAccruals)? else { return Ok(Vec::new()) };
+    let Some(lf) = super::kopecks::scan(lake, Dataset::OzonAccruals)? else { return Ok(Vec::new()) };
     let lines = lf.filter(
         col("kind")
             .eq(lit(kind::SALE_PRICE))
@@ -160,7 +161,7 @@ pub fn unknown_units(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Vec<
         .group_by([col("account"), col("sku")])
         .agg([len().alias("lines")])
         .sort(["account", "sku"], Default::default())
-        .collect()?;
+        .streamed()?;
     let acc = texts(&df, "account")?;
     let sku: Vec<i64> = df.column("sku")?.i64()?.iter().map(|v| v.unwrap_or(0)).collect();
     let lines: Vec<u32> = df.column("lines")?.u32()?.iter().map(|v| v.unwrap_or(0)).collect();

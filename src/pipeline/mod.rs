@@ -109,7 +109,7 @@ impl BackfillRequest {
 }
 
 /// The outcome of a run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct RunReport {
     pub run_id: String,
     pub chunks_planned: u64,

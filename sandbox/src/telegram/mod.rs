@@ -253,6 +253,12 @@ async fn answer(
                 let _ = tokio::time::timeout(deadline - Instant::now(), notified).await;
             }
         }
+        "sendchataction" => {
+            if chat.is_none() {
+                return err(StatusCode::BAD_REQUEST, "Bad Request: chat_id is empty", None);
+            }
+            ok(json!(true))
+        }
         "sendmessage" | "senddocument" | "sendphoto" => {
             let Some(chat) = chat else { return err(StatusCode::BAD_REQUEST, "Bad Request: chat_id is empty", None) };
             let text = text.unwrap_or_default();

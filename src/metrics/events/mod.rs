@@ -9,16 +9,17 @@ mod ozon;
 
 use super::MetricsError;
 use super::catalogue::Catalogue;
+use super::kopecks;
+pub use super::kopecks::{neg, zero as zero_money};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
-use crate::lake::columns::MONEY;
 use ozon::ozon_accruals;
 pub(super) use ozon::posting_quantities;
 
 /// Additive counts. `returns` is null where nobody can know it (Ozon, in a lake without its
 /// returns list).
 pub const COUNTS: [&str; 6] = ["orders", "cancellations", "buyouts", "returns", "units_sold", "units_returned"];
-/// Additive money, Decimal(18,2).
+/// Additive money, Int64 kopecks inside the stage (see `kopecks`).
 pub const AMOUNTS: [&str; 16] = [
     "orders_value",
     "buyouts_value",
@@ -38,14 +39,6 @@ pub const AMOUNTS: [&str; 16] = [
     "ad_spend",
 ];
 
-pub fn zero_money() -> Expr {
-    lit(0).strict_cast(MONEY)
-}
-
-pub fn neg(e: Expr) -> Expr {
-    zero_money() - e
-}
-
 fn to_day(c: &str, tz: Tz) -> Expr {
     col(c).dt().convert_time_zone(TimeZone::from_chrono(&tz)).dt().date()
 }
@@ -62,21 +55,25 @@ pub struct Scope<'a> {
 pub const KEYS: [&str; 4] = ["day", "account", "marketplace", "sku"];
 
 /// The sum of a column that may hold unknowns (null): unknown if any part of the group is.
-pub fn known_sum(c: &str, money: bool) -> Expr {
-    let sum = if money { col(c).sum().strict_cast(MONEY) } else { col(c).sum() };
-    let null = lit(NULL).cast(if money { MONEY } else { DataType::Int64 });
-    when(col(c).null_count().gt(lit(0))).then(null).otherwise(sum).alias(c)
+/// Counts and kopecks are both Int64.
+pub fn known_sum(c: &str) -> Expr {
+    when(col(c).null_count().gt(lit(0))).then(lit(NULL).cast(DataType::Int64)).otherwise(col(c).sum()).alias(c)
+}
+
+/// The sum of one measure per group: counts may be unknown, money is always known.
+fn measure_sum(c: &str) -> Expr {
+    if COUNTS.contains(&c) { known_sum(c) } else { col(c).sum().alias(c) }
 }
 
 /// Sums of the event measures per group.
 pub fn event_sums() -> Vec<Expr> {
-    let mut v: Vec<Expr> = COUNTS.iter().map(|c| known_sum(c, false)).collect();
-    v.extend(AMOUNTS.iter().map(|c| col(*c).sum().strict_cast(MONEY)));
-    v
+    COUNTS.iter().chain(AMOUNTS.iter()).map(|c| measure_sum(c)).collect()
 }
 
 /// One source's events, already summed per day × SKU: the given measures, every other one zero.
-/// Summing each source on its own keeps the wide event rows from ever being materialised.
+/// Only the given measures are computed and summed per source row; the zeros of the others are
+/// added after the sum, to rows that are already one per day × SKU (a wide row of 22 measures per
+/// source row was most of the stage's time and memory).
 fn part(
     lf: LazyFrame,
     scope: &Scope<'_>,
@@ -85,25 +82,30 @@ fn part(
     sku: Expr,
     measures: Vec<(&str, Expr)>,
 ) -> LazyFrame {
-    let mut cols = vec![
-        col("account"),
-        lit(marketplace.to_string()).alias("marketplace"),
-        day.alias("day"),
-        sku.cast(DataType::String).alias("sku"),
-    ];
-    let given = |name: &str| measures.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone());
-    for c in COUNTS {
-        cols.push(given(c).unwrap_or_else(|| lit(0i64)).cast(DataType::Int64).alias(c));
-    }
-    for c in AMOUNTS {
-        cols.push(given(c).unwrap_or_else(zero_money).strict_cast(MONEY).alias(c));
-    }
+    // Grouped by the source's own SKU type (an integer id, mostly) and the account, with the
+    // marketplace and the text SKU added to the summed rows: hashing text per source row cost
+    // more than the sums.
+    let mut cols = vec![col("account"), day.alias("day"), sku.alias("sku")];
+    let given: Vec<&str> = measures.iter().map(|(n, _)| *n).collect();
+    cols.extend(measures.into_iter().map(|(name, e)| e.strict_cast(DataType::Int64).alias(name)));
     let mut lf = lf.select(cols).filter(col("day").gt_eq(lit(scope.from)).and(col("day").lt_eq(lit(scope.to))));
     if let Some(a) = scope.accounts {
         let list = Series::new("accounts".into(), a.to_vec());
         lf = lf.filter(col("account").is_in(lit(list).implode(false), false));
     }
-    lf.group_by(KEYS.map(col)).agg(event_sums())
+    let summed = lf
+        .group_by([col("day"), col("account"), col("sku")])
+        .agg(given.iter().map(|c| measure_sum(c)).collect::<Vec<_>>());
+    let mut out = vec![
+        col("day"),
+        col("account"),
+        lit(marketplace.to_string()).alias("marketplace"),
+        col("sku").cast(DataType::String),
+    ];
+    for c in COUNTS.iter().chain(AMOUNTS.iter()) {
+        out.push(if given.contains(c) { col(*c) } else { zero_money().alias(*c) });
+    }
+    summed.select(out)
 }
 
 fn when_then(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
@@ -113,9 +115,10 @@ fn when_then(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
 /// Every source's events in scope, summed per day × SKU (a source may repeat a key; sum again).
 pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<Option<LazyFrame>, MetricsError> {
     let tz = scope.tz;
+    let scan = |ds: Dataset| kopecks::scan_months(lake, ds, scope.from, scope.to);
     let mut parts = Vec::new();
     let unknown = || lit(NULL).cast(DataType::Int64);
-    if let Some(lf) = lake.scan(Dataset::WbOrders)? {
+    if let Some(lf) = scan(Dataset::WbOrders)? {
         // One WB order row is one unit, counted on its order day; a cancellation too.
         parts.push(part(
             lf,
@@ -126,7 +129,7 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
             vec![("orders", lit(1i64)), ("orders_value", col("price_with_disc")), ("cancellations", col("is_cancel"))],
         ));
     }
-    if let Some(lf) = lake.scan(Dataset::WbSales)? {
+    if let Some(lf) = scan(Dataset::WbSales)? {
         // S rows are buyouts and R rows returns, each on its own day, at the seller's price
         // after the seller's discount.
         let sale = col("is_return").not();
@@ -144,14 +147,14 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
             ],
         ));
     }
-    if let Some(lf) = lake.scan(Dataset::WbFinance)? {
+    if let Some(lf) = scan(Dataset::WbFinance)? {
         parts.push(wb_finance(lf, scope, catalogue)?);
     }
-    if let Some(lf) = lake.scan(Dataset::WbAdStats)? {
+    if let Some(lf) = scan(Dataset::WbAdStats)? {
         // fullstats spend per article and day, summed over campaigns and apps.
         parts.push(part(lf, scope, "wb", col("date"), col("nm_id"), vec![("ad_spend", col("sum"))]));
     }
-    if let Some(lf) = lake.scan(Dataset::WbAdSpend)? {
+    if let Some(lf) = scan(Dataset::WbAdSpend)? {
         // Spend WB's bonuses or cashback paid for is no cost of the seller's. WB names the payment
         // per campaign document (upd), not per article, so it is taken off at the account level.
         let money = super::classify::ad_payment_types(&lf)?;
@@ -169,11 +172,11 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
     }
     // Ozon's returns come from its returns list: where the lake has none (a lake from before
     // mpetl fetched it), they are unknown, not zero.
-    let ozon_returns = lake.scan(Dataset::OzonReturns)?;
+    let ozon_returns = scan(Dataset::OzonReturns)?;
     let ozon_returns_unknown = ozon_returns.is_none();
     let no_returns = move || if ozon_returns_unknown { unknown() } else { lit(0i64) };
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-        let Some(lf) = lake.scan(ds)? else { continue };
+        let Some(lf) = scan(ds)? else { continue };
         // Postings carry no delivery date on FBO: units ordered on a day are counted as
         // cancelled or bought out by their status now (an order-day cohort); the money side
         // comes from accruals.
@@ -210,7 +213,7 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
             vec![("returns", col("quantity")), ("returns_value", col("price") * col("quantity"))],
         ));
     }
-    if let Some(lf) = lake.scan(Dataset::OzonAccruals)? {
+    if let Some(lf) = scan(Dataset::OzonAccruals)? {
         parts.extend(ozon_accruals(lf, lake, scope, catalogue, no_returns())?);
     }
     if parts.is_empty() {

@@ -88,7 +88,7 @@ pub(super) fn ozon_accruals(
 pub(in crate::metrics) fn posting_quantities(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
     let mut parts = Vec::new();
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-        if let Some(lf) = lake.scan(ds)? {
+        if let Some(lf) = kopecks::scan(lake, ds)? {
             parts.push(lf.select([col("posting_number"), col("sku"), col("quantity").alias("posting_quantity")]));
         }
     }
