@@ -140,6 +140,32 @@ fn env_of(account: &str, key: &str) -> String {
     crate::config::env_name(&format!("accounts.{account}.{key}")).replace('-', "_")
 }
 
+/// A token that stops working soon, for the nightly summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiring {
+    pub account: String,
+    pub marketplace: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// WB tokens that expire within [`EXPIRY_WARNING_DAYS`] of `now` (or have expired), read from
+/// the JWTs themselves: no request. (An Ozon key's expiry takes a call to `/v1/roles`, which
+/// `mpetl doctor` makes.)
+pub fn expiring_tokens(cfg: &Config, now: DateTime<Utc>) -> Vec<Expiring> {
+    cfg.accounts
+        .iter()
+        .filter_map(|a| {
+            let token = a.wb.as_ref()?.token.as_ref()?;
+            let at = jwt_expiry(token.expose_secret())?;
+            ((at - now).num_days() < EXPIRY_WARNING_DAYS).then(|| Expiring {
+                account: a.id.clone(),
+                marketplace: "wb",
+                at,
+            })
+        })
+        .collect()
+}
+
 /// `exp` of a JWT, without checking its signature (only WB can).
 fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
     use base64::Engine;

@@ -23,6 +23,8 @@ pub struct Summary {
     pub unknown: Vec<metrics::unknown::UnknownOperation>,
     /// Ozon sale lines whose units (and so COGS) nobody can know.
     pub unknown_units: Vec<metrics::unknown::UnknownUnits>,
+    /// Tokens that stop working within two weeks: tonight's job is fine, a later one will fail.
+    pub expiring: Vec<crate::doctor::Expiring>,
 }
 
 impl Summary {
@@ -63,6 +65,7 @@ impl Summary {
             missing: metrics::missing_costs(&sku)?,
             unknown: metrics::unknown::unknown_operations(&lake, &catalogue, period.from, period.to)?,
             unknown_units: metrics::unknown::unknown_units(&lake, period.from, period.to)?,
+            expiring: crate::doctor::expiring_tokens(cfg, chrono::Utc::now()),
         })
     }
 
@@ -172,6 +175,18 @@ impl Summary {
                 )
             ));
         }
+        for e in &self.expiring {
+            let day = e.at.format("%Y-%m-%d");
+            let (mp, account) = (if e.marketplace == "wb" { "WB" } else { "Ozon" }, escape(&e.account));
+            out.push_str(&match lang {
+                Lang::Ru => format!(
+                    "\n🔑 Токен {mp} (аккаунт {account}) действует до {day}: выпустите новый, иначе ночные загрузки остановятся.\n"
+                ),
+                Lang::En => format!(
+                    "\n🔑 The {mp} token (account {account}) is valid until {day}: issue a new one, or the nightly pulls will stop.\n"
+                ),
+            });
+        }
         out
     }
 
@@ -239,10 +254,53 @@ mod tests {
                 amount: -124_000,
             }],
             unknown_units: vec![metrics::unknown::UnknownUnits { account: "main".into(), sku: 5, lines: 2 }],
+            expiring: Vec::new(),
         };
         let ru = s.html(Lang::Ru);
         assert!(ru.contains("Неизвестная операция WB «Операция &lt;новая&gt;»: 3 стр."), "{ru}");
         assert!(ru.contains("Учтено только в выплате") && ru.contains("Ozon: 2 строк"), "{ru}");
         assert!(s.html(Lang::En).contains("Unknown WB operation"));
+        assert!(!ru.contains("🔑"), "no token expires: {ru}");
+    }
+
+    /// Issue #16: the nightly summary warns 14 days before a WB token expires (read from the JWT).
+    #[test]
+    fn a_wb_token_within_two_weeks_of_its_expiry_is_named_in_the_summary() {
+        use base64::Engine;
+        let jwt = |exp: i64| {
+            let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            format!("{}.{}.sig", e.encode(b"{}"), e.encode(format!("{{\"exp\":{exp}}}")))
+        };
+        let now = chrono::Utc::now();
+        let day = 86_400;
+        let toml: String = [
+            ("soon", jwt(now.timestamp() + 10 * day)),
+            ("later", jwt(now.timestamp() + 40 * day)),
+            ("opaque", "not-a-jwt".to_string()),
+        ]
+        .iter()
+        .map(|(id, token)| format!("[accounts.{id}.wb]\ntoken = {token:?}\n"))
+        .collect();
+        let cfg = crate::config::Config::from_toml_and_env(&toml, "t", vec![]).unwrap();
+        let expiring = crate::doctor::expiring_tokens(&cfg, now);
+        assert_eq!(expiring.iter().map(|e| e.account.as_str()).collect::<Vec<_>>(), ["soon"]);
+        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let s = Summary {
+            title: "t".into(),
+            period: Period { from: d, to: d },
+            totals: Vec::new(),
+            daily: Vec::new(),
+            missing: Vec::new(),
+            unknown: Vec::new(),
+            unknown_units: Vec::new(),
+            expiring,
+        };
+        let when = (now + chrono::Duration::days(10)).format("%Y-%m-%d").to_string();
+        assert!(
+            s.html(Lang::Ru).contains(&format!("🔑 Токен WB (аккаунт soon) действует до {when}")),
+            "{}",
+            s.html(Lang::Ru)
+        );
+        assert!(s.text(Lang::En).contains("The WB token (account soon) is valid until"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::{Grain, Inputs, MetricsError, by_sku_reconciled, statements_around, totals};
+use super::{Grain, Inputs, MetricsError, statements_around, totals};
 use crate::lake::Lake;
 use crate::period::Period;
 
@@ -91,6 +91,8 @@ pub fn update(
     let mut out = MartUpdate::default();
     // Every statement the recomputed periods can overlap, checked once for all grains.
     let mut checked: Option<(Period, super::reconcile::Reconciliation)> = None;
+    // `daily` rows per run of months (first day, last day), shared by the grains.
+    let mut days: std::collections::HashMap<(NaiveDate, NaiveDate), Option<DataFrame>> = Default::default();
     let settled = inputs.today - chrono::Duration::days(i64::from(inputs.settle_days));
     for &grain in grains {
         let sku_path = dir.join(format!("sku_{}.parquet", grain.name()));
@@ -118,9 +120,9 @@ pub fn update(
         let mut fresh_sku = Vec::new();
         let mut fresh_totals = Vec::new();
         let mut replaced = Vec::new();
-        for (from, to) in runs(&months) {
+        for (run_from, run_to) in runs(&months) {
             // Whole periods: a week that starts in the previous month is recomputed whole.
-            let (from, to) = (grain.start(from), grain.end(grain.start(to)));
+            let (from, to) = (grain.start(run_from), grain.end(grain.start(run_to)));
             let period = Period { from, to };
             if !checked.as_ref().is_some_and(|(p, _)| p.from <= from && p.to >= to) {
                 // One check over every period this update recomputes, at any grain: its months,
@@ -134,7 +136,16 @@ pub fn update(
                 checked = Some((span, statements_around(lake, inputs, &span)?));
             }
             let Some((_, rec)) = &checked else { continue };
-            let sku = by_sku_reconciled(lake, inputs, &period, grain, None, rec)?;
+            super::refuse_holes(lake, &period, None)?;
+            // The days of a run of months, with the week either side a week's period can reach,
+            // are summed once for every grain.
+            let key = (run_from, run_to);
+            if let std::collections::hash_map::Entry::Vacant(slot) = days.entry(key) {
+                let span =
+                    Period { from: run_from - chrono::Duration::days(6), to: run_to + chrono::Duration::days(6) };
+                slot.insert(super::daily(lake, inputs, &span, None)?);
+            }
+            let sku = super::from_daily(lake, inputs, days.get(&key).and_then(Option::as_ref), &period, grain, rec)?;
             fresh_totals.push(totals(&sku, &inputs.tax)?);
             fresh_sku.push(sku);
             replaced.push((from, to));

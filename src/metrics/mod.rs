@@ -124,30 +124,9 @@ fn additive() -> Vec<Expr> {
 }
 
 /// Every money column of the marts: Int64 kopecks inside the stage, Decimal(18,2) outside.
-const MONEY_COLUMNS: [&str; 22] = [
-    "orders_value",
-    "buyouts_value",
-    "returns_value",
-    "sales_value",
-    "revenue",
-    "commission",
-    "compensation",
-    "logistics",
-    "storage",
-    "acceptance",
-    "penalties",
-    "other_deductions",
-    "ad_deductions",
-    "transfers",
-    "additional_payments",
-    "unclassified",
-    "payout",
-    "ad_spend",
-    "cogs",
-    "gross_profit",
-    "tax",
-    "net_profit",
-];
+fn money_columns() -> Vec<&'static str> {
+    Money::ALL.iter().map(|m| m.name()).collect()
+}
 
 /// Columns derived from the sums, after every aggregation.
 fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
@@ -167,7 +146,7 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
         ])
         .streamed()?;
     profit::add_profit(&mut df, tax)?;
-    to_money(&mut df, &MONEY_COLUMNS)?;
+    to_money(&mut df, &money_columns())?;
     Ok(df)
 }
 
@@ -312,20 +291,45 @@ pub fn by_sku_reconciled(
     rec: &reconcile::Reconciliation,
 ) -> Result<DataFrame, MetricsError> {
     refuse_holes(lake, period, accounts)?;
+    let daily = daily(lake, inputs, period, accounts)?;
+    from_daily(lake, inputs, daily.as_ref(), period, grain, rec)
+}
+
+/// The part of the stage no grain changes: every event of `period` summed per day × account ×
+/// marketplace × SKU, with COGS (costs change by the day, so COGS is exact per day and sums up
+/// from there). None when the lake holds no events. The marts compute it once for all grains.
+pub(crate) fn daily(
+    lake: &Lake,
+    inputs: &Inputs<'_>,
+    period: &Period,
+    accounts: Option<&[String]>,
+) -> Result<Option<DataFrame>, MetricsError> {
     let scope = Scope { tz: inputs.tz, from: period.from, to: period.to, accounts };
     let Some(ev) = events::events(lake, &scope, inputs.catalogue)? else {
-        return empty_sku_frame();
+        return Ok(None);
     };
     let mut daily = ev.group_by(KEYS.map(col)).agg(event_sums()).streamed()?;
-    // Costs change by the day, so COGS is exact per day and sums up from there.
     profit::add_cogs(&mut daily, inputs.costs)?;
+    Ok(Some(daily))
+}
+
+/// The SKU mart rows of `period` at `grain` from [`daily`] rows covering at least that period.
+pub(crate) fn from_daily(
+    lake: &Lake,
+    inputs: &Inputs<'_>,
+    daily: Option<&DataFrame>,
+    period: &Period,
+    grain: Grain,
+    rec: &reconcile::Reconciliation,
+) -> Result<DataFrame, MetricsError> {
+    let Some(daily) = daily else { return empty_sku_frame() };
+    let daily = daily.clone().lazy().filter(col("day").gt_eq(lit(period.from)).and(col("day").lt_eq(lit(period.to))));
     let start = match grain {
         Grain::Day => col("day"),
         Grain::Week => col("day").dt().truncate(lit("1w")),
         Grain::Month => col("day").dt().truncate(lit("1mo")),
     };
     let mut grouped = daily
-        .lazy()
         .with_column(start.alias("period_from"))
         .group_by([col("period_from"), col("account"), col("marketplace"), col("sku")])
         .agg(additive());

@@ -150,22 +150,10 @@ fn wb(
     // Every field enters a report's sum signed by the row's document type and operation only, so
     // the rows are summed as they are per (report, document type, operation) first and signed on
     // that handful of sums: no expression runs per row, and the catalogue joins the small frame.
-    let raw = [
-        "retail_amount",
-        "for_pay",
-        "delivery_service",
-        "paid_storage",
-        "penalty",
-        "deduction",
-        "paid_acceptance",
-        "additional_payment",
-        "cashback_amount",
-        "cashback_discount",
-        "cashback_commission_change",
-        "payment_schedule",
-    ];
+    // Every header field is a column of the rows, but the payout: that is computed from them.
+    let raw: Vec<Expr> = REPORT_SUMS.iter().filter(|f| **f != "bank_payment").map(|f| col(*f).sum()).collect();
     let keys = [col("account"), col("report_id"), col("doc_type_name"), col("seller_oper_name")];
-    let by_kind = details.group_by(keys).agg(raw.map(|c| col(c).sum())).streamed()?.lazy();
+    let by_kind = details.group_by(keys).agg(raw).streamed()?.lazy();
     let signed = [
         (WbMoney::by_doc(col("retail_amount")), "retail_amount"),
         (WbMoney::by_doc(col("for_pay")), "for_pay"),

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::{MONEY_COLUMNS, MetricsError, SKU_COLUMNS, additive, derive};
+use super::{MetricsError, SKU_COLUMNS, additive, derive, money_columns};
 use crate::config::Tax;
 
 /// Totals per (period, account, marketplace) over SKUs, with `marketplace = "all"` per account
@@ -18,7 +18,7 @@ pub fn totals(by_sku: &DataFrame, tax: &Tax) -> Result<DataFrame, MetricsError> 
     aggs.push(col("complete").min().alias("complete"));
     let keys = ["period_from", "period_to"];
     let group = |by: &[&str], account: Option<&str>, mp: Option<&str>| {
-        let mut lf = super::kopecks::from_money(by_sku.clone().lazy(), &MONEY_COLUMNS)
+        let mut lf = super::kopecks::from_money(by_sku.clone().lazy(), &money_columns())
             .group_by(keys.iter().chain(by).map(|c| col(*c)).collect::<Vec<_>>())
             .agg(aggs.clone());
         if let Some(a) = account {
