@@ -22,6 +22,9 @@ pub struct Args {
     /// Time the lake already in --data-dir instead of building it again.
     #[arg(long)]
     reuse: bool,
+    /// Times the metrics stage and DuckDB are each run; the table shows the median and the range.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    runs: u32,
     /// Instead: run the year against the real rate limits (time-scaled by this), and compare
     /// wall time with the limits' lower bound and requests with the least the data needs.
     #[arg(long)]
@@ -41,7 +44,7 @@ pub struct MetricsArgs {
 pub async fn run(args: Args) -> Result<()> {
     match args.limits {
         Some(scale) => limits(args.profile, args.days, scale).await,
-        None => bench(args.profile, args.days, &args.data_dir, args.reuse).await,
+        None => bench(args.profile, args.days, &args.data_dir, args.reuse, args.runs).await,
     }
 }
 
@@ -86,10 +89,19 @@ fn bench_config(data_dir: &std::path::Path) -> Result<Config> {
     Ok(Config::from_toml_and_env(&toml, "bench", Vec::new())?)
 }
 
-async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reuse: bool) -> Result<()> {
+/// The middle of a few timings (the lower middle for an even count), and their range.
+fn median(times: &[f64]) -> (f64, f64, f64) {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    let (min, max) = (t.first().copied().unwrap_or(f64::NAN), t.last().copied().unwrap_or(f64::NAN));
+    (t.get(t.len().saturating_sub(1) / 2).copied().unwrap_or(f64::NAN), min, max)
+}
+
+async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reuse: bool, runs: u32) -> Result<()> {
     let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Moscow).date_naive();
     let period = Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))?;
     let lake = mpetl::lake::Lake::new(data_dir.join("lake"));
+    let mut build = None;
     if !(reuse && lake.root().exists()) {
         // Only a directory bench made (its marker inside) or an empty one is cleared: a mistyped
         // --data-dir must never cost anyone their files.
@@ -118,36 +130,73 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
             b.pipeline_peak_mib,
             b.sandbox_peak_mib
         );
+        build = Some(b);
     }
     let rows = mpetl::bench::lake_rows(&lake)?;
-    let exe = std::env::current_exe()?;
-    let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
-    anyhow::ensure!(out.status.success(), "the metrics child failed: {}", String::from_utf8_lossy(&out.stderr));
-    let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
-    let peak = timing.peak_rss_mib;
     println!("lake: {rows} rows in {} ({} – {})", lake.root().display(), period.from, period.to);
+    let exe = std::env::current_exe()?;
+    let (mut ours, mut theirs, mut peak, mut agree) = (Vec::new(), Vec::new(), 0f64, true);
+    let mut last = None;
+    for _ in 0..runs {
+        let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
+        anyhow::ensure!(out.status.success(), "the metrics child failed: {}", String::from_utf8_lossy(&out.stderr));
+        let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
+        ours.push(timing.seconds);
+        peak = peak.max(timing.peak_rss_mib);
+        if let Some(d) = mpetl::bench::time_duckdb(lake.root(), &period)? {
+            let same = d.revenue_kop == timing.revenue_kop && d.orders == timing.orders && d.rows == timing.sku_rows;
+            if !same {
+                println!("DuckDB's totals DIFFER: {} rows, revenue {}, orders {}", d.rows, d.revenue_kop, d.orders);
+            }
+            agree &= same;
+            theirs.push(d.seconds);
+        }
+        last = Some(timing);
+    }
+    let Some(timing) = last else { return Ok(()) };
+    let (m, m_min, m_max) = median(&ours);
     println!(
-        "mpetl metrics (polars, by day × SKU, COGS, tax, profit): {:.2} s, {:.0} rows/s, peak RSS {peak:.0} MiB, {} result rows",
-        timing.seconds,
-        rows as f64 / timing.seconds,
+        "mpetl metrics (polars, by day × SKU, COGS, tax, profit): {m:.2} s, {:.0} rows/s, peak RSS {peak:.0} MiB, {} result rows",
+        rows as f64 / m,
         timing.sku_rows
     );
-    match mpetl::bench::time_duckdb(lake.root(), &period)? {
-        Some(d) => {
-            let same = d.revenue_kop == timing.revenue_kop && d.orders == timing.orders && d.rows == timing.sku_rows;
-            println!(
-                "DuckDB, same aggregation over the same Parquet: {:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
-                d.seconds,
-                rows as f64 / d.seconds,
-                timing.seconds / d.seconds,
-                if same {
-                    "yes".to_string()
-                } else {
-                    format!("NO (DuckDB: {} rows, revenue {}, orders {})", d.rows, d.revenue_kop, d.orders)
-                }
-            );
-        }
+    let duck = (!theirs.is_empty()).then(|| median(&theirs));
+    match duck {
+        Some((d, _, _)) => println!(
+            "DuckDB, same aggregation over the same Parquet: {d:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
+            rows as f64 / d,
+            m / d,
+            if agree { "yes" } else { "NO" }
+        ),
         None => println!("DuckDB reference: not run (pip install duckdb)"),
     }
+    // One table of every stage this run measured.
+    println!("\n{:<40} {:>9} {:>9} {:>6} {:>9} {:>11}", "stage", "mpetl s", "DuckDB s", "ratio", "peak MiB", "rows/s");
+    if let Some(b) = &build {
+        println!(
+            "{:<40} {:>9.1} {:>9} {:>6} {:>9.0} {:>11.0}",
+            "build: HTTP → JSON → lake + marts",
+            b.seconds,
+            "—",
+            "—",
+            b.pipeline_peak_mib,
+            b.report.rows_fetched as f64 / b.seconds
+        );
+    }
+    let (d, ratio) =
+        duck.map_or(("—".to_string(), "—".to_string()), |(d, _, _)| (format!("{d:.2}"), format!("{:.2}", m / d)));
+    println!(
+        "{:<40} {m:>9.2} {d:>9} {ratio:>6} {peak:>9.0} {:>11.0}",
+        "metrics: day × SKU, COGS, tax, profit",
+        rows as f64 / m
+    );
+    let range =
+        |t: &[f64], min: f64, max: f64| if t.len() > 1 { format!("{min:.2}–{max:.2} s") } else { "one run".into() };
+    println!(
+        "{runs} run(s) each, medians shown: mpetl {}, DuckDB {}; same totals in every run: {}",
+        range(&ours, m_min, m_max),
+        duck.map_or("not run".to_string(), |(_, a, b)| range(&theirs, a, b)),
+        if agree { "yes" } else { "NO" }
+    );
     Ok(())
 }

@@ -211,3 +211,32 @@ fn config_show_names_each_source_and_never_a_secret() {
     assert_eq!(get("fetch.time_scale"), ("3".into(), "file mpetl.toml".into()));
     assert_eq!(get("fetch.settle_days"), ("30".into(), "default".into()));
 }
+
+/// Issue #15: `mpetl bench` ends with one table (stage, mpetl, DuckDB, ratio, peak RSS, rows/s)
+/// from one run, each stage timed `--runs` times, and DuckDB's totals equal to ours every time.
+#[test]
+fn bench_prints_one_table_of_its_stages_with_duckdb_beside_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bench");
+    let o = Command::new(env!("CARGO_BIN_EXE_mpetl"))
+        .args(["bench", "--profile", "small", "--days", "3", "--runs", "2", "--data-dir"])
+        .arg(&data)
+        .env_remove("MPETL_CONFIG")
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    let table: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("stage")).collect();
+    assert!(table[0].contains("mpetl s") && table[0].contains("DuckDB s") && table[0].contains("peak MiB"), "{out}");
+    assert!(table.iter().any(|l| l.starts_with("build: HTTP")), "{out}");
+    let metrics = table.iter().find(|l| l.starts_with("metrics:")).unwrap_or_else(|| panic!("{out}"));
+    let cells: Vec<&str> = metrics.split_whitespace().collect();
+    let n = cells.len();
+    let (ours, duck, ratio): (f64, f64, f64) =
+        (cells[n - 5].parse().unwrap(), cells[n - 4].parse().unwrap(), cells[n - 3].parse().unwrap());
+    // The times of a 3-day lake are hundredths of a second: the printed cells are too coarse to
+    // recompute the ratio from, so each is only checked to be a measured number.
+    assert!(ours >= 0.0 && duck >= 0.0 && ratio >= 0.0, "{out}");
+    assert!(out.contains("2 run(s) each") && out.contains("same totals in every run: yes"), "{out}");
+}
