@@ -19,12 +19,15 @@ pub mod marts;
 mod profit;
 pub mod reconcile;
 mod rows;
+mod schema;
 pub mod stock;
 mod totals;
 pub mod unknown;
 
 pub use profit::{MissingCost, missing_costs};
 pub use rows::{ColumnName, Count, MetricRow, Money, Ratio, rows};
+pub use schema::SKU_COLUMNS;
+use schema::{empty_sku_frame, money_columns};
 pub use totals::{total_columns, totals};
 
 pub use catalogue::Catalogue;
@@ -32,7 +35,6 @@ use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
 
 use crate::config::Tax;
 use crate::costs::Costs;
-use crate::lake::columns::MONEY;
 use crate::lake::{Lake, LakeError};
 use crate::period::Period;
 use engine::Streamed;
@@ -123,11 +125,6 @@ fn additive() -> Vec<Expr> {
     v
 }
 
-/// Every money column of the marts: Int64 kopecks inside the stage, Decimal(18,2) outside.
-fn money_columns() -> Vec<&'static str> {
-    Money::ALL.iter().map(|m| m.name()).collect()
-}
-
 /// Columns derived from the sums, after every aggregation.
 fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
     // Unknown returns (Ozon) count as none in the buyout rate's denominator: the README says so.
@@ -149,54 +146,6 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
     to_money(&mut df, &money_columns())?;
     Ok(df)
 }
-
-/// The columns of `sku_<grain>.parquet`, in order.
-pub const SKU_COLUMNS: [&str; 44] = [
-    "period_from",
-    "period_to",
-    "account",
-    "marketplace",
-    "sku",
-    "seller_sku",
-    "product_name",
-    "brand",
-    "category",
-    "orders",
-    "orders_value",
-    "cancellations",
-    "buyouts",
-    "returns",
-    "buyouts_value",
-    "returns_value",
-    "sales_value",
-    "buyout_rate",
-    "units_sold",
-    "units_returned",
-    "revenue",
-    "commission",
-    "compensation",
-    "logistics",
-    "storage",
-    "acceptance",
-    "penalties",
-    "other_deductions",
-    "ad_deductions",
-    "transfers",
-    "additional_payments",
-    "unclassified",
-    "payout",
-    "ad_spend",
-    "cogs",
-    "missing_cost_units",
-    "gross_profit",
-    "tax",
-    "net_profit",
-    "margin",
-    "roi",
-    "drr",
-    "reconciled",
-    "complete",
-];
 
 /// What a metrics computation needs besides the lake.
 #[derive(Debug, Clone)]
@@ -389,22 +338,4 @@ fn add_status(
     df.with_column(Column::new("reconciled".into(), reconciled))?;
     df.with_column(Column::new("complete".into(), complete))?;
     Ok(())
-}
-
-fn empty_sku_frame() -> Result<DataFrame, MetricsError> {
-    let mut fields = Vec::new();
-    for c in SKU_COLUMNS {
-        let dt = match c {
-            "period_from" | "period_to" => DataType::Date,
-            "account" | "marketplace" | "sku" | "seller_sku" | "product_name" | "brand" | "category" => {
-                DataType::String
-            }
-            "buyout_rate" | "margin" | "roi" | "drr" => DataType::Float64,
-            "reconciled" | "complete" => DataType::Boolean,
-            c if COUNTS.contains(&c) || c == "missing_cost_units" => DataType::Int64,
-            _ => MONEY,
-        };
-        fields.push(Field::new(c.into(), dt));
-    }
-    Ok(DataFrame::empty_with_schema(&Schema::from_iter(fields)))
 }
