@@ -168,12 +168,20 @@ fn tick_after(t: NaiveDateTime) -> WbStamp {
 impl SellerData {
     /// Generates `history_days` days of trade ending at `now`.
     pub fn generate(profile: &Profile, seed: u64, now: DateTime<Utc>, history_days: i64) -> Self {
+        Self::generate_nth(profile, seed, now, history_days, 0)
+    }
+
+    /// The same for the `nth` seller of a sandbox serving several: its articles get ids no other
+    /// seller has, as WB's nmIds and Ozon's SKUs are unique across the marketplace (one deployment
+    /// keeps one costs table for all its sellers, keyed by SKU).
+    pub fn generate_nth(profile: &Profile, seed: u64, now: DateTime<Utc>, history_days: i64, nth: usize) -> Self {
+        let nth = nth as i64;
         let mut rng = Rng::new(seed);
         let wb_skus: Vec<WbSku> = (0..profile.wb_skus)
             .map(|i| {
                 let rubles = 300 + 100 * rng.below(40) as i64 + 90;
                 WbSku {
-                    nm_id: 100_000_000 + (i as i64) * 7919,
+                    nm_id: 100_000_000 + nth * 10_000_000 + (i as i64) * 7919,
                     article: format!("WB-ART-{i:03}"),
                     barcode: format!("20407051{i:05}"),
                     brand: BRANDS[i % BRANDS.len()],
@@ -188,7 +196,7 @@ impl SellerData {
                 let rubles = 250 + 50 * rng.below(60) as i64;
                 let kopecks = if i % 2 == 0 { 0 } else { 50 + rng.below(2) as i64 * 49 };
                 OzonSku {
-                    sku: 1_500_000_000 + (i as i64) * 104_729,
+                    sku: 1_500_000_000 + nth * 100_000_000 + (i as i64) * 104_729,
                     offer_id: format!("OZ-{i:03}"),
                     name: format!("Товар №{i}"),
                     price_kop: rubles * 100 + kopecks,

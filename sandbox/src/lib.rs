@@ -7,7 +7,9 @@
 pub mod catalogue;
 pub mod data;
 pub mod finance;
+mod front;
 pub mod limits;
+pub mod minimum;
 mod ozon;
 pub mod ozon_catalogue;
 mod ozon_money;
@@ -35,6 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 pub use data::{Profile, ProfileName, SellerData};
+pub use front::{Credentials, credentials, seller_mix};
 pub use truth::TruthRow;
 
 /// Credentials the sandbox accepts.
@@ -90,6 +93,10 @@ pub struct SandboxConfig {
     pub faults: limits::Faults,
     /// The returns list ignores `last_id`: it serves its first page with `has_next` for ever.
     pub ozon_returns_stuck: bool,
+    /// More sellers behind the same address, each with its own credentials ([`credentials`]),
+    /// data (seed `seed + n`) and rate-limit buckets, as one marketplace serves many cabinets:
+    /// seller `n` (from 1) has profile `more_sellers[n - 1]`.
+    pub more_sellers: Vec<ProfileName>,
 }
 
 impl Default for SandboxConfig {
@@ -110,6 +117,7 @@ impl Default for SandboxConfig {
             arrival_jitter: std::time::Duration::from_millis(10),
             faults: limits::Faults::default(),
             ozon_returns_stuck: false,
+            more_sellers: Vec::new(),
         }
     }
 }
@@ -140,96 +148,153 @@ pub(crate) struct Shared {
 pub struct Sandbox {
     pub base_url: String,
     pub addr: SocketAddr,
-    shared: Arc<Shared>,
+    /// Seller 0 first.
+    sellers: Vec<Arc<Shared>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Sandbox {
     pub async fn start(cfg: SandboxConfig) -> std::io::Result<Sandbox> {
         let now = cfg.now.unwrap_or_else(Utc::now);
-        let profile = Profile::named(cfg.profile);
+        let profiles: Vec<ProfileName> = std::iter::once(cfg.profile).chain(cfg.more_sellers.iter().copied()).collect();
         let (seed, history) = (cfg.seed, cfg.history_days);
-        let data = tokio::task::spawn_blocking(move || SellerData::generate(&profile, seed, now, history))
+        let data = tokio::task::spawn_blocking(move || front::generate(&profiles, seed, now, history))
             .await
             .map_err(std::io::Error::other)?;
-        let shared = Arc::new(Shared {
-            data,
-            cfg: cfg.clone(),
-            truncate_next: AtomicU32::new(0),
-            reads: Default::default(),
-            requests: Mutex::new(BTreeMap::new()),
-            log: Mutex::new(Vec::new()),
-            statuses: Mutex::new(BTreeMap::new()),
-            enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.arrival_jitter, cfg.faults.clone(), cfg.seed),
-        });
-        let app = Router::new()
-            .route("/api/v1/supplier/orders", get(wb::orders))
-            .route("/api/v1/supplier/sales", get(wb::sales))
-            .route("/api/v1/supplier/stocks", get(wb_stocks::stocks))
-            .route("/v3/posting/fbo/list", post(ozon::fbo_list))
-            .route("/v4/posting/fbs/list", post(ozon::fbs_list))
-            .route("/api/finance/v1/sales-reports/detailed", post(wb_money::detailed))
-            .route("/api/finance/v1/sales-reports/list", post(wb_money::list))
-            .route("/adv/v1/promotion/count", get(wb_money::promotion_count))
-            .route("/adv/v3/fullstats", get(wb_money::fullstats))
-            .route("/adv/v1/upd", get(wb_money::upd))
-            .route("/v1/finance/accrual/by-day", post(ozon_money::by_day))
-            .route("/v1/finance/accrual/types", post(ozon_money::types))
-            .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
-            .route("/v1/returns/list", post(ozon_returns::list))
-            .route("/content/v2/get/cards/list", post(catalogue::cards))
-            .route("/v3/product/list", post(ozon_catalogue::product_list))
-            .route("/v3/product/info/list", post(ozon_catalogue::info_list))
-            .route("/v4/product/info/attributes", post(ozon_catalogue::attributes))
-            .route("/v1/description-category/tree", post(ozon_catalogue::tree))
-            .route("/ping", get(wb::ping))
-            .route("/v1/roles", post(ozon::roles))
-            .route("/__sandbox/truth", get(truth))
-            .route("/__sandbox/costs.csv", get(costs_csv))
-            .route("/__sandbox/requests", get(requests))
-            .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
-            .with_state(shared.clone());
+        let sellers: Vec<Arc<Shared>> = data
+            .into_iter()
+            .enumerate()
+            .map(|(n, data)| {
+                let seed = cfg.seed + n as u64;
+                Arc::new(Shared {
+                    data,
+                    cfg: cfg.clone(),
+                    truncate_next: AtomicU32::new(0),
+                    reads: Default::default(),
+                    requests: Mutex::new(BTreeMap::new()),
+                    log: Mutex::new(Vec::new()),
+                    statuses: Mutex::new(BTreeMap::new()),
+                    enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.arrival_jitter, cfg.faults.clone(), seed),
+                })
+            })
+            .collect();
+        let app = front::router(&sellers, seller_router);
         let (addr, tx) = serve_on_own_thread(app, cfg.port, 2, "sandbox")?;
-        Ok(Sandbox { base_url: format!("http://{addr}"), addr, shared, stop: Some(tx) })
+        Ok(Sandbox { base_url: format!("http://{addr}"), addr, sellers, stop: Some(tx) })
     }
 
+    /// Seller 0's data.
     pub fn data(&self) -> &SellerData {
-        &self.shared.data
+        &self.sellers[0].data
     }
 
-    /// Ground truth for Moscow days `from..=to`.
+    /// The sellers served, seller 0 first.
+    pub fn sellers(&self) -> usize {
+        self.sellers.len()
+    }
+
+    /// Seller `n`'s data.
+    pub fn seller_data(&self, n: usize) -> Option<&SellerData> {
+        self.sellers.get(n).map(|s| &s.data)
+    }
+
+    /// Seller 0's ground truth for Moscow days `from..=to`.
     pub fn truth(&self, from: NaiveDate, to: NaiveDate) -> Vec<TruthRow> {
-        self.shared.data.truth(from, to)
+        self.data().truth(from, to)
     }
 
-    /// Requests served per path so far (the `/__sandbox` paths excluded).
+    fn total(&self, f: impl Fn(&Shared) -> BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        total(&self.sellers, f)
+    }
+
+    /// Requests served per path so far, all sellers (the `/__sandbox` paths excluded).
     pub fn requests(&self) -> BTreeMap<String, u64> {
-        self.shared.requests.lock().expect("requests lock").clone()
+        self.total(|s| s.requests.lock().expect("requests lock").clone())
     }
 
-    /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
+    /// Responses per "path status", e.g. "/v4/posting/fbs/list 400", all sellers.
     pub fn statuses(&self) -> BTreeMap<String, u64> {
-        self.shared.statuses.lock().expect("statuses lock").clone()
+        self.total(|s| s.statuses.lock().expect("statuses lock").clone())
     }
 
-    /// 429s answered because a client exceeded a limit, per bucket.
+    /// 429s answered because a client exceeded a limit, per bucket, all sellers.
     pub fn violations(&self) -> BTreeMap<String, u64> {
-        self.shared.enforcer.violations.lock().expect("violations lock").clone()
+        self.total(violations_of)
     }
 
-    /// Every data request so far, in arrival order.
+    /// Seller 0's data requests so far, in arrival order.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
-        self.shared.log.lock().expect("log lock").clone()
+        self.sellers[0].log.lock().expect("log lock").clone()
     }
 
     pub fn total_requests(&self) -> u64 {
         self.requests().values().sum()
     }
 
-    /// Cut the JSON body of the next `n` data responses in half.
-    pub fn truncate_next(&self, n: u32) {
-        self.shared.truncate_next.store(n, Ordering::SeqCst);
+    /// The least requests per endpoint path the period's data needs, all sellers summed.
+    pub fn minimum_requests(&self, from: NaiveDate, to: NaiveDate) -> BTreeMap<String, u64> {
+        self.total(|s| minimum_of(s, from, to))
     }
+
+    /// Cut the JSON body of seller 0's next `n` data responses in half.
+    pub fn truncate_next(&self, n: u32) {
+        self.sellers[0].truncate_next.store(n, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn violations_of(s: &Shared) -> BTreeMap<String, u64> {
+    s.enforcer.violations.lock().expect("violations lock").clone()
+}
+
+/// Sums a per-path count over every seller.
+pub(crate) fn total(sellers: &[Arc<Shared>], f: impl Fn(&Shared) -> BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for s in sellers {
+        for (k, v) in f(s) {
+            *out.entry(k).or_default() += v;
+        }
+    }
+    out
+}
+
+pub(crate) fn minimum_of(s: &Shared, from: NaiveDate, to: NaiveDate) -> BTreeMap<String, u64> {
+    let caps = minimum::PageCaps {
+        wb_statistics: s.cfg.wb_page_cap as u64,
+        wb_finance: s.cfg.wb_finance_page_cap as u64,
+        accruals: s.cfg.accrual_page as u64,
+    };
+    s.data.minimum_requests(from, to, caps).into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// One seller's emulators: every endpoint over its data, counted and limited by its own state.
+fn seller_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/supplier/orders", get(wb::orders))
+        .route("/api/v1/supplier/sales", get(wb::sales))
+        .route("/api/v1/supplier/stocks", get(wb_stocks::stocks))
+        .route("/v3/posting/fbo/list", post(ozon::fbo_list))
+        .route("/v4/posting/fbs/list", post(ozon::fbs_list))
+        .route("/api/finance/v1/sales-reports/detailed", post(wb_money::detailed))
+        .route("/api/finance/v1/sales-reports/list", post(wb_money::list))
+        .route("/adv/v1/promotion/count", get(wb_money::promotion_count))
+        .route("/adv/v3/fullstats", get(wb_money::fullstats))
+        .route("/adv/v1/upd", get(wb_money::upd))
+        .route("/v1/finance/accrual/by-day", post(ozon_money::by_day))
+        .route("/v1/finance/accrual/types", post(ozon_money::types))
+        .route("/v1/finance/cash-flow-statement/list", post(ozon_money::cash_flow))
+        .route("/v1/returns/list", post(ozon_returns::list))
+        .route("/content/v2/get/cards/list", post(catalogue::cards))
+        .route("/v3/product/list", post(ozon_catalogue::product_list))
+        .route("/v3/product/info/list", post(ozon_catalogue::info_list))
+        .route("/v4/product/info/attributes", post(ozon_catalogue::attributes))
+        .route("/v1/description-category/tree", post(ozon_catalogue::tree))
+        .route("/ping", get(wb::ping))
+        .route("/v1/roles", post(ozon::roles))
+        .route("/__sandbox/truth", get(truth))
+        .route("/__sandbox/costs.csv", get(costs_csv))
+        .route("/__sandbox/requests", get(requests))
+        .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
+        .with_state(shared)
 }
 
 impl Drop for Sandbox {

@@ -23,18 +23,19 @@ pub struct Build {
 
 /// `mpetl sandbox` as a child process, so that the pipeline's memory is measured alone; killed
 /// when dropped.
-struct SandboxChild {
+pub(super) struct SandboxChild {
     child: std::process::Child,
-    base_url: String,
+    pub(super) base_url: String,
 }
 
 impl SandboxChild {
     /// Starts it and waits for the line that says where it listens (after it generated its data).
-    async fn start(exe: &Path, profile: ProfileName, page_cap: usize) -> Result<SandboxChild, BenchError> {
+    pub(super) async fn start(exe: &Path, args: &[String]) -> Result<SandboxChild, BenchError> {
         use std::io::BufRead;
         let other = |e: std::io::Error| BenchError::Other(format!("the sandbox child: {e}"));
         let mut child = Command::new(exe)
-            .args(["sandbox", "--profile", &format!("{profile:?}").to_lowercase(), "--page-cap", &page_cap.to_string()])
+            .arg("sandbox")
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -60,7 +61,7 @@ impl SandboxChild {
         Ok(guard)
     }
 
-    fn peak_mib(&self) -> f64 {
+    pub(super) fn peak_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         peak_in(&status)
     }
@@ -76,17 +77,10 @@ impl Drop for SandboxChild {
 /// Stage 1: the lake of a `profile` seller over `days`, fetched from `mpetl sandbox` run as a
 /// child of `exe`, with the marts of every grain, as the demo writes them.
 pub async fn build(exe: &Path, data_dir: &Path, profile: ProfileName, days: i64) -> Result<Build, BenchError> {
-    let sandbox = SandboxChild::start(exe, profile, 80_000).await?;
+    let profile = format!("{profile:?}").to_lowercase();
+    let sandbox = SandboxChild::start(exe, &["--profile".into(), profile, "--page-cap".into(), "80000".into()]).await?;
     let cfg = demo::sandbox_config(&sandbox.base_url, data_dir.to_path_buf(), 1_000_000, 80_000);
-    let costs = crate::http::client(std::time::Duration::from_secs(60))
-        .get(format!("{}/__sandbox/costs.csv", sandbox.base_url))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| BenchError::Other(format!("the sandbox's costs: {}", e.without_url())))?
-        .bytes()
-        .await
-        .map_err(|e| BenchError::Other(format!("the sandbox's costs: {}", e.without_url())))?;
+    let costs = sandbox_get(&sandbox.base_url, "/__sandbox/costs.csv").await?;
     crate::lake::write_file_atomically(&cfg.costs_file, &costs).map_err(|e| BenchError::Other(e.to_string()))?;
     let today = chrono::Utc::now().with_timezone(&cfg.timezone).date_naive();
     let period =
@@ -102,4 +96,19 @@ pub async fn build(exe: &Path, data_dir: &Path, profile: ProfileName, days: i64)
         .await?;
     let seconds = t.elapsed().as_secs_f64();
     Ok(Build { report, seconds, pipeline_peak_mib: own_peak_mib(), sandbox_peak_mib: sandbox.peak_mib() })
+}
+
+/// A `/__sandbox` answer of the sandbox at `base`.
+pub(super) async fn sandbox_get(base: &str, path_and_query: &str) -> Result<Vec<u8>, BenchError> {
+    let what = |e: reqwest::Error| BenchError::Other(format!("the sandbox's {path_and_query}: {}", e.without_url()));
+    crate::http::client(std::time::Duration::from_secs(120))
+        .get(format!("{base}{path_and_query}"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(what)?
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(what)
 }

@@ -64,51 +64,8 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
     let wall = t.elapsed();
     let d = sandbox.data();
     // The least each endpoint could have been asked, given the rows it had to hand over.
-    let per_month = |dates: Vec<chrono::NaiveDate>, cap: u64| {
-        let mut m: std::collections::BTreeMap<(i32, u32), u64> = Default::default();
-        for x in dates {
-            use chrono::Datelike;
-            *m.entry((x.year(), x.month())).or_default() += 1;
-        }
-        m.values().map(|n| n.div_ceil(cap)).sum::<u64>()
-    };
-    let in_period = |x: chrono::NaiveDate| x >= period.from && x <= period.to;
-    let postings = |schema: mpetl_sandbox::data::OzonSchema| {
-        per_month(
-            d.ozon_postings
-                .iter()
-                .filter(|p| p.schema == schema)
-                .map(|p| p.in_process_at.date_naive())
-                .filter(|x| in_period(*x))
-                .collect(),
-            100,
-        )
-    };
-    let minimum = |path: &str| -> u64 {
-        match path {
-            "/api/v1/supplier/orders" => (d.wb_orders.len() as u64).div_ceil(80_000),
-            "/api/v1/supplier/sales" => (d.wb_sales.len() as u64).div_ceil(80_000),
-            "/api/finance/v1/sales-reports/detailed" => {
-                per_month(d.finance.wb_rows.iter().map(|r| r.rr_date).filter(|x| in_period(*x)).collect(), 100_000)
-            }
-            "/v3/posting/fbo/list" => postings(mpetl_sandbox::data::OzonSchema::Fbo),
-            "/v4/posting/fbs/list" => postings(mpetl_sandbox::data::OzonSchema::Fbs),
-            "/v1/finance/accrual/by-day" => {
-                let mut days: std::collections::BTreeMap<chrono::NaiveDate, u64> = Default::default();
-                for a in d.finance.accruals.iter().filter(|a| in_period(a.date)) {
-                    *days.entry(a.date).or_default() += 1;
-                }
-                days.values().map(|n| n.div_ceil(1000)).sum()
-            }
-            // 31 days per call at most (and 50 campaigns for fullstats).
-            "/adv/v3/fullstats" => {
-                ((period.to - period.from).num_days() as u64 + 1).div_ceil(31)
-                    * (d.finance.campaigns.len() as u64).div_ceil(50).max(1)
-            }
-            "/adv/v1/upd" => ((period.to - period.from).num_days() as u64 + 1).div_ceil(31),
-            _ => 1,
-        }
-    };
+    let minimum = sandbox.minimum_requests(period.from, period.to);
+    let minimum = |path: &str| minimum.get(path).copied().unwrap_or(1);
     // The bot mpetl replaces cut the period into fixed 31-day chunks (30 for FBS) and, for WB
     // statistics, read each chunk as "everything changed since its first day": every chunk
     // re-reads all later data (the overlap that double counted). A model, from the same data.

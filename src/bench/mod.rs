@@ -5,6 +5,8 @@
 mod build;
 mod duckdb;
 mod limits;
+pub mod sellers;
+pub mod truth;
 
 use std::path::Path;
 use std::process::Command;
@@ -18,6 +20,7 @@ use crate::metrics::{self, Count, Grain, Money};
 pub use build::{Build, build};
 pub use duckdb::{DuckTiming, time_duckdb};
 pub use limits::{LimitsReport, limits};
+pub use sellers::{SellersReport, sellers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {

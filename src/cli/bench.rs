@@ -27,8 +27,13 @@ pub struct Args {
     runs: u32,
     /// Instead: run the year against the real rate limits (time-scaled by this), and compare
     /// wall time with the limits' lower bound and requests with the least the data needs.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     limits: Option<u32>,
+    /// Instead: backfill this many sellers at once (mostly small, every twentieth medium) from
+    /// one sandbox, under the real limits ÷ `--limits` (default 2): wall time against the
+    /// slowest seller's bound, requests, peak memory, CPU, and every seller against its truth.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    sellers: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -42,10 +47,60 @@ pub struct MetricsArgs {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    match args.limits {
-        Some(scale) => limits(args.profile, args.days, scale).await,
-        None => bench(args.profile, args.days, &args.data_dir, args.reuse, args.runs).await,
+    match (args.sellers, args.limits) {
+        (Some(n), scale) => sellers(n as usize, args.days, scale.unwrap_or(2), &args.data_dir).await,
+        (None, Some(scale)) => limits(args.profile, args.days, scale).await,
+        (None, None) => bench(args.profile, args.days, &args.data_dir, args.reuse, args.runs).await,
     }
+}
+
+async fn sellers(n: usize, days: i64, scale: u32, data_dir: &std::path::Path) -> Result<()> {
+    prepare(data_dir)?;
+    eprintln!("{n} sellers, {days} days, real limits ÷ {scale}: generating the sellers, then the backfill…");
+    let r = mpetl::bench::sellers(&std::env::current_exe()?, data_dir, n, days, scale).await?;
+    let wall = r.wall.as_secs_f64();
+    let bound = r.bound.as_secs_f64();
+    println!("{n} sellers ({} – {}), real limits ÷ {scale}, one process, embedded state", r.period.from, r.period.to);
+    println!("{:<44} {:>14}", "rows fetched", r.rows);
+    println!("{:<44} {:>14.1}", "wall s", wall);
+    println!("{:<44} {:>14.1}  ({})", "slowest seller's lower bound s", bound, r.bound_of);
+    println!("{:<44} {:>14.3}", "wall / bound", wall / bound);
+    println!("{:<44} {:>14}", "data requests", r.requests);
+    println!("{:<44} {:>14}  ({:.2}×)", "least the data needs", r.minimum, r.requests as f64 / r.minimum.max(1) as f64);
+    println!("{:<44} {:>14}", "other requests (lists, catalogue, stocks)", r.other_requests);
+    println!("{:<44} {:>14}", "retries / limit violations", format!("{} / {}", r.retries, r.violations));
+    println!("{:<44} {:>14.0}", "pipeline peak RSS MiB", r.pipeline_peak_mib);
+    println!("{:<44} {:>14.0}", "sandbox peak RSS MiB (its own process)", r.sandbox_peak_mib);
+    println!(
+        "{:<44} {:>14.1}  ({:.0} % of one core)",
+        "pipeline CPU s (user + system)",
+        r.cpu_seconds,
+        100.0 * r.cpu_seconds / wall
+    );
+    println!("{:<44} {:>14}", "sellers equal to their truth, every cell", format!("{} / {n}", r.exact));
+    for d in &r.differences {
+        println!("  {d}");
+    }
+    anyhow::ensure!(r.exact == n, "{} seller(s) differ from their ground truth", n - r.exact);
+    Ok(())
+}
+
+/// Clears `data_dir` for a new build: only a directory bench made (its marker inside) or an
+/// empty one, as a mistyped --data-dir must never cost anyone their files.
+fn prepare(data_dir: &std::path::Path) -> Result<()> {
+    if data_dir.exists() {
+        let empty = std::fs::read_dir(data_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        anyhow::ensure!(
+            empty || data_dir.join(BENCH_MARKER).exists(),
+            "--data-dir {} holds files `mpetl bench` did not write; it clears its directory before each build, so it will not use this one. Fix: pass a new or empty directory (the default is data/bench), or --reuse to time the lake already there",
+            data_dir.display()
+        );
+        std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::write(data_dir.join(BENCH_MARKER), "written by `mpetl bench`; the next bench clears this directory\n")
+        .with_context(|| format!("writing to {}", data_dir.display()))?;
+    Ok(())
 }
 
 async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<()> {
@@ -103,20 +158,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     let lake = mpetl::lake::Lake::new(data_dir.join("lake"));
     let mut build = None;
     if !(reuse && lake.root().exists()) {
-        // Only a directory bench made (its marker inside) or an empty one is cleared: a mistyped
-        // --data-dir must never cost anyone their files.
-        if data_dir.exists() {
-            let empty = std::fs::read_dir(data_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-            anyhow::ensure!(
-                empty || data_dir.join(BENCH_MARKER).exists(),
-                "--data-dir {} holds files `mpetl bench` did not write; it clears its directory before each build, so it will not use this one. Fix: pass a new or empty directory (the default is data/bench), or --reuse to time the lake already there",
-                data_dir.display()
-            );
-            std::fs::remove_dir_all(data_dir).with_context(|| format!("clearing {}", data_dir.display()))?;
-        }
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-        std::fs::write(data_dir.join(BENCH_MARKER), "written by `mpetl bench`; the next bench clears this directory\n")
-            .with_context(|| format!("writing to {}", data_dir.display()))?;
+        prepare(data_dir)?;
         eprintln!(
             "building the lake of a {profile:?} seller over {days} days through the pipeline (sandbox over HTTP)…"
         );

@@ -51,6 +51,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             .iter()
             .map(|b| {
                 serde_json::json!({
+                    "account": b.account,
                     "bucket": b.bucket,
                     "requests": b.requests,
                     "period_secs": b.quota.period.as_secs_f64(),
@@ -78,15 +79,15 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     for n in &plan.notes {
         println!("note: {n}");
     }
-    println!("\n{:<14} {:>9} {:>16} {:>14}", "bucket", "requests", "limit", "at least");
+    println!("\n{:<14} {:<14} {:>9} {:>16} {:>14}", "account", "bucket", "requests", "limit", "at least");
     let mut longest = std::time::Duration::ZERO;
     for b in &costs {
         longest = longest.max(b.lower_bound);
         let limit = format!("{}/{:?} (×{})", 1, b.quota.period, b.quota.burst);
-        println!("{:<14} {:>8}+ {:>16} {:>14}", b.bucket, b.requests, limit, human(b.lower_bound));
+        println!("{:<14} {:<14} {:>8}+ {:>16} {:>14}", b.account, b.bucket, b.requests, limit, human(b.lower_bound));
     }
     println!(
-        "\nThe run takes at least {} (buckets run concurrently; more when data fills more pages).",
+        "\nThe run takes at least {} (every account's buckets run concurrently; more when data fills more pages).",
         human(longest)
     );
     Ok(())

@@ -15,15 +15,47 @@ pub struct Args {
     /// Rows per WB statistics page.
     #[arg(long, default_value_t = 80_000)]
     page_cap: usize,
+    /// Serve this many sellers behind the one address (mostly small, every twentieth medium;
+    /// `--profile` is ignored), each with its own credentials, data and rate-limit buckets.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    sellers: Option<u32>,
+    /// Enforce the marketplaces' real rate limits, their periods divided by this.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    limits: Option<u32>,
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let Args { profile, seed, port, page_cap } = args;
-    let sb = Sandbox::start(SandboxConfig { profile, seed, port, wb_page_cap: page_cap, ..Default::default() })
-        .await
-        .context("starting the sandbox")?;
+    let Args { profile, seed, port, page_cap, sellers, limits } = args;
+    let mix = sellers.map(|n| sandbox::seller_mix(n as usize));
+    let sb = Sandbox::start(SandboxConfig {
+        profile: mix.as_ref().map_or(profile, |m| m[0]),
+        more_sellers: mix.as_ref().map_or_else(Vec::new, |m| m[1..].to_vec()),
+        seed,
+        port,
+        wb_page_cap: page_cap,
+        enforce_limits: limits,
+        ..Default::default()
+    })
+    .await
+    .context("starting the sandbox")?;
     let u = &sb.base_url;
-    println!("Sandbox seller '{profile:?}' (seed {seed}) on {u}");
+    // The first line says where it listens: `mpetl bench` reads it.
+    match sellers {
+        Some(n) => println!("Sandbox of {n} sellers (seeds {seed}…) on {u}"),
+        None => println!("Sandbox seller '{profile:?}' (seed {seed}) on {u}"),
+    }
+    if let Some(n) = sellers.filter(|n| *n > 1) {
+        let last = sandbox::credentials(n as usize - 1);
+        println!(
+            "  seller k's credentials: WB token {}-k, Client-Id 100500+k, Api-Key {}-k (seller 0: the ones below; seller {}: {}, {}, {})",
+            sandbox::WB_TOKEN,
+            sandbox::OZON_API_KEY,
+            n - 1,
+            last.wb_token,
+            last.ozon_client_id,
+            last.ozon_api_key
+        );
+    }
     println!("  WB statistics: {u}/api/v1/supplier/orders, {u}/api/v1/supplier/sales (token {})", sandbox::WB_TOKEN);
     println!(
         "  Ozon:          {u}/v3/posting/fbo/list, {u}/v4/posting/fbs/list (Client-Id {}, Api-Key {})",

@@ -280,6 +280,8 @@ mod tests {
 /// The least a plan costs in one rate-limit bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketCost {
+    /// Each account has buckets of its own (the marketplaces limit per seller).
+    pub account: String,
     pub bucket: &'static str,
     pub quota: crate::http::Quota,
     /// Requests the plan needs at the least (more when data fills more than one page).
@@ -288,23 +290,25 @@ pub struct BucketCost {
     pub lower_bound: std::time::Duration,
 }
 
-/// Requests per bucket that the plan's uncached chunks need at the least, and the least time the
-/// limits allow for them. Buckets run concurrently, so the run takes at least the longest one.
+/// Requests per account and bucket that the plan's uncached chunks need at the least, and the
+/// least time the limits allow for them. Buckets run concurrently, so the run takes at least the
+/// longest one. (Summed over accounts, as before, a plan of 200 sellers promised a bound 200
+/// times too long: every seller has buckets of its own.)
 pub fn cost(plan: &Plan, cfg: &Config) -> Vec<BucketCost> {
-    let mut need: std::collections::BTreeMap<&'static str, (crate::http::Quota, u64)> = Default::default();
+    let mut need: std::collections::BTreeMap<(&str, &'static str), (crate::http::Quota, u64)> = Default::default();
     let mut once = super::source::Once::default();
     for c in plan.chunks.iter().filter(|c| !c.cached).map(|c| &c.chunk) {
         let Some(fetch) = c.dataset.spec().fetch else { continue };
         for n in fetch.cost(c, cfg, &mut once) {
-            need.entry(n.bucket).or_insert((n.quota, 0)).1 += n.requests;
+            need.entry((c.account.as_str(), n.bucket)).or_insert((n.quota, 0)).1 += n.requests;
         }
     }
     need.into_iter()
-        .map(|(bucket, (default, requests))| {
+        .map(|((account, bucket), (default, requests))| {
             let quota = cfg.limits.get(bucket).copied().unwrap_or(default);
             let interval = quota.period / cfg.fetch.time_scale.max(1);
             let paced = requests.saturating_sub(u64::from(quota.burst));
-            BucketCost { bucket, quota, requests, lower_bound: interval * paced as u32 }
+            BucketCost { account: account.to_string(), bucket, quota, requests, lower_bound: interval * paced as u32 }
         })
         .collect()
 }

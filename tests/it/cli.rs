@@ -144,12 +144,32 @@ fn plan_prints_requests_per_bucket_and_the_least_wall_time() {
     let out = String::from_utf8_lossy(&o.stdout);
     // Three months of finance: a page and the closing 204 each = 6 requests at 1/min with no
     // burst: (6 − 1) × 60 s = 5 min, the longest bucket; the report lists (3) have their own.
-    let line = out.lines().find(|l| l.starts_with("wb_finance ")).unwrap_or_else(|| panic!("{out}"));
+    let row = |bucket: &str| out.lines().find(|l| l.split_whitespace().take(2).eq(["main", bucket])).map(str::to_owned);
+    let line = row("wb_finance").unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains(" 6+") && line.contains("5 min 0 s"), "{line}");
-    let list = out.lines().find(|l| l.starts_with("wb_finance_list")).unwrap_or_else(|| panic!("{out}"));
+    let list = row("wb_finance_list").unwrap_or_else(|| panic!("{out}"));
     assert!(list.contains(" 3+") && list.contains("2 min 0 s"), "{list}");
     assert!(out.contains("at least 5 min 0 s"), "{out}");
     assert!(out.contains("wb_finance/main/2026-07") && out.contains("main/wb_orders"), "{out}");
+}
+
+/// Every seller has rate-limit buckets of its own: three accounts' finance streams run side by
+/// side, so the plan's least wall time is one account's, not three times it (it was their sum).
+#[test]
+fn plan_bound_of_several_accounts_is_the_longest_one_not_their_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = ["a", "b", "c"].map(|a| format!("[accounts.{a}.wb]\ntoken = \"t-{a}\"\n")).concat();
+    std::fs::write(dir.path().join("mpetl.toml"), accounts).unwrap();
+    let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb", "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Per account as in the test above: 6 finance requests, (6 − 1) × 60 s.
+    assert_eq!(plan["lower_bound_secs"].as_f64(), Some(300.0), "{plan}");
+    let finance: Vec<&serde_json::Value> =
+        plan["buckets"].as_array().unwrap().iter().filter(|b| b["bucket"] == "wb_finance").collect();
+    let owners: Vec<&str> = finance.iter().map(|b| b["account"].as_str().unwrap()).collect();
+    assert_eq!(owners, ["a", "b", "c"], "{plan}");
+    assert!(finance.iter().all(|b| b["requests"] == 6), "{plan}");
 }
 
 #[test]

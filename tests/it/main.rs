@@ -19,5 +19,6 @@ mod money;
 mod packaging;
 mod pipeline;
 mod runs;
+mod sellers;
 mod state;
 mod telegram;
