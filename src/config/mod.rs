@@ -170,6 +170,11 @@ pub struct FetchConfig {
     /// 1/min limit passes in milliseconds.
     #[serde(deserialize_with = "de_num")]
     pub time_scale: u32,
+    /// Requests in flight at once, all accounts together: a request whose rate-limit slot is
+    /// ready waits for one of these before it is sent, so the answers of many sellers are read
+    /// as fast as they come instead of timing out in a crowd.
+    #[serde(deserialize_with = "de_num")]
+    pub max_in_flight: u32,
 }
 
 impl Default for FetchConfig {
@@ -188,6 +193,7 @@ impl Default for FetchConfig {
             settle_days: 30,
             store_every_rows: 100_000,
             time_scale: 1,
+            max_in_flight: crate::http::DEFAULT_IN_FLIGHT as u32,
         }
     }
 }

@@ -125,12 +125,24 @@ impl Limiter {
 
     /// Waits until a request may go.
     pub async fn acquire(&self) {
+        self.acquire_through(std::future::ready(())).await
+    }
+
+    /// Waits until a request may go and then for `gate` (a permit of the process's requests in
+    /// flight), and stamps the slot when both are had: a request of a ready bucket that waits
+    /// for a permit leaves, and the server counts it, only then. Stamped before the permit, a
+    /// request delayed by it could reach the server within an interval of the next one. The
+    /// bucket stays locked while its ready request waits, so its later requests queue behind.
+    pub async fn acquire_through<P>(&self, gate: impl std::future::Future<Output = P>) -> P {
         let mut tat = self.tat.lock().await;
         if let Some(remote) = &self.remote {
+            // The shared bucket's slot is taken in Redis the moment it is granted, so the
+            // permit comes first; it is held while another process of this seller has the slot.
+            let permit = gate.await;
             loop {
                 let (r, i, t) = (remote.clone(), self.interval, self.tolerance);
                 match tokio::task::spawn_blocking(move || r.try_take(i, t)).await {
-                    Ok(Ok(0)) => return,
+                    Ok(Ok(0)) => return permit,
                     Ok(Ok(us)) => tokio::time::sleep(Duration::from_micros(us)).await,
                     Ok(Err(e)) => {
                         // Pacing goes on locally rather than stopping the run.
@@ -143,19 +155,28 @@ impl Limiter {
                     }
                 }
             }
+            self.pace_through(&mut tat, std::future::ready(())).await;
+            return permit;
         }
+        self.pace_through(&mut tat, gate).await
+    }
+
+    /// Local pacing: waits for the slot, then for `gate`, then stamps the slot.
+    async fn pace_through<P>(&self, tat: &mut Option<Instant>, gate: impl std::future::Future<Output = P>) -> P {
         let now = Instant::now();
         let theoretical = tat.unwrap_or(now).max(now);
         let allowed_at = theoretical.checked_sub(self.tolerance).unwrap_or(now);
         if allowed_at > now {
             tokio::time::sleep_until(allowed_at).await;
         }
+        let permit = gate.await;
         // The server counts the request when it arrives, not when its slot was: a sleep that
-        // woke late (a busy runtime, a coarse timer) sends late, and the next slot must follow
-        // from that moment, as the server's GCRA does, or the next request lands too close to
-        // this one (seen as sandbox violations on a loaded machine).
+        // woke late (a busy runtime, a coarse timer) or a wait for the permit sends late, and
+        // the next slot must follow from that moment, as the server's GCRA does, or the next
+        // request lands too close to this one (seen as sandbox violations on a loaded machine).
         let sent = Instant::now();
         *tat = Some(theoretical.max(sent) + self.interval);
+        permit
     }
 
     /// A request of this bucket failed in a way worth repeating. Its slot was counted when it

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use limiter::{Buckets, Limiter, Quota, SharedBuckets};
-pub use retry::{Failure, GaveUp, RetryPolicy, header_secs, transient};
+pub use retry::{DEFAULT_IN_FLIGHT, Failure, GaveUp, RetryPolicy, header_secs, transient};
 
 /// Builds the one reqwest client a run uses (rustls with ring: polars already builds ring).
 // Invariant: building fails only when no TLS provider can be set up, and one is installed just
@@ -135,6 +135,27 @@ mod tests {
         l.failed().await;
         l.acquire().await;
         assert!(Instant::now() - failed_at >= Duration::from_millis(100), "one interval after the failure");
+    }
+
+    // Regression (bench --sellers 200): a request that waits for its in-flight permit after its
+    // slot leaves late, and the next one of its bucket must be paced from then, or the two reach
+    // the server less than an interval apart.
+    #[tokio::test]
+    async fn a_request_held_back_by_the_in_flight_cap_paces_the_next_from_when_it_left() {
+        let l = Limiter::new(Quota::per_minute(1), 600); // 100 ms
+        let permits = Arc::new(tokio::sync::Semaphore::new(1));
+        let held = permits.clone().acquire_owned().await.unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            drop(held);
+        });
+        let t0 = Instant::now();
+        let permit = l.acquire_through(permits.clone().acquire_owned()).await.unwrap();
+        let left = Instant::now();
+        assert!(left - t0 >= Duration::from_millis(150), "it waited for the permit");
+        drop(permit);
+        l.acquire().await;
+        assert!(Instant::now() - left >= Duration::from_millis(100), "one interval after it left");
     }
 
     #[tokio::test]

@@ -22,7 +22,14 @@ pub struct RetryPolicy {
     /// The longest wait a server may ask for (before time scaling); a longer one fails the
     /// request at once instead of stalling the run for hours.
     pub max_wait: Duration,
+    /// Requests of the process in flight at once (sent, their answer being read). Two hundred
+    /// sellers' streams starting together sent thousands at once: answers were read slower
+    /// than the timeout allows, and each repeat added to the crowd.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// See [`RetryPolicy::in_flight`] and `fetch.max_in_flight`.
+pub const DEFAULT_IN_FLIGHT: usize = 32;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -34,6 +41,7 @@ impl Default for RetryPolicy {
             time_scale: 1,
             stop: Arc::default(),
             max_wait: Duration::from_secs(900),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT)),
         }
     }
 }
@@ -96,10 +104,14 @@ impl RetryPolicy {
             n += 1;
             // A slot can be minutes away (WB finance: 1/min, shared by every month of a
             // backfill): a stop must not wait for it, or SIGTERM outlives systemd's patience.
-            if !self.unless_stopped(limiter.acquire()).await {
+            // The permit is had when the slot is ready, and held until the answer is read.
+            let gate = async { self.in_flight.clone().acquire_owned().await.ok() };
+            let Some(permit) = self.unless_stopped(limiter.acquire_through(gate)).await else {
                 return Err(Failure::Stopped);
-            }
-            match attempt().await {
+            };
+            let outcome = attempt().await;
+            drop(permit); // not held through a backoff
+            match outcome {
                 Ok(v) => return Ok(v),
                 Err(Failure::Stopped) => return Err(Failure::Stopped),
                 Err(Failure::WaitTooLong { wait, error }) => {
@@ -122,7 +134,7 @@ impl RetryPolicy {
                     // again. The attempt budget stays.
                     let wait = self.scaled(hint.map_or(backoff, |h| h.max(backoff)));
                     on_retry(&error, wait);
-                    if !self.unless_stopped(tokio::time::sleep(wait)).await {
+                    if self.unless_stopped(tokio::time::sleep(wait)).await.is_none() {
                         return Err(Failure::Stopped);
                     }
                 }
@@ -130,9 +142,9 @@ impl RetryPolicy {
         }
     }
 
-    /// Runs `wait` unless the stop flag rises first (seen within 100 ms); false if it did.
+    /// Runs `wait` unless the stop flag rises first (seen within 100 ms); None if it did.
     /// Dropping a wait is harmless: nothing is sent, and the slot is not taken.
-    async fn unless_stopped(&self, wait: impl std::future::Future<Output = ()>) -> bool {
+    async fn unless_stopped<T>(&self, wait: impl std::future::Future<Output = T>) -> Option<T> {
         let stop = self.stop.clone();
         let stopped = async move {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -140,8 +152,8 @@ impl RetryPolicy {
             }
         };
         tokio::select! {
-            () = wait => true,
-            () = stopped => false,
+            v = wait => Some(v),
+            () = stopped => None,
         }
     }
 

@@ -158,7 +158,7 @@ pub fn compute_metrics(
 ) -> Result<(polars::prelude::DataFrame, polars::prelude::DataFrame), MetricsError> {
     let context = metrics::Context::load(cfg)?;
     let inputs = context.inputs();
-    let sku = metrics::by_sku(&Lake::new(cfg.lake_dir()), &inputs, period, grain, accounts)?;
+    let sku = metrics::by_sku(&Lake::new(cfg.lake_dir()).scoped(accounts), &inputs, period, grain, accounts)?;
     let totals = metrics::totals(&sku, &cfg.tax)?;
     Ok((sku, totals))
 }

@@ -60,6 +60,7 @@ impl Runner {
             Buckets::new(cfg.fetch.time_scale, shared_buckets(&cfg)).with_overrides(cfg.limits.clone()),
         );
         net.retry.max_wait = std::time::Duration::from_secs(cfg.fetch.max_retry_wait_secs);
+        net.retry.in_flight = Arc::new(tokio::sync::Semaphore::new(cfg.fetch.max_in_flight as usize));
         Runner {
             stop: net.retry.stop.clone(),
             lake: Lake::new(cfg.lake_dir()),

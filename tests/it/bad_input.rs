@@ -103,6 +103,13 @@ const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        name: "no request allowed in flight",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[fetch]\nmax_in_flight = 0\n",
+        args: PLAN,
+        says: &["fetch.max_in_flight", "\"0\"", "1–10000"],
+        ..BASE
+    },
+    Case {
         name: "bench pointed at a directory it did not make",
         config: WB,
         args: &["bench", "--data-dir", "."],

@@ -48,6 +48,20 @@ async fn three_sellers_behind_one_address_each_equal_their_own_truth() {
         truths.push(truth);
     }
     assert!(truths[0] != truths[1] && truths[1] != truths[2], "the sellers are different sellers");
+
+    // Regression (bench --sellers 200): one account's metrics read, and reconciled, every
+    // account's files. A broken file of seller 2 must not touch seller 0's numbers now, and
+    // must still stop seller 2's.
+    let lake = mpetl::lake::Lake::new(cfg.lake_dir());
+    let broken = lake
+        .partition_files(mpetl::dataset::Dataset::WbFinance)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("account=s002"))
+        .unwrap();
+    std::fs::write(&broken, b"not parquet").unwrap();
+    let (sku, _) = runner.metrics(&period, Grain::Day, Some(&[account_id(0)])).unwrap();
+    assert_matches_truth(&metrics::rows(&sku).unwrap(), &truths[0]);
+    assert!(runner.metrics(&period, Grain::Day, Some(&[account_id(2)])).is_err(), "seller 2's broken file is read");
     // Every seller was asked for its own data: each answered finance reports and postings.
     let stats: serde_json::Value =
         get(format!("{}/__sandbox/stats?from={}&to={}", sandbox.base_url, period.from, period.to))

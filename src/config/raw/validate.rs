@@ -143,6 +143,13 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             "use 1 to 86400 seconds (900: a chunk told to wait longer fails, and the next run resumes it)",
         ));
     }
+    if f.max_in_flight == 0 || f.max_in_flight > 10_000 {
+        return Err(invalid(
+            "fetch.max_in_flight",
+            f.max_in_flight,
+            "use 32 (1–10000): requests in flight at once, all accounts together",
+        ));
+    }
     if f.store_every_rows == 0 {
         return Err(invalid("fetch.store_every_rows", 0, "use 100000: rows a long chunk holds before it stores them"));
     }
