@@ -40,23 +40,7 @@ pub async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<Limit
         crate::pipeline::plan::Period::new(today - chrono::Duration::days(days), today - chrono::Duration::days(1))
             .map_err(crate::pipeline::RunError::from)?;
     let runner = crate::pipeline::Runner::open(cfg.clone(), Events::none())?;
-    let store = crate::state::EmbeddedStore::open(&dir.join("bound-state")).map_err(crate::pipeline::RunError::from)?;
-    let plan = crate::pipeline::plan::plan(
-        &cfg,
-        &store,
-        &crate::pipeline::plan::PlanRequest {
-            period,
-            accounts: cfg.accounts.iter().collect(),
-            sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
-            refresh: false,
-            now: chrono::Utc::now(),
-            since: Default::default(),
-        },
-    )
-    .map_err(crate::pipeline::RunError::from)?;
-    let costs = crate::pipeline::plan::cost(&plan, &cfg);
-    let longest =
-        costs.iter().max_by_key(|c| c.lower_bound).cloned().ok_or_else(|| BenchError::Other("empty plan".into()))?;
+    let longest = super::longest_bucket(&cfg, &dir.join("bound-state"), period)?;
     let t = Instant::now();
     let report = runner
         .backfill(&crate::pipeline::BackfillRequest { grains: vec![], ..crate::pipeline::BackfillRequest::new(period) })

@@ -111,3 +111,27 @@ pub fn child(exe: &Path, data_dir: &Path, from: chrono::NaiveDate, to: chrono::N
     ]);
     c
 }
+
+/// The longest bucket of a fresh plan of every account over `period` (a store of its own in
+/// `dir`, so nothing counts as cached): a run's lower bound under the limits.
+pub(crate) fn longest_bucket(
+    cfg: &crate::config::Config,
+    dir: &Path,
+    period: crate::pipeline::plan::Period,
+) -> Result<crate::pipeline::plan::BucketCost, BenchError> {
+    use crate::pipeline::{RunError, plan};
+    let store = crate::state::EmbeddedStore::open(dir).map_err(RunError::from)?;
+    let req = plan::PlanRequest {
+        period,
+        accounts: cfg.accounts.iter().collect(),
+        sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
+        refresh: false,
+        now: chrono::Utc::now(),
+        since: Default::default(),
+    };
+    let planned = plan::plan(cfg, &store, &req).map_err(RunError::from)?;
+    plan::cost(&planned, cfg)
+        .into_iter()
+        .max_by_key(|c| c.lower_bound)
+        .ok_or_else(|| BenchError::Other("the plan is empty".into()))
+}

@@ -12,7 +12,7 @@ use super::{BenchError, own_peak_mib};
 use crate::config::{Account, OzonCredentials, WbCredentials};
 use crate::events::Events;
 use crate::metrics::{self, Grain};
-use crate::pipeline::plan::{self, Period};
+use crate::pipeline::plan::Period;
 use crate::pipeline::{BackfillRequest, RunError, Runner};
 
 /// What `bench --sellers` measured.
@@ -96,25 +96,7 @@ pub async fn sellers(
 
     // The bound, from a plan over a store of its own (nothing cached).
     let bound_dir = data_dir.join("bound-state");
-    let store = crate::state::EmbeddedStore::open(&bound_dir).map_err(RunError::from)?;
-    let planned = plan::plan(
-        &cfg,
-        &store,
-        &plan::PlanRequest {
-            period,
-            accounts: cfg.accounts.iter().collect(),
-            sources: vec![crate::dataset::Marketplace::Wb, crate::dataset::Marketplace::Ozon],
-            refresh: false,
-            now: chrono::Utc::now(),
-            since: Default::default(),
-        },
-    )
-    .map_err(RunError::from)?;
-    let longest = plan::cost(&planned, &cfg)
-        .into_iter()
-        .max_by_key(|c| c.lower_bound)
-        .ok_or_else(|| BenchError::Other("the plan is empty".into()))?;
-    drop(store);
+    let longest = super::longest_bucket(&cfg, &bound_dir, period)?;
     let _ = std::fs::remove_dir_all(&bound_dir);
 
     let cpu = cpu_seconds();
