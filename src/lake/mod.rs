@@ -208,13 +208,14 @@ impl Lake {
                 .map_err(|source| LakeError::Scan { dataset: ds, source })
         };
         let Some(scope) = &self.accounts else { return scan("*").map(Some) };
-        // One glob per account that has files: the others' directories are not even listed
-        // (listing two hundred sellers' partitions for each scan was most of a seller's metrics).
-        let lfs = scope
-            .iter()
-            .filter(|a| dir.join(format!("account={a}")).is_dir())
-            .map(|a| scan(a))
-            .collect::<Result<Vec<_>, _>>()?;
+        // One glob per account that has partition files (a glob matching none fails the scan):
+        // the other accounts' directories are not even listed (listing two hundred sellers'
+        // partitions for each scan was most of one seller's metrics).
+        let has_parts = |a: &String| {
+            let d = dir.join(format!("account={a}"));
+            parts.iter().any(|p| p.starts_with(&d))
+        };
+        let lfs = scope.iter().filter(|a| has_parts(a)).map(|a| scan(a)).collect::<Result<Vec<_>, _>>()?;
         match lfs.len() {
             0 => Ok(None),
             1 => Ok(lfs.into_iter().next()),

@@ -62,6 +62,14 @@ async fn three_sellers_behind_one_address_each_equal_their_own_truth() {
     let (sku, _) = runner.metrics(&period, Grain::Day, Some(&[account_id(0)])).unwrap();
     assert_matches_truth(&metrics::rows(&sku).unwrap(), &truths[0]);
     assert!(runner.metrics(&period, Grain::Day, Some(&[account_id(2)])).is_err(), "seller 2's broken file is read");
+    // Two accounts at once: both sellers' rows, each its own truth.
+    let (sku, _) = runner.metrics(&period, Grain::Day, Some(&[account_id(0), account_id(1)])).unwrap();
+    let rows = metrics::rows(&sku).unwrap();
+    for k in 0..2 {
+        let own: Vec<_> = rows.iter().filter(|r| r.account == account_id(k)).cloned().collect();
+        assert_matches_truth(&own, &truths[k]);
+    }
+    assert!(rows.iter().all(|r| r.account != account_id(2)), "no row of seller 2");
     // Every seller was asked for its own data: each answered finance reports and postings.
     let stats: serde_json::Value =
         get(format!("{}/__sandbox/stats?from={}&to={}", sandbox.base_url, period.from, period.to))
