@@ -106,6 +106,8 @@ pub(crate) fn router(shared: &[Arc<Shared>], router: impl Fn(Arc<Shared>) -> Rou
 /// wrong credential as the marketplace does.
 async fn dispatch(State(f): State<Arc<Front>>, mut req: Request<Body>) -> Response {
     match req.uri().path() {
+        // Every seller's purchase prices (`marketplace,sku,unit_cost,valid_from`), for a
+        // process that talks to the sandbox over HTTP only (`mpetl bench` runs it as a child).
         "/__sandbox/costs.csv" => return f.costs_csv.clone().into_response(),
         "/__sandbox/stats" => return stats(&f, req.uri()),
         _ => {}

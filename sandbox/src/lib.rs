@@ -291,7 +291,6 @@ fn seller_router(shared: Arc<Shared>) -> Router {
         .route("/ping", get(wb::ping))
         .route("/v1/roles", post(ozon::roles))
         .route("/__sandbox/truth", get(truth))
-        .route("/__sandbox/costs.csv", get(costs_csv))
         .route("/__sandbox/requests", get(requests))
         .layer(middleware::from_fn_with_state(shared.clone(), count_and_fault))
         .with_state(shared)
@@ -394,19 +393,10 @@ pub(crate) fn serve_on_own_thread(
     Ok((addr, tx))
 }
 
-/// Runs a handler's page building on the blocking pool: a big page takes a while to render, and
-/// the workers must stay free to see other requests the moment they arrive (the rate-limit
-/// bookkeeping depends on it).
 /// A JSON array written row by row: each row's `Value` lives only while it is written. A page
 /// collected as `Vec<Value>` first held ~10 KB per WB finance row (a map of 70 keys), ~1 GB for a
 /// page of 100 000, on each of the blocking threads serving at once, and freed memory stays with
 /// the thread's malloc arena: the large profile's sandbox grew past 19 GiB while serving.
-/// The seller's purchase prices (`marketplace,sku,unit_cost,valid_from`), for a process that
-/// talks to this sandbox over HTTP only (`mpetl bench` runs it as a child).
-async fn costs_csv(State(s): State<Arc<Shared>>) -> Response {
-    s.data.finance.costs_csv().into_response()
-}
-
 pub(crate) fn json_array(rows: impl Iterator<Item = serde_json::Value>) -> Vec<u8> {
     let mut out = vec![b'['];
     for (i, row) in rows.enumerate() {
@@ -425,6 +415,9 @@ pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Runs a handler's page building on the blocking pool: a big page takes a while to render, and
+/// the workers must stay free to see other requests the moment they arrive (the rate-limit
+/// bookkeeping depends on it).
 pub(crate) async fn off_the_workers(f: impl FnOnce() -> Response + Send + 'static) -> Response {
     tokio::task::spawn_blocking(f)
         .await
