@@ -61,6 +61,9 @@ pub enum Event {
         stage: Stage,
     },
     Note(String),
+    /// A stage's counts as a whole, replacing what came before: a fanned-out job's process
+    /// sums its workers' run records and says where the stage stands.
+    StageSnapshot(crate::progress::StageProgress, Stage),
     RunFinished {
         ok: bool,
     },

@@ -34,3 +34,4 @@ pub mod sources;
 pub mod state;
 pub mod status;
 pub mod summary;
+pub mod worker;

@@ -92,6 +92,7 @@ impl Progress {
                     self.notes.push(n.clone());
                 }
             }
+            Event::StageSnapshot(p, stage) => *self.stage_mut(*stage) = p.clone(),
             Event::RunFinished { .. } => {}
         }
     }

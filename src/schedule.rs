@@ -88,7 +88,7 @@ pub async fn run_job(
     if let Some(flag) = stop {
         runner = runner.with_stop_flag(flag);
     }
-    let result = runner.backfill(&req).await;
+    let result = if cfg.state.fan_out { runner.fan_out(&req).await } else { runner.backfill(&req).await };
     drop(runner);
     let mut progress = None;
     for w in waits {
@@ -252,12 +252,31 @@ pub async fn schedule(
         sched.add(cron_job).await.map_err(sched_err)?;
     }
     sched.start().await.map_err(sched_err)?;
+    // With fan-out, every replica works on the accounts of whichever replica's tick it is.
+    let worker = cfg.state.fan_out.then(|| {
+        let work = crate::worker::work(
+            (*cfg).clone(),
+            store.clone(),
+            crate::state::holder_id("worker"),
+            crate::pipeline::ACCOUNTS_AT_ONCE,
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            // Said at once: the ticks go on, run by this replica's job processes alone.
+            if let Err(e) = work.await {
+                eprintln!("error: this replica's worker stopped: {e}; its jobs still work on their own accounts");
+            }
+        })
+    });
     shutdown.await;
     println!("stopping: no new ticks; running jobs stop at their next page");
     sched.shutdown().await.map_err(sched_err)?;
     stop.store(true, Ordering::SeqCst);
     for g in gates {
         let _ = g.lock().await;
+    }
+    if let Some(w) = worker {
+        let _ = w.await;
     }
     Ok(())
 }

@@ -139,6 +139,9 @@ pub(crate) struct Shared {
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// Every data request in arrival order, for tests that ask which chunk a request was for.
     pub log: Mutex<Vec<LoggedRequest>>,
+    /// When the last data request arrived: a test asks whether anyone fetched this seller after
+    /// a worker acknowledged it.
+    pub last_request: Mutex<Option<DateTime<Utc>>>,
     /// Responses per "path status", e.g. "/v4/posting/fbs/list 400".
     pub statuses: Mutex<BTreeMap<String, u64>>,
     pub enforcer: limits::Enforcer,
@@ -173,6 +176,7 @@ impl Sandbox {
                     reads: Default::default(),
                     requests: Mutex::new(BTreeMap::new()),
                     log: Mutex::new(Vec::new()),
+                    last_request: Mutex::new(None),
                     statuses: Mutex::new(BTreeMap::new()),
                     enforcer: limits::Enforcer::new(cfg.enforce_limits, cfg.arrival_jitter, cfg.faults.clone(), seed),
                 })
@@ -225,6 +229,11 @@ impl Sandbox {
     /// Seller 0's data requests so far, in arrival order.
     pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.sellers[0].log.lock().expect("log lock").clone()
+    }
+
+    /// When seller `n`'s last data request arrived; `None` before the first.
+    pub fn last_request_at(&self, n: usize) -> Option<DateTime<Utc>> {
+        *self.sellers.get(n)?.last_request.lock().expect("last request lock")
     }
 
     pub fn total_requests(&self) -> u64 {
@@ -310,6 +319,7 @@ async fn count_and_fault(State(s): State<Arc<Shared>>, req: Request<Body>, next:
         return next.run(req).await;
     }
     *s.requests.lock().expect("requests lock").entry(path.clone()).or_default() += 1;
+    *s.last_request.lock().expect("last request lock") = Some(Utc::now());
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     s.log.lock().expect("log lock").push(LoggedRequest {

@@ -105,6 +105,9 @@ enum Command {
     Job(job::Args),
     /// Run the jobs on their schedules until SIGTERM or Ctrl-C (see README "Jobs").
     Schedule(schedule::Args),
+    /// Take accounts of fanned-out jobs (`state.fan_out`) off Redis and fetch them into the
+    /// shared lake, until SIGTERM or Ctrl-C (see README "Several hosts").
+    Worker(schedule::WorkerArgs),
     /// Serve Telegram commands (/report, /status, /help) by long polling, for the allow-listed
     /// chats in [telegram].
     Bot,
@@ -147,6 +150,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor::run(config, args).await,
         Command::Job(args) => job::run(config, args).await,
         Command::Schedule(args) => schedule::run(config, args).await,
+        Command::Worker(args) => schedule::worker(config, args).await,
         Command::Bot => schedule::bot(config).await,
         Command::Metrics(args) => metrics::run(config, args),
         #[cfg(feature = "sandbox")]
@@ -226,6 +230,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<mpetl::config::ConfigError>().is_some()
             || cause.downcast_ref::<mpetl::period::PeriodError>().is_some()
         {
+            return 2;
+        }
+        if let Some(mpetl::worker::WorkerError::NoRedis) = cause.downcast_ref::<mpetl::worker::WorkerError>() {
             return 2;
         }
         if let Some(mpetl::state::StateError::Locked { .. }) = cause.downcast_ref::<mpetl::state::StateError>() {

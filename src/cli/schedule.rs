@@ -66,3 +66,29 @@ pub async fn bot(config: &Path) -> Result<()> {
     mpetl::bot::serve(cfg, store, shutdown_signal()).await?;
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// Accounts fetched at once by this worker.
+    #[arg(long, default_value_t = mpetl::pipeline::ACCOUNTS_AT_ONCE)]
+    accounts: usize,
+}
+
+pub async fn worker(config: &Path, args: WorkerArgs) -> Result<()> {
+    let cfg = Config::load(config)?;
+    if cfg.redis_url.is_none() {
+        return Err(mpetl::worker::WorkerError::NoRedis.into());
+    }
+    let store = mpetl::state::open(&cfg)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        println!("stopping: accounts in work stop at their next page and stay for other workers");
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let consumer = mpetl::state::holder_id("worker");
+    println!("worker {consumer}: taking accounts from Redis, {} at once", args.accounts.max(1));
+    mpetl::worker::work(cfg, store, consumer, args.accounts.max(1), stop).await?;
+    Ok(())
+}

@@ -91,11 +91,15 @@ pub struct StateOptions {
     /// thirds of `lease_secs`, so a renewal held up by reconnecting still lands before the lease
     /// expires. Default 15.
     pub reconnect_secs: u64,
+    /// With Redis: a job's accounts go on a Redis Stream as work items, claimed by every
+    /// `mpetl worker` and `mpetl schedule` process (and by the job's own process), so one job
+    /// spreads over several hosts. Default false: the job's process fetches every account.
+    pub fan_out: bool,
 }
 
 impl Default for StateOptions {
     fn default() -> Self {
-        StateOptions { lease_secs: 30, reconnect_secs: 15 }
+        StateOptions { lease_secs: 30, reconnect_secs: 15, fan_out: false }
     }
 }
 

@@ -64,6 +64,7 @@ impl Config {
         put("state.namespace".into(), text(&self.state_namespace));
         put("state.lease_secs".into(), self.state.lease_secs.to_string());
         put("state.reconnect_secs".into(), self.state.reconnect_secs.to_string());
+        put("state.fan_out".into(), self.state.fan_out.to_string());
         let mode = match self.tax.mode {
             TaxMode::None => "none",
             TaxMode::Revenue => "revenue",

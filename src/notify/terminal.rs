@@ -97,6 +97,23 @@ pub async fn run(mut rx: UnboundedReceiver<Event>) {
             Event::Note(text) => {
                 say(&multi, fancy, format!("note: {text}"));
             }
+            Event::StageSnapshot(p, stage) => {
+                let s = StageStats { chunks: p.total, done: p.done, cached: p.cached, rows: p.rows, failed: p.failed };
+                if let Some(b) = bars.get(&stage) {
+                    b.set_length(s.chunks);
+                    b.set_position(s.done + s.failed);
+                    b.set_message(format!("{} rows, {} cached", s.rows, s.cached));
+                } else {
+                    eprintln!(
+                        "{}: {}/{} chunks, {} rows (all workers)",
+                        label(stage),
+                        s.done + s.failed,
+                        s.chunks,
+                        s.rows
+                    );
+                }
+                stats.insert(stage, s);
+            }
             // The runner may live on (the demo reads metrics after), so its sender stays open.
             Event::RunFinished { .. } => break,
         }

@@ -74,7 +74,7 @@ impl Runner {
             error: None,
         };
         Ok(match &req.resume {
-            None => fresh(RunRecord::new_id(now)),
+            None => fresh(req.run_id.clone().unwrap_or_else(|| RunRecord::new_id(now))),
             Some(id) => {
                 let old = self.store.run(id)?.ok_or_else(|| RunError::UnknownRun { id: id.clone() })?;
                 RunRecord { attempts: old.attempts + 1, created_at: old.created_at, ..fresh(id.clone()) }

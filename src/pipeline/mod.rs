@@ -6,11 +6,13 @@
 
 mod chunk;
 pub mod cx;
+mod fanout;
 mod inflight;
 pub mod plan;
 mod runner;
 pub mod source;
 
+pub use fanout::ACCOUNTS_AT_ONCE;
 pub use runner::Runner;
 
 use chrono::NaiveDate;
@@ -66,6 +68,9 @@ pub enum ChunkError {
     Stopped { chunk: String },
     #[error("chunk {chunk}: {source}")]
     Config { chunk: String, source: ConfigError },
+    /// A fanned-out job's account that failed on a worker (its own run says which chunks).
+    #[error("account {account} (run {run}, on {worker}): {error}")]
+    Account { account: String, run: String, worker: String, error: String },
     #[error(
         "chunk {chunk}: its dataset fetches {want}, and the plan made it another kind of chunk. Fix: report this message to the mpetl maintainers"
     )]
@@ -89,6 +94,12 @@ pub struct BackfillRequest {
     pub kind: String,
     /// Datasets that start later than the period (an incremental job's per-dataset lookback).
     pub since: std::collections::BTreeMap<Dataset, NaiveDate>,
+    /// The id of a new run (a worker's share of a fanned-out job: `<job run>.<account>`, so
+    /// whoever takes the item over resumes it); a fresh id when `None`.
+    pub run_id: Option<String>,
+    /// Stop once the chunks are durable: no marts, no reconciliation (a worker's share; the
+    /// job's own process computes them once every account is in).
+    pub fetch_only: bool,
 }
 
 impl BackfillRequest {
@@ -104,6 +115,8 @@ impl BackfillRequest {
             resume: None,
             kind: "backfill".into(),
             since: Default::default(),
+            run_id: None,
+            fetch_only: false,
         }
     }
 }

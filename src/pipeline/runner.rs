@@ -106,6 +106,8 @@ impl Runner {
             resume: Some(rec.id),
             kind: rec.kind,
             since: Default::default(),
+            run_id: None,
+            fetch_only: false,
         })
     }
 
@@ -130,8 +132,21 @@ impl Runner {
             }
             return Err(e.into());
         }
+        let cx = Arc::new(self.context(record, leases));
+        let heartbeat = Heartbeat::start(cx.clone(), self.store.clone(), self.cfg.state.lease_secs);
+        let result = self.run(&cx, req, &accounts, now).await;
+        heartbeat.stop();
+        self.close(&cx, result, started)
+    }
+
+    /// A run in flight, with the leases it took.
+    pub(super) fn context(
+        &self,
+        record: crate::state::RunRecord,
+        leases: HashMap<String, crate::state::Lease>,
+    ) -> RunCtx {
         let retries = self.net.retries.clone();
-        let cx = Arc::new(RunCtx {
+        RunCtx {
             id: record.id.clone(),
             retries_at_start: retries.load(Ordering::Relaxed),
             retries,
@@ -139,10 +154,16 @@ impl Runner {
             leases,
             lost: AtomicBool::new(false),
             events: self.events.clone(),
-        });
-        let heartbeat = Heartbeat::start(cx.clone(), self.store.clone(), self.cfg.state.lease_secs);
-        let result = self.run(&cx, req, &accounts, now).await;
-        heartbeat.stop();
+        }
+    }
+
+    /// Ends a run: its final record (done, interrupted or failed), its leases released.
+    pub(super) fn close(
+        &self,
+        cx: &RunCtx,
+        result: Result<RunReport, RunError>,
+        started: Instant,
+    ) -> Result<RunReport, RunError> {
         let result = match result {
             Err(RunError::Chunks { errors, .. }) if errors.iter().all(|e| matches!(e, ChunkError::Stopped { .. })) => {
                 Err(RunError::Interrupted { id: cx.id.clone() })
@@ -240,7 +261,22 @@ impl Runner {
             cx.emit(Event::RunFinished { ok: false });
             return Err(RunError::Chunks { run: cx.id.clone(), errors: failures });
         }
+        if req.fetch_only {
+            cx.emit(Event::RunFinished { ok: true });
+            return Ok(report);
+        }
+        self.finish(cx, req, now, report)
+    }
 
+    /// The metrics stage after a fetch: the marts of the touched months, the stock, and the
+    /// marketplaces' own totals against our rows.
+    pub(super) fn finish(
+        &self,
+        cx: &RunCtx,
+        req: &BackfillRequest,
+        now: DateTime<Utc>,
+        mut report: RunReport,
+    ) -> Result<RunReport, RunError> {
         cx.emit(Event::StageStarted { stage: Stage::Metrics, chunks: 1 + u64::from(!req.grains.is_empty()) });
         let context = metrics::Context::load(&self.cfg)?;
         let inputs = context.inputs();

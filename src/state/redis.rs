@@ -10,6 +10,10 @@
 //! - `cache:counters`: a hash of hits and misses per dataset; `mark:<name>`: small named facts;
 //!   `mpetl:bucket:…` (no namespace): shared rate-limit buckets.
 
+mod queue;
+
+pub use queue::{Claimed, Outcome, WorkItem, account_run};
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -96,6 +96,20 @@ const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        name: "fan-out with no Redis to fan out on",
+        config: "[accounts.main.wb]\ntoken = \"t\"\n[state]\nfan_out = true\n",
+        args: PLAN,
+        says: &["state.fan_out", "\"true\"", "REDIS_URL", "Redis Stream"],
+        ..BASE
+    },
+    Case {
+        name: "a worker with no Redis to take accounts from",
+        config: WB,
+        args: &["worker"],
+        says: &["worker takes its accounts from Redis", "Fix: set REDIS_URL"],
+        ..BASE
+    },
+    Case {
         name: "no wait allowed at all",
         config: "[accounts.main.wb]\ntoken = \"t\"\n[fetch]\nmax_retry_wait_secs = 0\n",
         args: PLAN,

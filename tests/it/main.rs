@@ -22,3 +22,4 @@ mod runs;
 mod sellers;
 mod state;
 mod telegram;
+mod workers;

@@ -150,6 +150,7 @@ struct RawState {
     lease_secs: Option<String>,
     #[serde(default, deserialize_with = "de_opt_string_lenient")]
     reconnect_secs: Option<String>,
+    fan_out: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -239,6 +239,14 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             ),
         ));
     }
+    state.fan_out = raw.state.fan_out.unwrap_or(false);
+    if state.fan_out && raw.state.redis_url.is_none() {
+        return Err(invalid(
+            "state.fan_out",
+            "true",
+            "set state.redis_url (or REDIS_URL): the work items of a fanned-out job live on a Redis Stream; or remove fan_out to fetch every account in the job's own process",
+        ));
+    }
     let mut limits = BTreeMap::new();
     for (bucket, l) in raw.limits {
         if !BUCKETS.contains(&bucket.as_str()) {
