@@ -149,7 +149,8 @@ pub fn cache_stats(store: &dyn StateStore, lake: &Lake) -> Result<Vec<DatasetCac
     let mut out = Vec::new();
     for ds in Dataset::ALL.into_iter().filter(|d| d.chunk_dataset() == *d) {
         let mut c = DatasetCache { dataset: ds.name().into(), ..Default::default() };
-        for r in records.iter().filter(|r| r.dataset == ds.name()) {
+        // A span's record is what one fetch did; the cache is its months' records.
+        for r in records.iter().filter(|r| r.dataset == ds.name() && !crate::pipeline::plan::is_span(&r.id)) {
             c.entries += 1;
             if r.state == crate::state::ChunkState::Done {
                 c.done += 1;
@@ -214,6 +215,11 @@ pub fn invalidate(store: &dyn StateStore, sel: &Invalidate) -> Result<Vec<String
             _ => true,
         };
         if !overlaps {
+            continue;
+        }
+        // A span's record only keeps its fetch's page cursor: dropped along, not counted.
+        if crate::pipeline::plan::is_span(&r.id) {
+            store.delete_chunk(&r.id)?;
             continue;
         }
         if r.from.is_none() {

@@ -42,9 +42,10 @@ impl SellerData {
             // The statistics streams read everything changed since a date: the whole history.
             ("/api/v1/supplier/orders", (self.wb_orders.len() as u64).div_ceil(caps.wb_statistics)),
             ("/api/v1/supplier/sales", (self.wb_sales.len() as u64).div_ceil(caps.wb_statistics)),
+            // WB pages any range by rrdId: the whole period's rows in full pages.
             (
                 "/api/finance/v1/sales-reports/detailed",
-                per_month(&mut self.finance.wb_rows.iter().map(|r| r.rr_date), caps.wb_finance),
+                (self.finance.wb_rows.iter().filter(|r| in_period(r.rr_date)).count() as u64).div_ceil(caps.wb_finance),
             ),
             ("/v3/posting/fbo/list", postings(OzonSchema::Fbo)),
             ("/v4/posting/fbs/list", postings(OzonSchema::Fbs)),

@@ -8,6 +8,7 @@ use mpetl::dataset::Dataset;
 use mpetl::lake::Lake;
 use mpetl::lake::batch::WHOLE;
 use mpetl::lake::verify::Hole;
+use mpetl::pipeline::plan;
 use mpetl::state::ChunkState;
 
 #[derive(clap::Args)]
@@ -37,7 +38,8 @@ fn verify(config: &Path) -> Result<()> {
     let store = mpetl::state::open(&cfg)?;
     let mut holes = lake.set_aside_damaged();
     let records = store.chunks(None)?;
-    for rec in records.iter().filter(|r| r.state == ChunkState::Done && r.rows > 0) {
+    // A span's months have records of their own.
+    for rec in records.iter().filter(|r| r.state == ChunkState::Done && r.rows > 0 && !plan::is_span(&r.id)) {
         // A WB statistics stream has no month: its partitions are checked as files only.
         let (Some(ds), Some(from)) = (Dataset::from_name(&rec.dataset), rec.from) else { continue };
         let month = if ds.spec().by_month { from.format("%Y-%m").to_string() } else { WHOLE.to_string() };

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 
 use super::cx::{ChunkOutcome, FetchCx};
 use super::inflight::RunCtx;
-use super::plan::{Chunk, ChunkKind};
+use super::plan::{Chunk, ChunkKind, month_chunk_id, span_months};
 use super::{ChunkError, Runner};
 use crate::events::Stage;
 use crate::lake::batch::WHOLE;
@@ -76,13 +76,52 @@ impl Runner {
                 rec.error = Some(e.to_string());
             }
         }
+        let months = span_months(&chunk.kind);
+        // A span's months each get their own done record, as if fetched one by one: the cache,
+        // `cache invalidate` and `lake verify` know months. They are written before the span's
+        // own record says done, so a crash between leaves the months to fetch, not a hole.
+        if let (Some(months), Ok(o)) = (&months, &result) {
+            let today = rec.updated_at.with_timezone(&self.cfg.timezone).date_naive();
+            let settle = Duration::days(i64::from(self.cfg.fetch.settle_days));
+            // Rows partitioned outside the span (a weekly report that began the month
+            // before) count in its nearest month, as they counted in a month chunk's.
+            let (first, last) = (&months[0].0, &months[months.len() - 1].0);
+            let mut rows: std::collections::BTreeMap<&str, u64> = Default::default();
+            for (k, n) in &o.months {
+                let k = if k < first {
+                    first
+                } else if k > last {
+                    last
+                } else {
+                    k
+                };
+                *rows.entry(k.as_str()).or_default() += n;
+            }
+            for (month, from, to, month_end) in months {
+                let mut m = ChunkRecord::new(&month_chunk_id(chunk.dataset, &chunk.account, month));
+                m.state = ChunkState::Done;
+                m.rows = rows.get(month.as_str()).copied().unwrap_or(0);
+                (m.updated_at, m.done_at, m.closed) = (rec.updated_at, rec.done_at, *month_end + settle <= today);
+                (m.dataset, m.account, m.from, m.to) =
+                    (rec.dataset.clone(), rec.account.clone(), Some(*from), Some(*to));
+                m.run_id = rec.run_id.clone();
+                self.store.put_chunk(&m, cx.fence(&chunk.account)).map_err(state_err)?;
+            }
+        }
         self.store.put_chunk(&rec, cx.fence(&chunk.account)).map_err(state_err)?;
         if rec.state == ChunkState::Done {
             crate::failpoint::hit("chunk.done");
             // A hole `lake verify` found is refilled once its chunk is fetched again.
             let whole = !chunk.dataset.spec().by_month;
             let month = rec.from.map(|d| if whole { WHOLE.to_string() } else { d.format("%Y-%m").to_string() });
-            self.lake.clear_holes(chunk.dataset, &chunk.account, month.as_deref());
+            match &months {
+                Some(months) => {
+                    for (m, ..) in months {
+                        self.lake.clear_holes(chunk.dataset, &chunk.account, Some(m));
+                    }
+                }
+                None => self.lake.clear_holes(chunk.dataset, &chunk.account, month.as_deref()),
+            }
         }
         result
     }

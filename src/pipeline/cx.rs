@@ -32,6 +32,9 @@ pub struct ChunkOutcome {
     pub rows: u64,
     pub requests: u64,
     pub lake: UpsertStats,
+    /// Rows per month (`YYYY-MM`) of a chunk spanning several (see [`plan::spans`]): each
+    /// month's own chunk record gets its count.
+    pub months: std::collections::BTreeMap<String, u64>,
 }
 
 /// Proof that a batch of rows is committed to the lake; only [`FetchCx::store`] makes one.

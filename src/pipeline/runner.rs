@@ -222,7 +222,8 @@ impl Runner {
         let mut counts: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
         for c in &plan.chunks {
             let e = counts.entry(c.chunk.dataset.name()).or_default();
-            if c.cached { e.0 += 1 } else { e.1 += 1 }
+            // A span missed each of its months.
+            if c.cached { e.0 += 1 } else { e.1 += plan::span_months(&c.chunk.kind).map_or(1, |m| m.len() as u64) }
         }
         for (ds, (hits, misses)) in counts {
             self.store.count_cache(ds, hits, misses)?;

@@ -142,15 +142,16 @@ fn plan_prints_requests_per_bucket_and_the_least_wall_time() {
     let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb"], dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    // Three months of finance: a page and the closing 204 each = 6 requests at 1/min with no
-    // burst: (6 − 1) × 60 s = 5 min, the longest bucket; the report lists (3) have their own.
+    // Three months of finance, none cached: one window paged by rrdId, a page and the closing
+    // 204 = 2 requests at 1/min with no burst: (2 − 1) × 60 s = 1 min, the longest bucket (it
+    // was a page and a 204 per month: 6 requests, 5 min); the report list has its own bucket.
     let row = |bucket: &str| out.lines().find(|l| l.split_whitespace().take(2).eq(["main", bucket])).map(str::to_owned);
     let line = row("wb_finance").unwrap_or_else(|| panic!("{out}"));
-    assert!(line.contains(" 6+") && line.contains("5 min 0 s"), "{line}");
+    assert!(line.contains(" 2+") && line.contains("1 min 0 s"), "{line}");
     let list = row("wb_finance_list").unwrap_or_else(|| panic!("{out}"));
-    assert!(list.contains(" 3+") && list.contains("2 min 0 s"), "{list}");
-    assert!(out.contains("at least 5 min 0 s"), "{out}");
-    assert!(out.contains("wb_finance/main/2026-07") && out.contains("main/wb_orders"), "{out}");
+    assert!(list.contains(" 1+") && list.contains(" 0.0 s"), "{list}");
+    assert!(out.contains("at least 1 min 0 s"), "{out}");
+    assert!(out.contains("wb_finance/main/2026-06..2026-08") && out.contains("main/wb_orders"), "{out}");
 }
 
 /// Every seller has rate-limit buckets of its own: three accounts' finance streams run side by
@@ -163,19 +164,19 @@ fn plan_bound_of_several_accounts_is_the_longest_one_not_their_sum() {
     let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb", "--json"], dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    // Per account as in the test above: 6 finance requests, (6 − 1) × 60 s.
-    assert_eq!(plan["lower_bound_secs"].as_f64(), Some(300.0), "{plan}");
+    // Per account as in the test above: 2 finance requests, (2 − 1) × 60 s.
+    assert_eq!(plan["lower_bound_secs"].as_f64(), Some(60.0), "{plan}");
     let finance: Vec<&serde_json::Value> =
         plan["buckets"].as_array().unwrap().iter().filter(|b| b["bucket"] == "wb_finance").collect();
     let owners: Vec<&str> = finance.iter().map(|b| b["account"].as_str().unwrap()).collect();
     assert_eq!(owners, ["a", "b", "c"], "{plan}");
-    assert!(finance.iter().all(|b| b["requests"] == 6), "{plan}");
+    assert!(finance.iter().all(|b| b["requests"] == 2), "{plan}");
 }
 
 #[test]
 fn a_limit_override_changes_the_plan_and_a_bad_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    // A slower finance limit (one request per 2 minutes): 6 requests take (6 − 1) × 120 s.
+    // A slower finance limit (one request per 2 minutes): 2 requests take (2 − 1) × 120 s.
     std::fs::write(
         dir.path().join("mpetl.toml"),
         "[accounts.main.wb]\ntoken = \"t\"\n[limits.wb_finance]\nperiod_secs = 120\nburst = 1\n",
@@ -184,7 +185,7 @@ fn a_limit_override_changes_the_plan_and_a_bad_one_is_refused() {
     let o = mpetl(&["plan", "--from", "2026-06-01", "--to", "2026-08-31", "--sources", "wb"], dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("at least 10 min 0 s"),
+        String::from_utf8_lossy(&o.stdout).contains("at least 2 min 0 s"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );

@@ -317,3 +317,57 @@ async fn an_ozon_statement_that_disagrees_with_its_accruals_is_reported() {
     assert_eq!(flag(begin), Some(Some(false)));
     assert_eq!(flag(begin - chrono::Duration::days(1)), Some(Some(true)));
 }
+
+/// Issue #15: WB allows one finance request a minute, and a year a month at a time cost a page
+/// and a closing 204 per month (26 requests, 26 minutes). Months not cached are one window paged
+/// by rrdId: full pages and one 204 for the whole period. Each month still gets a done record
+/// with its own rows (what the cache and `lake verify` read), and a second run asks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncached_months_of_wb_finance_are_one_window_of_full_pages() {
+    let cap = 2_000;
+    let h = harness(SandboxConfig { wb_finance_page_cap: cap, ..small(80_000) }, |_| {}).await;
+    let period = last_days(200);
+    h.backfill(&request(period)).await.expect("backfill");
+    assert_matches_truth(&h.daily(&period), &h.truth(&period).await);
+
+    let lake = mpetl::lake::Lake::new(h.cfg.lake_dir());
+    let mut rows_by_month = std::collections::BTreeMap::new();
+    for f in lake.partition_files(Dataset::WbFinance) {
+        let month = f.to_string_lossy().split("month=").nth(1).unwrap()[..7].to_string();
+        rows_by_month.insert(month, read_file(&f).unwrap().height() as u64);
+    }
+    let rows: u64 = rows_by_month.values().sum();
+    assert!(rows > 3 * cap as u64, "several pages: {rows} rows");
+    let st = h.sandbox.statuses();
+    let fin = |code: u16| st.get(&format!("/api/finance/v1/sales-reports/detailed {code}")).copied().unwrap_or(0);
+    assert_eq!((fin(200), fin(204)), (rows.div_ceil(cap as u64), 1), "full pages, one end: {st:?}");
+
+    let store = mpetl::state::open(&h.cfg).unwrap();
+    // The window's own record says what the fetch did; the months are the cache.
+    let records = store.chunks(Some("wb_finance")).unwrap();
+    let spans: Vec<_> = records.iter().filter(|r| r.id.contains("..")).collect();
+    assert_eq!(spans.len(), 1, "{records:?}");
+    let reports: u64 =
+        lake.partition_files(Dataset::WbFinanceReports).iter().map(|f| read_file(f).unwrap().height() as u64).sum();
+    assert_eq!((spans[0].state, spans[0].rows), (ChunkState::Done, rows + reports));
+    // Each month's record counts its rows (and its reports' totals rows, as a month chunk did).
+    for f in lake.partition_files(Dataset::WbFinanceReports) {
+        let month = f.to_string_lossy().split("month=").nth(1).unwrap()[..7].to_string();
+        *rows_by_month.entry(month).or_default() += read_file(&f).unwrap().height() as u64;
+    }
+    // A weekly report that began in the month before the period is partitioned there, and
+    // counted in the period's first month.
+    let first = period.from.format("%Y-%m").to_string();
+    let earlier: u64 = rows_by_month.iter().filter(|(m, _)| **m < first).map(|(_, n)| n).sum();
+    rows_by_month.retain(|m, _| *m >= first);
+    *rows_by_month.get_mut(&first).unwrap() += earlier;
+    for (month, n) in &rows_by_month {
+        let rec = store.chunk(&format!("wb_finance/demo/{month}")).unwrap().expect("a record per month");
+        assert_eq!((rec.state, rec.rows), (ChunkState::Done, *n), "{month}");
+    }
+    drop(store);
+
+    let before = h.sandbox.total_requests();
+    let again = h.backfill(&request(period)).await.expect("second backfill");
+    assert_eq!((again.requests, h.sandbox.total_requests()), (0, before), "every month is cached");
+}

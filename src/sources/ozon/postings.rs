@@ -81,7 +81,7 @@ pub async fn fetch(cx: &FetchCx<'_>, since: DateTime<Utc>, to: DateTime<Utc>) ->
     let n = fetched.rows.len() as u64;
     let lake = cx.store(Batch::new(dataset, fetched.rows)).await?.stats();
     cx.rows_stored(n);
-    Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake })
+    Ok(ChunkOutcome { rows: n, requests: fetched.requests, lake, ..Default::default() })
 }
 
 /// One UTC month of FBO or FBS postings.

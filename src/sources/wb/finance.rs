@@ -152,6 +152,9 @@ pub async fn fetch(
             .map(WbFinanceRow::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| cx.decode_error(Dataset::WbFinance, e))?;
+        for r in &rows {
+            *out.months.entry(r.partition()).or_default() += 1;
+        }
         let n = rows.len() as u64;
         out.rows += n;
         let stored = cx.store(Batch::new(Dataset::WbFinance, rows)).await?;
@@ -171,24 +174,30 @@ pub async fn fetch(
         .map(WbReportRow::try_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| cx.decode_error(Dataset::WbFinanceReports, e))?;
+    for r in &reports {
+        *out.months.entry(r.partition()).or_default() += 1;
+    }
     out.rows += reports.len() as u64;
     out.lake += cx.store(Batch::new(Dataset::WbFinanceReports, reports)).await?.stats();
     Ok(out)
 }
 
-/// One month of the realization report, with the reports' own totals.
+/// Months of the realization report (one, or a run of them), with the reports' own totals.
 #[derive(Debug)]
 pub struct Finance;
 
 impl Fetch for Finance {
+    /// Consecutive months not cached are one window paged by `rrdId`: WB pages any range, and
+    /// at one request a minute a year a month at a time cost 26 minutes.
     fn plan(&self, cx: &PlanCx<'_>, account: &Account) -> Result<Vec<PlannedChunk>, PlanError> {
-        cx.days(Dataset::WbFinance, account)
+        Ok(crate::pipeline::plan::spans(cx.days(Dataset::WbFinance, account)?))
     }
 
     fn cost(&self, _: &Chunk, _: &Config, _: &mut Once) -> Vec<Need> {
         use super::client::FINANCE_QUOTA;
         vec![
-            // A page of rows and the 204 that ends them; the report list has a bucket of its own.
+            // A page of rows and the 204 that ends them, for one month or a span of them; the
+            // report list has a bucket of its own.
             Need { bucket: "wb_finance", quota: FINANCE_QUOTA, requests: 2 },
             Need { bucket: "wb_finance_list", quota: FINANCE_QUOTA, requests: 1 },
         ]

@@ -193,7 +193,7 @@ impl Fetch for Stocks {
             let n = rows.len() as u64;
             let lake = cx.store(Batch::new(Dataset::WbStocks, rows)).await?.stats();
             cx.rows_stored(n);
-            Ok(ChunkOutcome { rows: n, requests: 1, lake })
+            Ok(ChunkOutcome { rows: n, requests: 1, lake, ..Default::default() })
         })
     }
 }
