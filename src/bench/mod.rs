@@ -3,6 +3,7 @@
 //! aggregation in DuckDB over the same Parquet files, as a reference.
 
 mod build;
+pub mod decode;
 mod duckdb;
 mod limits;
 pub mod sellers;

@@ -127,6 +127,43 @@ async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<()> {
 }
 
 /// The metrics stage alone, in a process of its own so that its peak memory is its own.
+#[derive(clap::Args)]
+pub struct DecodeArgs {
+    /// WB finance pages (`page-N.json`), read into memory before the clock starts.
+    #[arg(long, num_args = 1..)]
+    pages: Vec<std::path::PathBuf>,
+    /// The lake the rows go into.
+    #[arg(long)]
+    lake: std::path::PathBuf,
+}
+
+pub fn decode_child(args: DecodeArgs) -> Result<()> {
+    let timing = mpetl::bench::decode::decode_and_write(&args.pages, &args.lake)?;
+    println!("{}", serde_json::to_string(&timing)?);
+    Ok(())
+}
+
+/// The decode + write stage: a medium seller's `days` of WB finance pages fetched to files, then
+/// decoded and written by a child process of its own.
+async fn decode_stage(data_dir: &std::path::Path, days: i64) -> Result<mpetl::bench::decode::DecodeTiming> {
+    let exe = std::env::current_exe()?;
+    let dir = data_dir.join("decode");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    eprintln!("fetching a medium seller's {days} days of WB finance pages for the decode + write stage…");
+    let pages = mpetl::bench::decode::fetch_pages(&exe, &dir.join("pages"), days).await?;
+    let out = std::process::Command::new(&exe)
+        .arg("bench-decode")
+        .arg("--lake")
+        .arg(dir.join("lake"))
+        .arg("--pages")
+        .args(&pages)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "the decode child failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
 pub fn metrics_child(args: MetricsArgs) -> Result<()> {
     let MetricsArgs { data_dir, from, to } = args;
     let cfg = bench_config(&data_dir)?;
@@ -176,6 +213,16 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     }
     let rows = mpetl::bench::lake_rows(&lake)?;
     println!("lake: {rows} rows in {} ({} – {})", lake.root().display(), period.from, period.to);
+    let decode = decode_stage(data_dir, days).await?;
+    println!(
+        "decode + write (WB finance JSON in memory → committed partitions): {} rows, {:.0} MiB of JSON in {:.2} s, {:.0} rows/s, {:.0} rows per CPU-second (one core), peak RSS {:.0} MiB",
+        decode.rows,
+        decode.bytes as f64 / 1048576.0,
+        decode.seconds,
+        decode.rows as f64 / decode.seconds,
+        decode.rows as f64 / decode.cpu_seconds,
+        decode.peak_rss_mib
+    );
     let exe = std::env::current_exe()?;
     let (mut ours, mut theirs, mut peak, mut agree) = (Vec::new(), Vec::new(), 0f64, true);
     let mut last = None;
@@ -225,6 +272,15 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
             b.report.rows_fetched as f64 / b.seconds
         );
     }
+    println!(
+        "{:<40} {:>9.2} {:>9} {:>6} {:>9.0} {:>11.0}",
+        "decode + write: WB finance JSON → lake",
+        decode.seconds,
+        "—",
+        "—",
+        decode.peak_rss_mib,
+        decode.rows as f64 / decode.seconds
+    );
     let (d, ratio) =
         duck.map_or(("—".to_string(), "—".to_string()), |(d, _, _)| (format!("{d:.2}"), format!("{:.2}", m / d)));
     println!(

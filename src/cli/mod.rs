@@ -122,6 +122,10 @@ enum Command {
     #[cfg(feature = "sandbox")]
     #[command(hide = true)]
     BenchMetrics(bench::MetricsArgs),
+    /// (internal) The decode + write stage of `bench`, in its own process.
+    #[cfg(feature = "sandbox")]
+    #[command(hide = true)]
+    BenchDecode(bench::DecodeArgs),
     /// Serve the WB and Ozon emulators on 127.0.0.1 until Ctrl-C.
     #[cfg(feature = "sandbox")]
     Sandbox(sandbox::Args),
@@ -157,6 +161,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args).await,
         #[cfg(feature = "sandbox")]
         Command::BenchMetrics(args) => bench::metrics_child(args),
+        #[cfg(feature = "sandbox")]
+        Command::BenchDecode(args) => bench::decode_child(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Completions { shell } => {

@@ -260,4 +260,21 @@ fn bench_prints_one_table_of_its_stages_with_duckdb_beside_the_metrics() {
     // recompute the ratio from, so each is only checked to be a measured number.
     assert!(ours >= 0.0 && duck >= 0.0 && ratio >= 0.0, "{out}");
     assert!(out.contains("2 run(s) each") && out.contains("same totals in every run: yes"), "{out}");
+    // Decode + write: every row of the WB finance pages it read (counted here from the JSON
+    // itself) is in its lake, and it says so.
+    assert!(table.iter().any(|l| l.starts_with("decode + write")), "{out}");
+    let pages = crate::common::files_under(&data.join("decode/pages"));
+    let items: usize = pages
+        .iter()
+        .map(|p| serde_json::from_slice::<Vec<serde_json::Value>>(&std::fs::read(p).unwrap()).unwrap().len())
+        .sum();
+    assert!(items > 0, "{out}");
+    let lake = mpetl::lake::Lake::new(data.join("decode/lake"));
+    let stored: usize = lake
+        .partition_files(mpetl::dataset::Dataset::WbFinance)
+        .iter()
+        .map(|f| mpetl::lake::read_file(f).unwrap().height())
+        .sum();
+    assert_eq!(stored, items);
+    assert!(out.contains(&format!("committed partitions): {items} rows")), "{out}");
 }
