@@ -78,7 +78,10 @@ impl Drop for SandboxChild {
 /// child of `exe`, with the marts of every grain, as the demo writes them.
 pub async fn build(exe: &Path, data_dir: &Path, profile: ProfileName, days: i64) -> Result<Build, BenchError> {
     let profile = format!("{profile:?}").to_lowercase();
-    let sandbox = SandboxChild::start(exe, &["--profile".into(), profile, "--page-cap".into(), "80000".into()]).await?;
+    // History enough for the period and the month before it (chunks read whole months).
+    let history = (days + 35).max(400).to_string();
+    let args = ["--profile".into(), profile, "--page-cap".into(), "80000".into(), "--history-days".into(), history];
+    let sandbox = SandboxChild::start(exe, &args).await?;
     let cfg = demo::sandbox_config(&sandbox.base_url, data_dir.to_path_buf(), 1_000_000, 80_000);
     let costs = sandbox_get(&sandbox.base_url, "/__sandbox/costs.csv").await?;
     crate::lake::write_file_atomically(&cfg.costs_file, &costs).map_err(|e| BenchError::Other(e.to_string()))?;

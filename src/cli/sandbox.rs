@@ -22,10 +22,13 @@ pub struct Args {
     /// Enforce the marketplaces' real rate limits, their periods divided by this.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     limits: Option<u32>,
+    /// Days of history each seller has, up to today.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(i64).range(1..=4000))]
+    history_days: i64,
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let Args { profile, seed, port, page_cap, sellers, limits } = args;
+    let Args { profile, seed, port, page_cap, sellers, limits, history_days } = args;
     let mix = sellers.map(|n| sandbox::seller_mix(n as usize));
     let sb = Sandbox::start(SandboxConfig {
         profile: mix.as_ref().map_or(profile, |m| m[0]),
@@ -34,6 +37,7 @@ pub async fn run(args: Args) -> Result<()> {
         port,
         wb_page_cap: page_cap,
         enforce_limits: limits,
+        history_days,
         ..Default::default()
     })
     .await
