@@ -67,7 +67,7 @@ pub fn decode_and_write(pages: &[PathBuf], lake: &Path) -> Result<DecodeTiming, 
         pages.iter().map(std::fs::read).collect::<Result<_, _>>().map_err(|e| other(e.to_string()))?;
     let lake = Lake::new(lake.to_path_buf());
     let lineage = Lineage { loaded_at: Utc::now(), chunk: "bench".into() };
-    let (cpu0, t) = (cpu_seconds(), Instant::now());
+    let (cpu0, t) = (super::cpu_seconds(), Instant::now());
     let mut rows = 0u64;
     for body in &bodies {
         let items: Vec<FinanceItem> = crate::sources::decode::json(body).map_err(|e| other(e.to_string()))?;
@@ -84,18 +84,7 @@ pub fn decode_and_write(pages: &[PathBuf], lake: &Path) -> Result<DecodeTiming, 
         rows,
         bytes: bodies.iter().map(|b| b.len() as u64).sum(),
         seconds: t.elapsed().as_secs_f64(),
-        cpu_seconds: cpu_seconds() - cpu0,
+        cpu_seconds: super::cpu_seconds() - cpu0,
         peak_rss_mib: super::own_peak_mib(),
     })
-}
-
-/// This process's user + system CPU time so far.
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage writes into the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return f64::NAN;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(u.ru_utime) + secs(u.ru_stime)
 }

@@ -85,6 +85,17 @@ pub fn time_metrics(
 /// child started by exec reports its own. (`RUSAGE_CHILDREN`'s `ru_maxrss`, used before, carries
 /// the parent's resident size at fork across the exec: the metrics child "peaked" at whatever the
 /// parent, sandbox and all, held when it started it.)
+/// This process's user + system CPU time so far, in seconds.
+pub(crate) fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
 pub fn own_peak_mib() -> f64 {
     peak_in(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
 }

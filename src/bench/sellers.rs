@@ -64,16 +64,6 @@ pub fn accounts(n: usize) -> Vec<Account> {
         .collect()
 }
 
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return f64::NAN;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(u.ru_utime) + secs(u.ru_stime)
-}
-
 /// Runs the benchmark; `data_dir` is emptied by the caller.
 pub async fn sellers(
     exe: &Path,
@@ -99,13 +89,13 @@ pub async fn sellers(
     let longest = super::longest_bucket(&cfg, &bound_dir, period)?;
     let _ = std::fs::remove_dir_all(&bound_dir);
 
-    let cpu = cpu_seconds();
+    let cpu = super::cpu_seconds();
     let t = Instant::now();
     let runner = Runner::open(cfg.clone(), Events::none())?;
     let report =
         runner.backfill(&BackfillRequest { grains: vec![Grain::Month], ..BackfillRequest::new(period) }).await?;
     let wall = t.elapsed();
-    let cpu_seconds = cpu_seconds() - cpu;
+    let cpu_seconds = super::cpu_seconds() - cpu;
     let pipeline_peak_mib = own_peak_mib();
     let sandbox_peak_mib = sandbox.peak_mib();
 
