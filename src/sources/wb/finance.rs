@@ -152,9 +152,7 @@ pub async fn fetch(
             .map(WbFinanceRow::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| cx.decode_error(Dataset::WbFinance, e))?;
-        for r in &rows {
-            *out.months.entry(r.partition()).or_default() += 1;
-        }
+        count_months(&mut out, rows.iter().map(|r| r.rr_date));
         let n = rows.len() as u64;
         out.rows += n;
         let stored = cx.store(Batch::new(Dataset::WbFinance, rows)).await?;
@@ -174,12 +172,23 @@ pub async fn fetch(
         .map(WbReportRow::try_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| cx.decode_error(Dataset::WbFinanceReports, e))?;
-    for r in &reports {
-        *out.months.entry(r.partition()).or_default() += 1;
-    }
+    count_months(&mut out, reports.iter().map(|r| r.date_from));
     out.rows += reports.len() as u64;
     out.lake += cx.store(Batch::new(Dataset::WbFinanceReports, reports)).await?.stats();
     Ok(out)
+}
+
+/// Adds rows to their month's count (see [`ChunkOutcome::months`]), by the date each is
+/// partitioned by: a page's rows fall in a month or two, so the keys are formatted once per
+/// month, not once per row.
+fn count_months(out: &mut ChunkOutcome, dates: impl Iterator<Item = NaiveDate>) {
+    let mut n: std::collections::BTreeMap<(i32, u32), u64> = Default::default();
+    for d in dates {
+        *n.entry((d.year(), d.month())).or_default() += 1;
+    }
+    for ((y, m), k) in n {
+        *out.months.entry(month_key(y, m)).or_default() += k;
+    }
 }
 
 /// Months of the realization report (one, or a run of them), with the reports' own totals.

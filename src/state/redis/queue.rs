@@ -260,7 +260,7 @@ impl RedisStore {
     }
 
     /// Decodes entries `[id, [field, value…]]`; an entry deleted from the stream (nil fields)
-    /// is acknowledged and dropped.
+    /// is acknowledged and dropped, one this version cannot read is left pending.
     fn claimed(&self, key: &str, entries: Vec<redis::Value>) -> Result<Vec<Claimed>, StateError> {
         let mut out = Vec::new();
         for e in entries {
@@ -268,8 +268,13 @@ impl RedisStore {
             let Some(id) = parts.next().and_then(text) else { continue };
             let fields: Vec<String> =
                 parts.next().map(array).unwrap_or_default().into_iter().filter_map(text).collect();
-            match fields.chunks(2).find(|kv| kv[0] == "item" && kv.len() == 2) {
-                Some(kv) => out.push(Claimed { item: decode(key, &kv[1])?, id }),
+            match fields.chunks(2).find(|kv| kv.len() == 2 && kv[0] == "item") {
+                Some(kv) => match decode::<WorkItem>(key, &kv[1]) {
+                    Ok(item) => out.push(Claimed { item, id }),
+                    // An item this version cannot read (one written by a newer mpetl) stays for
+                    // a worker that can: failing here would stop every worker that claims it.
+                    Err(e) => tracing::warn!(id = %id, error = %e, "work item left for a worker of another version"),
+                },
                 None => self.ack(&id)?,
             }
         }
