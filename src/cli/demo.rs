@@ -47,7 +47,7 @@ pub async fn run(args: Args) -> Result<()> {
         "  duckdb -c \"SELECT month, count(*) AS rows, sum(price * quantity) AS value FROM read_parquet('{dir}/lake/ozon_fbo/*/*/part-0.parquet', hive_partitioning = true) GROUP BY month ORDER BY month\""
     );
     println!(
-        "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month.parquet' WHERE account = 'all' ORDER BY period_from, marketplace\""
+        "  duckdb -c \"SELECT * FROM '{dir}/marts/totals_month/*.parquet' WHERE account = 'all' ORDER BY period_from, marketplace\""
     );
     println!("Sandbox requests served: {}", out.sandbox.total_requests());
     print_demo_telegram(&out.telegram);

@@ -36,7 +36,10 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
         cfg.account(id)?;
     }
     let lake = mpetl::lake::Lake::new(cfg.lake_dir());
+    let started = std::time::Instant::now();
+    let lap = |what: &str| tracing::debug!(ms = started.elapsed().as_millis() as u64, "{what}");
     let context = metrics::Context::load(&cfg)?;
+    lap("costs and catalogue loaded");
     let inputs = context.inputs();
     let (period, update) = match (from, to) {
         (Some(from), Some(to)) => {
@@ -54,13 +57,16 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             (period, all)
         }
     };
+    lap("marts updated");
     let sku = metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?;
+    lap("the period's metrics computed");
     let totals = metrics::totals(&sku, &cfg.tax)?;
     let unknown = metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)?;
     let unknown_units = metrics::unknown::unknown_units(&lake, period.from, period.to)?;
     // The snapshot taken the morning after the period shows the stock at its end.
     let stock = metrics::stock::write(&lake, cfg.timezone, period.to + chrono::Duration::days(1), &cfg.marts_dir())?;
-    let wrote: Vec<_> = update.files.iter().chain(&stock).collect();
+    lap("unknown operations and the stock mart");
+    let wrote: Vec<_> = update.files.iter().chain(&stock).cloned().collect();
     if json {
         let doc = serde_json::json!({
             "from": period.from,
@@ -73,6 +79,7 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
             "unknown_operations": unknown,
             "unknown_units": unknown_units,
             "wrote": wrote,
+            "rewritten": update.rewritten,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
@@ -84,8 +91,14 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     for u in &unknown_units {
         println!("note: {u}");
     }
-    for p in wrote {
-        println!("wrote {}", p.display());
+    for p in &update.rewritten {
+        println!(
+            "note: {} was written by another mpetl version (or a rewrite that did not finish): rewritten from the lake",
+            p.display()
+        );
+    }
+    for line in super::present::written(&wrote) {
+        println!("wrote {line}");
     }
     Ok(())
 }

@@ -111,7 +111,30 @@ pub fn print_report(r: &RunReport) {
     if r.unknown_units.len() > 10 {
         println!("unknown: … and {} more Ozon SKUs with lines of unknown units", r.unknown_units.len() - 10);
     }
-    for m in &r.marts {
-        println!("mart: {}", m.display());
+    for line in written(&r.marts) {
+        println!("mart: {line}");
     }
+}
+
+/// Files written, one line per directory: a mart's month files read as one line
+/// (`…/marts/sku_day/ 2025-12 … 2026-11, 12 files`), a single file as its path.
+pub fn written(files: &[std::path::PathBuf]) -> Vec<String> {
+    let mut dirs: std::collections::BTreeMap<&std::path::Path, Vec<String>> = Default::default();
+    let mut out = Vec::new();
+    for f in files {
+        let month = f.file_stem().and_then(|s| s.to_str()).filter(|s| s.len() == 7 && s.as_bytes()[4] == b'-');
+        match (month, f.parent()) {
+            (Some(m), Some(dir)) => dirs.entry(dir).or_default().push(m.to_string()),
+            _ => out.push(f.display().to_string()),
+        }
+    }
+    for (dir, mut months) in dirs {
+        months.sort();
+        let line = match (months.first(), months.last()) {
+            (Some(a), Some(b)) if a != b => format!("{}/ {a} … {b}, {} files", dir.display(), months.len()),
+            _ => format!("{}/ {}", dir.display(), months.join("")),
+        };
+        out.push(line);
+    }
+    out
 }

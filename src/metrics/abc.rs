@@ -1,6 +1,6 @@
-//! The ABC marts (`marts/abc_<grain>.parquet`): per period and account × marketplace, each SKU
-//! ranked by revenue and by net profit and put in class A, B or C. Read from the SKU mart of the
-//! same grain after it is written, so the two never disagree.
+//! The ABC marts (`marts/abc_<grain>/`): per period and account × marketplace, each SKU ranked by
+//! revenue and by net profit and put in class A, B or C. Computed from each month of the SKU mart
+//! of the same grain as it is written, so the two never disagree.
 
 use std::collections::BTreeMap;
 
@@ -99,20 +99,6 @@ pub fn abc(sku: &DataFrame) -> Result<DataFrame, MetricsError> {
         c::opt_text("profit_class", profit_class.iter().map(|c| c.as_deref())),
     ])?;
     Ok(df)
-}
-
-/// Rewrites `abc_<grain>.parquet` from `sku_<grain>.parquet` under `dir`; its path, or `None`
-/// when there is no SKU mart of that grain.
-pub fn write(dir: &std::path::Path, grain: super::Grain) -> Result<Option<std::path::PathBuf>, MetricsError> {
-    let sku_path = dir.join(format!("sku_{}.parquet", grain.name()));
-    if !sku_path.exists() {
-        return Ok(None);
-    }
-    let mut df = abc(&crate::lake::read_file(&sku_path)?)?;
-    let path = dir.join(format!("abc_{}.parquet", grain.name()));
-    crate::lake::write_parquet_atomically(&path, &mut df, Vec::new(), crate::lake::ALWAYS)
-        .map_err(|e| MetricsError::Write { path: path.clone(), detail: e.to_string() })?;
-    Ok(Some(path))
 }
 
 #[cfg(test)]

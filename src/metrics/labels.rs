@@ -7,15 +7,65 @@ use super::MetricsError;
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 
-/// What the catalogues say of each SKU as last seen: `product_name`, `brand`, `category` (WB:
-/// the card's title, brand and subject; Ozon: the product's name, the card's brand attribute and
-/// the name of its last-level category, or its id where the tree did not name it).
+/// What the marts say beside each SKU's numbers, read once per run of the stage.
+pub struct Labels {
+    /// [`products`]: small, one partition per catalogue.
+    pub products: Option<DataFrame>,
+    /// [`ordered`], read only once a SKU turns up that no catalogue gives an article: it reads
+    /// every order and posting ever loaded, years of them in an old lake, so a nightly run whose
+    /// SKUs the catalogues all know does not read them at all.
+    pub ordered: Option<DataFrame>,
+}
+
+impl Labels {
+    pub fn load(lake: &Lake) -> Result<Self, MetricsError> {
+        Ok(Labels { products: products(lake)?.map(LazyFrame::collect).transpose()?, ordered: None })
+    }
+
+    /// Makes sure every SKU of `daily` can get an article: reads the orders when the catalogues
+    /// lack one. The articles do not depend on whether the orders were read: a catalogue's comes
+    /// first.
+    pub fn cover(&mut self, lake: &Lake, daily: Option<&DataFrame>) -> Result<(), MetricsError> {
+        let Some(daily) = daily else { return Ok(()) };
+        if self.ordered.is_some() {
+            return Ok(());
+        }
+        let keys = [col("marketplace"), col("sku")];
+        let known = match &self.products {
+            Some(p) => p.clone().lazy().filter(col("article").is_not_null()).select(keys.clone()),
+            None => DataFrame::empty_with_schema(&Schema::from_iter([
+                Field::new("marketplace".into(), DataType::String),
+                Field::new("sku".into(), DataType::String),
+            ]))
+            .lazy(),
+        };
+        let missing = daily
+            .clone()
+            .lazy()
+            .filter(col("sku").is_not_null().and(col("sku").neq(lit(""))))
+            .select(keys.clone())
+            .unique(None, UniqueKeepStrategy::Any)
+            .join(known, keys.clone(), keys, JoinArgs::new(JoinType::Anti))
+            .limit(1)
+            .collect()?;
+        if missing.height() > 0 {
+            self.ordered = ordered(lake)?.map(LazyFrame::collect).transpose()?;
+        }
+        Ok(())
+    }
+}
+
+/// What the catalogues say of each SKU as last seen: `article`, `product_name`, `brand`,
+/// `category` (WB: the card's vendor code, title, brand and subject; Ozon: the offer id, the
+/// product's name, the card's brand attribute and the name of its last-level category, or its id
+/// where the tree did not name it).
 pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
     let mut parts = Vec::new();
     if let Some(lf) = lake.scan(Dataset::WbProducts)? {
         parts.push(lf.select([
             lit("wb").alias("marketplace"),
             col("nm_id").cast(DataType::String).alias("sku"),
+            col("vendor_code").alias("article"),
             col("title").alias("product_name"),
             col("brand"),
             col("subject_name").alias("category"),
@@ -25,6 +75,7 @@ pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
         parts.push(lf.select([
             lit("ozon").alias("marketplace"),
             col("sku").cast(DataType::String).alias("sku"),
+            col("offer_id").alias("article"),
             col("name").alias("product_name"),
             col("brand"),
             col("category").fill_null(col("category_id").cast(DataType::String)).alias("category"),
@@ -34,6 +85,7 @@ pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
         return Ok(None);
     }
     Ok(Some(concat(parts, UnionArgs::default())?.group_by([col("marketplace"), col("sku")]).agg([
+        col("article").last(),
         col("product_name").last(),
         col("brand").last(),
         col("category").last(),
@@ -41,7 +93,7 @@ pub fn products(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
 }
 
 /// The seller's own article per marketplace SKU, from every order and posting ever loaded.
-pub fn labels(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
+pub fn ordered(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
     let mut parts = Vec::new();
     let pick = |lf: LazyFrame, mp: &str, sku: &str, label: &str| {
         lf.select([

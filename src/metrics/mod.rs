@@ -241,7 +241,9 @@ pub fn by_sku_reconciled(
 ) -> Result<DataFrame, MetricsError> {
     refuse_holes(lake, period, accounts)?;
     let daily = daily(lake, inputs, period, accounts)?;
-    from_daily(lake, inputs, daily.as_ref(), period, grain, rec)
+    let mut labels = labels::Labels::load(lake)?;
+    labels.cover(lake, daily.as_ref())?;
+    from_daily(&labels, inputs, daily.as_ref(), period, grain, rec)
 }
 
 /// The part of the stage no grain changes: every event of `period` summed per day × account ×
@@ -264,7 +266,7 @@ pub(crate) fn daily(
 
 /// The SKU mart rows of `period` at `grain` from [`daily`] rows covering at least that period.
 pub(crate) fn from_daily(
-    lake: &Lake,
+    labels: &labels::Labels,
     inputs: &Inputs<'_>,
     daily: Option<&DataFrame>,
     period: &Period,
@@ -282,26 +284,29 @@ pub(crate) fn from_daily(
         .with_column(start.alias("period_from"))
         .group_by([col("period_from"), col("account"), col("marketplace"), col("sku")])
         .agg(additive());
-    // Labels come from every order and posting ever loaded, so a day with money only still has
-    // its article.
-    grouped = match labels::labels(lake)? {
-        Some(labels) => grouped.join(
-            labels,
-            [col("marketplace"), col("sku")],
-            [col("marketplace"), col("sku")],
-            JoinArgs::new(JoinType::Left),
-        ),
-        None => grouped.with_column(lit(NULL).cast(DataType::String).alias("seller_sku")),
-    };
-    grouped = match labels::products(lake)? {
+    // The article: the catalogue's as last seen, else the last order's or posting's ever loaded
+    // (a card since deleted), so a day with money only still has its article.
+    grouped = match &labels.products {
         Some(products) => grouped.join(
-            products,
+            products.clone().lazy(),
             [col("marketplace"), col("sku")],
             [col("marketplace"), col("sku")],
             JoinArgs::new(JoinType::Left),
         ),
-        None => grouped
-            .with_columns(["product_name", "brand", "category"].map(|c| lit(NULL).cast(DataType::String).alias(c))),
+        None => grouped.with_columns(
+            ["article", "product_name", "brand", "category"].map(|c| lit(NULL).cast(DataType::String).alias(c)),
+        ),
+    };
+    grouped = match &labels.ordered {
+        Some(ordered) => grouped
+            .join(
+                ordered.clone().lazy(),
+                [col("marketplace"), col("sku")],
+                [col("marketplace"), col("sku")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col("article").fill_null(col("seller_sku")).alias("seller_sku")),
+        None => grouped.with_column(col("article").alias("seller_sku")),
     };
     let mut df = derive(grouped, &inputs.tax)?;
     add_status(&mut df, inputs, grain, rec)?;

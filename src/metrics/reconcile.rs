@@ -140,7 +140,8 @@ fn wb(
     // A report's rows are dated in its week, a service charge a few days after it at most.
     let slack = chrono::Duration::days(31);
     let (Some(headers), Some(details)) = (
-        kopecks::scan(lake, Dataset::WbFinanceReports)?,
+        // Headers are partitioned by `date_from`, which the filter below keeps inside the period.
+        kopecks::scan_months(lake, Dataset::WbFinanceReports, from, to)?,
         kopecks::scan_months(lake, Dataset::WbFinance, from - slack, to + slack)?,
     ) else {
         return Ok(());
@@ -221,7 +222,12 @@ fn wb(
 
 fn ozon(lake: &Lake, from: NaiveDate, to: NaiveDate, out: &mut Reconciliation) -> Result<(), MetricsError> {
     let (Some(statements), Some(accruals)) =
-        (kopecks::scan(lake, Dataset::OzonCashFlows)?, kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)?)
+        // Statements are partitioned by `period_begin`, which the filter below keeps inside the
+        // period: only the period's months are read, not every statement ever loaded.
+        (
+            kopecks::scan_months(lake, Dataset::OzonCashFlows, from, to)?,
+            kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)?,
+        )
     else {
         return Ok(());
     };

@@ -137,7 +137,7 @@ impl std::fmt::Display for UnknownUnits {
 }
 
 pub fn unknown_units(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Vec<UnknownUnits>, MetricsError> {
-    let Some(lf) = super::kopecks::scan(lake, Dataset::OzonAccruals)? else { return Ok(Vec::new()) };
+    let Some(lf) = super::kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)? else { return Ok(Vec::new()) };
     let lines = lf.filter(
         col("kind")
             .eq(lit(kind::SALE_PRICE))
@@ -146,17 +146,7 @@ pub fn unknown_units(lake: &Lake, from: NaiveDate, to: NaiveDate) -> Result<Vec<
             .and(col("date").gt_eq(lit(from)))
             .and(col("date").lt_eq(lit(to))),
     );
-    let lines = match super::events::posting_quantities(lake)? {
-        Some(q) => lines
-            .join(
-                q,
-                [col("unit_number"), col("sku")],
-                [col("posting_number"), col("sku")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .filter(col("posting_quantity").is_null()),
-        None => lines,
-    };
+    let lines = super::events::with_posting_quantities(lake, lines)?.filter(col("posting_quantity").is_null());
     let df = lines
         .group_by([col("account"), col("sku")])
         .agg([len().alias("lines")])

@@ -287,7 +287,7 @@ impl Runner {
                 metrics::marts::update(&self.lake, &inputs, &self.cfg.marts_dir(), &touched, &req.grains, false)?;
             for p in &update.rewritten {
                 cx.emit(Event::Note(format!(
-                    "{} had the columns of another mpetl version: rewritten from the lake",
+                    "{} was written by another mpetl version (or a rewrite that did not finish): rewritten from the lake",
                     p.display()
                 )));
             }

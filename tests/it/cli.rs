@@ -82,8 +82,20 @@ fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     assert!(out.contains("✅ Готово") && out.contains("Итого") && out.contains("(summary)"), "{out}");
     let png = std::fs::read(dir.path().join("out/chart.png")).expect("the chart is written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-    for mart in ["sku_day", "sku_week", "sku_month", "totals_month"] {
-        assert!(dir.path().join(format!("out/marts/{mart}.parquet")).exists(), "{mart}");
+    // One file per month of each mart (60 days touch two or three months).
+    let months = |mart: &str| -> Vec<String> {
+        let mut m: Vec<String> = std::fs::read_dir(dir.path().join("out/marts").join(mart))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        m.sort();
+        m
+    };
+    for mart in ["sku_day", "sku_week", "sku_month", "totals_month", "abc_month"] {
+        let m = months(mart);
+        assert!(
+            (2..=4).contains(&m.len()) && m.iter().all(|f| f.len() == 15 && f.ends_with(".parquet")),
+            "{mart}: {m:?}"
+        );
     }
     // Every marketplace total reconciled; the operation no catalogue knows is named, in the
     // payout, and the run still succeeded.
@@ -96,11 +108,26 @@ fn demo_runs_and_its_lake_opens_in_pyarrow_and_duckdb() {
     // `mpetl metrics` without a period rewrites every mart from the lake.
     std::fs::write(dir.path().join("mpetl.toml"), "data_dir = \"out\"\n[accounts.demo.wb]\n[accounts.demo.ozon]\n")
         .unwrap();
-    std::fs::remove_file(dir.path().join("out/marts/totals_week.parquet")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("out/marts/totals_week")).unwrap();
     let o = mpetl(&["metrics"], dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(dir.path().join("out/marts/totals_week.parquet").exists(), "rewritten");
+    assert_eq!(months("totals_week"), months("sku_week"), "rewritten");
     assert!(String::from_utf8_lossy(&o.stdout).contains("wrote"), "{}", String::from_utf8_lossy(&o.stdout));
+    // Regression: marts of mpetl before month files were one file per mart. A run over one day
+    // finds one, rewrites that grain whole from the lake in month files and removes it.
+    let first = months("sku_month")[0].clone();
+    let whole = mpetl::metrics::marts::read_all(&dir.path().join("out/marts"), "sku_month").unwrap().unwrap();
+    std::fs::copy(dir.path().join("out/marts/sku_month").join(&first), dir.path().join("out/marts/sku_month.parquet"))
+        .unwrap();
+    std::fs::remove_dir_all(dir.path().join("out/marts/sku_month")).unwrap();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let o = mpetl(&["metrics", "--from", &yesterday, "--to", &yesterday], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("sku_month.parquet") && out.contains("rewritten from the lake"), "{out}");
+    assert!(!dir.path().join("out/marts/sku_month.parquet").exists(), "the one-file mart is removed");
+    let again = mpetl::metrics::marts::read_all(&dir.path().join("out/marts"), "sku_month").unwrap().unwrap();
+    assert!(again.equals_missing(&whole), "every month is back, row for row");
 
     let script = r#"
 import sys, pyarrow.dataset as ds, pyarrow as pa

@@ -113,11 +113,31 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
     let earlier = |mart: &str| {
         // A week that ends in the first touched month's first days is recomputed whole.
         let cutoff = if mart.ends_with("week") { first - chrono::Duration::days(7) } else { first };
-        let df = mpetl::lake::read_file(&h.cfg.marts_dir().join(format!("{mart}.parquet"))).unwrap();
+        let df = mpetl::metrics::marts::read_all(&h.cfg.marts_dir(), mart).unwrap().expect(mart);
         df.lazy().filter(col("period_to").lt(lit(cutoff))).collect().unwrap()
     };
     let before: Vec<DataFrame> = marts.iter().map(|m| earlier(m)).collect();
     assert!(before.iter().all(|df| df.height() > 0), "the backfill wrote earlier periods");
+    // Month files: the months before the first touched one are not even rewritten (a week mart
+    // recomputes a week that starts in the month before, so its file for that month may be).
+    let untouched_files = || -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let (day, week) =
+            (first.format("%Y-%m").to_string(), (first - chrono::Duration::days(1)).format("%Y-%m").to_string());
+        files_under(&h.cfg.marts_dir())
+            .into_iter()
+            .filter(|p| {
+                let keep =
+                    if p.parent().is_some_and(|d| d.to_string_lossy().ends_with("_week")) { &week } else { &day };
+                p.file_stem().and_then(|s| s.to_str()).is_some_and(|m| m.len() == 7 && m < keep.as_str())
+            })
+            .map(|p| {
+                let t = std::fs::metadata(&p).unwrap().modified().unwrap();
+                (p, t)
+            })
+            .collect()
+    };
+    let files_before = untouched_files();
+    assert!(files_before.len() >= 6, "month files of earlier months: {files_before:?}");
     let job = job_file(
         &h,
         "nightly",
@@ -188,6 +208,7 @@ async fn the_nightly_job_run_twice_asks_only_what_cursors_and_lookback_need() {
     for (mart, was) in marts.iter().zip(&before) {
         assert!(earlier(mart).equals_missing(was), "{mart}: earlier periods changed");
     }
+    assert_eq!(untouched_files(), files_before, "the files of untouched months were rewritten");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

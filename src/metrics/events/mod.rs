@@ -14,7 +14,7 @@ pub use super::kopecks::{neg, zero as zero_money};
 use crate::dataset::Dataset;
 use crate::lake::Lake;
 use ozon::ozon_accruals;
-pub(super) use ozon::posting_quantities;
+pub(super) use ozon::with_posting_quantities;
 
 /// Additive counts. `returns` is null where nobody can know it (Ozon, in a lake without its
 /// returns list).

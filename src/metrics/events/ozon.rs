@@ -58,15 +58,7 @@ pub(super) fn ozon_accruals(
     let lines = lf.filter(is_kind(kind::SALE_PRICE));
     let sent = lines.clone().filter(col("quantity").is_not_null());
     let missing = lines.filter(col("quantity").is_null()).drop(cols(["quantity"]));
-    let found = match posting_quantities(lake)? {
-        Some(q) => missing.join(
-            q,
-            [col("unit_number"), col("sku")],
-            [col("posting_number"), col("sku")],
-            JoinArgs::new(JoinType::Left),
-        ),
-        None => missing.with_column(lit(NULL).cast(DataType::Int64).alias("posting_quantity")),
-    };
+    let found = with_posting_quantities(lake, missing)?;
     let units = |lf: LazyFrame, qty: Expr| {
         part(
             lf,
@@ -84,8 +76,29 @@ pub(super) fn ozon_accruals(
     Ok(vec![money, units(sent, col("quantity")), units(found, col("posting_quantity"))])
 }
 
+/// `lines` (accrual lines with `unit_number` and `sku`) with `posting_quantity`: that posting
+/// line's quantity from the posting lists, null where they do not have it. The lists are read
+/// only when there is a line to look up: they hold every posting ever loaded, and Ozon sends most
+/// lines with their quantity, so most runs need none of them.
+pub(in crate::metrics) fn with_posting_quantities(lake: &Lake, lines: LazyFrame) -> Result<LazyFrame, MetricsError> {
+    let no_quantity = |lines: LazyFrame| lines.with_column(lit(NULL).cast(DataType::Int64).alias("posting_quantity"));
+    // Whether there is one: the lines themselves stay lazy (a year of them can be many).
+    if lines.clone().select([col("unit_number")]).limit(1).collect()?.height() == 0 {
+        return Ok(no_quantity(lines));
+    }
+    Ok(match posting_quantities(lake)? {
+        Some(q) => lines.join(
+            q,
+            [col("unit_number"), col("sku")],
+            [col("posting_number"), col("sku")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        None => no_quantity(lines),
+    })
+}
+
 /// Each posting line's quantity from the FBO and FBS lists (a posting is in one of them).
-pub(in crate::metrics) fn posting_quantities(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
+fn posting_quantities(lake: &Lake) -> Result<Option<LazyFrame>, MetricsError> {
     let mut parts = Vec::new();
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
         if let Some(lf) = kopecks::scan(lake, ds)? {
