@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "sandbox")]
+pub mod alloc;
 pub mod bench;
 pub mod bot;
 pub mod chart;

@@ -71,20 +71,30 @@ pub fn time_metrics(
     let t = Instant::now();
     let (sku, _totals) = crate::pipeline::compute_metrics(cfg, period, Grain::Day, None)?;
     let seconds = t.elapsed().as_secs_f64();
-    let rows = metrics::rows(&sku)?;
+    // The peak is the stage's: read before the check sums, which are polars sums (turning 256 000
+    // result rows into Rust rows cost more memory than the stage itself).
+    let peak_rss_mib = own_peak_mib();
+    let sum = |name: &str| -> Result<i128, BenchError> {
+        let c = sku.column(name).map_err(metrics::MetricsError::from)?;
+        Ok(match c.dtype() {
+            polars::prelude::DataType::Decimal(..) => {
+                c.decimal().map_err(metrics::MetricsError::from)?.physical().iter().flatten().sum()
+            }
+            _ => c
+                .cast(&polars::prelude::DataType::Int64)
+                .and_then(|c| Ok(c.i64()?.iter().flatten().map(i128::from).sum()))
+                .map_err(metrics::MetricsError::from)?,
+        })
+    };
     Ok(MetricsTiming {
         seconds,
         sku_rows: sku.height(),
-        revenue_kop: rows.iter().filter_map(|r| r.money(Money::Revenue)).sum(),
-        orders: rows.iter().filter_map(|r| r.count(Count::Orders)).sum(),
-        peak_rss_mib: own_peak_mib(),
+        revenue_kop: sum(Money::Revenue.name())?,
+        orders: i64::try_from(sum(Count::Orders.name())?).unwrap_or(i64::MAX),
+        peak_rss_mib,
     })
 }
 
-/// This process's peak resident memory (`VmHWM`), in MiB. It belongs to the address space, so a
-/// child started by exec reports its own. (`RUSAGE_CHILDREN`'s `ru_maxrss`, used before, carries
-/// the parent's resident size at fork across the exec: the metrics child "peaked" at whatever the
-/// parent, sandbox and all, held when it started it.)
 /// This process's user + system CPU time so far, in seconds.
 pub(crate) fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes the struct it is given.
@@ -96,6 +106,10 @@ pub(crate) fn cpu_seconds() -> f64 {
     secs(u.ru_utime) + secs(u.ru_stime)
 }
 
+/// This process's peak resident memory (`VmHWM`), in MiB. It belongs to the address space, so a
+/// child started by exec reports its own. (`RUSAGE_CHILDREN`'s `ru_maxrss`, used before, carries
+/// the parent's resident size at fork across the exec: the metrics child "peaked" at whatever the
+/// parent, sandbox and all, held when it started it.)
 pub fn own_peak_mib() -> f64 {
     peak_in(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
 }

@@ -201,7 +201,24 @@ pub fn by_sku(
     accounts: Option<&[String]>,
 ) -> Result<DataFrame, MetricsError> {
     let rec = statements_around(lake, inputs, period)?;
+    lap("statements checked");
     by_sku_reconciled(lake, inputs, period, grain, accounts, &rec)
+}
+
+/// A debug line with the process's peak memory so far: `-vv` shows which step of the stage
+/// holds the most.
+pub(crate) fn lap(what: &str) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib = |key: &str| {
+            status.lines().find_map(|l| l.strip_prefix(key)?.split_whitespace().next()?.parse::<u64>().ok())
+        };
+        tracing::debug!(
+            rss_mib = kib("VmRSS:").map(|k| k / 1024),
+            peak_mib = kib("VmHWM:").map(|k| k / 1024),
+            "metrics: {what}"
+        );
+    }
 }
 
 /// A period with a known hole is not reported: its numbers would be short without saying so.
@@ -241,9 +258,12 @@ pub fn by_sku_reconciled(
 ) -> Result<DataFrame, MetricsError> {
     refuse_holes(lake, period, accounts)?;
     let daily = daily(lake, inputs, period, accounts)?;
+    lap("days summed");
     let mut labels = labels::Labels::load(lake)?;
     labels.cover(lake, daily.as_ref())?;
-    from_daily(&labels, inputs, daily.as_ref(), period, grain, rec)
+    let out = from_daily(&labels, inputs, daily.as_ref(), period, grain, rec);
+    lap("periods and labels");
+    out
 }
 
 /// The part of the stage no grain changes: every event of `period` summed per day × account ×

@@ -120,6 +120,7 @@ impl Runner {
     }
 
     pub async fn backfill(&self, req: &BackfillRequest) -> Result<RunReport, RunError> {
+        crate::alloc::fetching();
         let started = Instant::now();
         let now = Utc::now();
         let accounts = check_request(&self.cfg, req)?;
@@ -279,6 +280,7 @@ impl Runner {
         mut report: RunReport,
     ) -> Result<RunReport, RunError> {
         cx.emit(Event::StageStarted { stage: Stage::Metrics, chunks: 1 + u64::from(!req.grains.is_empty()) });
+        crate::alloc::computing();
         let context = metrics::Context::load(&self.cfg)?;
         let inputs = context.inputs();
         if !req.grains.is_empty() {
