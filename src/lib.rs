@@ -6,8 +6,8 @@
 // invariant that makes it unreachable named beside it. CI runs clippy with these as errors.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-#[cfg(feature = "sandbox")]
 pub mod alloc;
+#[cfg(feature = "sandbox")]
 pub mod bench;
 pub mod bot;
 pub mod chart;
