@@ -289,3 +289,28 @@ async fn the_catalogues_page_through_every_product_and_name_each_sku_in_the_mart
     assert!(brand.iter().zip(&mp).any(|(b, m)| b.is_none() && m.as_deref() == Some("ozon")));
     assert!(brand.iter().any(|b| b.as_deref() == Some("Нет бренда")));
 }
+
+/// Issue #15: articles come from the catalogues so a nightly run need not read every order ever
+/// loaded. A SKU no catalogue lists (a card since deleted) still gets its article from the orders
+/// and postings: with both catalogues gone from the lake, every SKU row's article is the one the
+/// sandbox seller sold it under.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sku_no_catalogue_lists_keeps_the_article_of_its_orders() {
+    let h = harness(small(50_000), |_| {}).await;
+    let period = last_days(30);
+    h.backfill(&request(period)).await.expect("backfill");
+    let lake = mpetl::lake::Lake::new(h.cfg.lake_dir());
+    for ds in [Dataset::WbProducts, Dataset::OzonProducts] {
+        let files = lake.partition_files(ds);
+        assert!(!files.is_empty(), "{ds} was fetched");
+        files.iter().for_each(|f| std::fs::remove_file(f).unwrap());
+    }
+    let truth: BTreeMap<(String, String), String> =
+        h.truth(&period).await.into_iter().map(|t| ((t.marketplace.to_string(), t.sku), t.seller_sku)).collect();
+    let rows: Vec<_> = h.daily(&period).into_iter().filter(|r| !r.sku.is_empty()).collect();
+    assert!(rows.len() > 100, "{} SKU rows", rows.len());
+    for r in &rows {
+        let want = truth.get(&(r.marketplace.clone(), r.sku.clone()));
+        assert_eq!(Some(&r.seller_sku), want, "{} {} on {:?}", r.marketplace, r.sku, r.period_from);
+    }
+}

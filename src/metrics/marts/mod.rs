@@ -1,7 +1,8 @@
-//! The marts: `sku_<grain>/`, `totals_<grain>/` and `abc_<grain>/` under `data/marts/`, one
-//! file per month (see `files`), upserted by period. A run recomputes, from the whole lake, every month it touched (and every month a
-//! mart still marks incomplete that has settled since); rows of other periods are kept as they
-//! were, so a nightly run or a `/report` never turns a month into a part of itself.
+//! The marts: `sku_<grain>/`, `totals_<grain>/` and `abc_<grain>/` under `data/marts/`, one file
+//! per month (see `files`), upserted by period. A run recomputes, from the whole lake, every
+//! month it touched (and every month a mart still marks incomplete that has settled since); rows
+//! of other periods are kept as they were, so a nightly run or a `/report` never turns a month
+//! into a part of itself.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -173,7 +174,6 @@ pub fn update(
             })?;
         }
         let existing = marts.sku.months();
-        lap("footers read", grain);
         let mut months = if whole { lake_months(lake) } else { touched.clone() };
         if !whole {
             // Periods a mart still marks incomplete that have settled since get their final
@@ -186,6 +186,7 @@ pub fn update(
                 }
             }
         }
+        lap("months chosen", grain);
         let mut fresh_sku = Vec::new();
         let mut fresh_totals = Vec::new();
         // The recomputed periods: (first day of the first, first day of the last).
