@@ -52,6 +52,10 @@ pub async fn fetch_pages(exe: &Path, dir: &Path, days: i64) -> Result<Vec<PathBu
         let bytes = r.bytes().await.map_err(|e| other(e.to_string()))?;
         let items: Vec<FinanceItem> = crate::sources::decode::json(&bytes).map_err(|e| other(e.to_string()))?;
         let Some(last) = items.last() else { break };
+        // A page that does not move the cursor would be asked for forever.
+        if last.rrd_id <= cursor {
+            return Err(other(format!("the page after rrdId {cursor} ends at rrdId {}", last.rrd_id)));
+        }
         cursor = last.rrd_id;
         let path = dir.join(format!("page-{}.json", files.len()));
         std::fs::write(&path, &bytes).map_err(|e| other(e.to_string()))?;

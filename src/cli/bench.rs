@@ -126,7 +126,6 @@ async fn limits(profile: ProfileName, days: i64, scale: u32) -> Result<()> {
     Ok(())
 }
 
-/// The metrics stage alone, in a process of its own so that its peak memory is its own.
 #[derive(clap::Args)]
 pub struct DecodeArgs {
     /// WB finance pages (`page-N.json`), read into memory before the clock starts.
@@ -137,6 +136,7 @@ pub struct DecodeArgs {
     lake: std::path::PathBuf,
 }
 
+/// The decode + write stage alone, in a process of its own so that its peak memory is its own.
 pub fn decode_child(args: DecodeArgs) -> Result<()> {
     let timing = mpetl::bench::decode::decode_and_write(&args.pages, &args.lake)?;
     println!("{}", serde_json::to_string(&timing)?);
@@ -164,6 +164,7 @@ async fn decode_stage(data_dir: &std::path::Path, days: i64) -> Result<mpetl::be
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// The metrics stage alone, in a process of its own so that its peak memory is its own.
 pub fn metrics_child(args: MetricsArgs) -> Result<()> {
     let MetricsArgs { data_dir, from, to } = args;
     let cfg = bench_config(&data_dir)?;
