@@ -8,10 +8,10 @@ use crate::metrics;
 
 /// The same per-day × SKU aggregation of the lake, in DuckDB SQL (every event source, the
 /// same filters; WB's sale operations from the operation catalogue). Prints `seconds rows
-/// revenue_kop orders`.
+/// revenue_kop orders version`.
 const DUCKDB: &str = r#"
 import sys, time, duckdb
-lake, d_from, d_to, sale_ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+lake, d_from, d_to, sale_ops, bonus_types = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 def scan(ds): return f"read_parquet('{lake}/{ds}/*/*/part-0.parquet', hive_partitioning = true)"
 msk = lambda c: f"CAST(timezone('Europe/Moscow', {c}) AS DATE)"
 q = f"""
@@ -34,6 +34,11 @@ WITH ev AS (
   FROM (SELECT *, lower(replace(trim(seller_oper_name), 'ё', 'е')) IN ({sale_ops}) AS sale_op FROM {scan('wb_finance')})
   UNION ALL BY NAME
   SELECT account, 'wb' AS mp, date AS day, CAST(nm_id AS VARCHAR) AS sku, sum AS ad_spend FROM {scan('wb_ad_stats')}
+  UNION ALL BY NAME
+  -- spend WB's bonuses or cashback paid for comes off the ad spend at the account level
+  SELECT account, 'wb' AS mp, {msk('upd_time')} AS day, CAST(NULL AS VARCHAR) AS sku, -upd_sum AS ad_spend
+  FROM {scan('wb_ad_spend')}
+  WHERE replace(regexp_replace(lower(trim(payment_type)), '\\s+', ' ', 'g'), 'ё', 'е') IN ({bonus_types})
   UNION ALL BY NAME
   SELECT account, 'ozon' AS mp, {msk('in_process_at')} AS day, CAST(sku AS VARCHAR) AS sku, quantity AS orders,
          price * quantity AS orders_value,
@@ -65,7 +70,7 @@ rows = con.sql(q).fetchall()
 s = time.perf_counter() - t
 rev = sum(r[13] or 0 for r in rows)
 orders = sum(r[4] or 0 for r in rows)
-print(s, len(rows), int(rev * 100), orders)
+print(s, len(rows), int(rev * 100), orders, duckdb.__version__)
 "#;
 
 #[derive(Debug, Clone)]
@@ -74,6 +79,8 @@ pub struct DuckTiming {
     pub rows: usize,
     pub revenue_kop: i128,
     pub orders: i64,
+    /// DuckDB's version: a new major one was twice as fast on the same query (1.x → 2.0).
+    pub version: String,
 }
 
 /// Runs the DuckDB reference; `Ok(None)` when python3 with duckdb is not installed.
@@ -84,8 +91,17 @@ pub fn time_duckdb(lake: &Path, period: &crate::pipeline::plan::Period) -> Resul
         .map(|n| format!("'{}'", n.replace('\'', "''")))
         .collect::<Vec<_>>()
         .join(", ");
+    let bonus_types = metrics::BONUS_PAYMENT_TYPES.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
     let out = Command::new("python3")
-        .args(["-c", DUCKDB, &lake.display().to_string(), &period.from.to_string(), &period.to.to_string(), &sale_ops])
+        .args([
+            "-c",
+            DUCKDB,
+            &lake.display().to_string(),
+            &period.from.to_string(),
+            &period.to.to_string(),
+            &sale_ops,
+            &bonus_types,
+        ])
         .output();
     let Ok(out) = out else { return Ok(None) };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -103,6 +119,7 @@ pub fn time_duckdb(lake: &Path, period: &crate::pipeline::plan::Period) -> Resul
             rows: f.get(1)?.parse().ok()?,
             revenue_kop: f.get(2)?.parse().ok()?,
             orders: f.get(3)?.parse().ok()?,
+            version: f.get(4).map_or_else(|| "?".to_string(), |v| v.to_string()),
         })
     };
     parse().map(Some).ok_or_else(|| BenchError::Other(format!("unexpected DuckDB output: {text}")))

@@ -226,6 +226,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     );
     let exe = std::env::current_exe()?;
     let (mut ours, mut theirs, mut peak, mut agree) = (Vec::new(), Vec::new(), 0f64, true);
+    let mut duck_version = String::new();
     let mut last = None;
     for _ in 0..runs {
         let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
@@ -240,6 +241,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
             }
             agree &= same;
             theirs.push(d.seconds);
+            duck_version = d.version;
         }
         last = Some(timing);
     }
@@ -253,7 +255,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     let duck = (!theirs.is_empty()).then(|| median(&theirs));
     match duck {
         Some((d, _, _)) => println!(
-            "DuckDB, same aggregation over the same Parquet: {d:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
+            "DuckDB {duck_version}, same aggregation over the same Parquet: {d:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
             rows as f64 / d,
             m / d,
             if agree { "yes" } else { "NO" }

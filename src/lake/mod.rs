@@ -129,15 +129,22 @@ impl Lake {
         let old_rows = old.as_ref().map_or(0, DataFrame::height) as u64;
         let data_cols: Vec<PlSmallStr> =
             incoming.get_column_names().into_iter().filter(|c| !LINEAGE.contains(&c.as_str())).cloned().collect();
+        let pk: Vec<PlSmallStr> = ds.primary_key().iter().map(|c| PlSmallStr::from(*c)).collect();
+        if let Some(o) = &old
+            && o.schema() != incoming.schema()
+        {
+            return Err(LakeError::Schema { path: path.clone(), detail: schema_diff(o.schema(), incoming.schema()) });
+        }
+        // Only stored rows with a key the incoming rows also have can equal one or be replaced by
+        // one; the others (all of them when a page adds rows, as a backfill's pages do) are kept
+        // as they are, without hashing every column of a whole month for each page.
+        let (hit, kept) = match old {
+            Some(o) => split_by_keys(o, &incoming, &pk).map_err(pl)?,
+            None => (None, None),
+        };
         let mut parts = Vec::with_capacity(2);
-        if let Some(o) = old {
-            if o.schema() != incoming.schema() {
-                return Err(LakeError::Schema {
-                    path: path.clone(),
-                    detail: schema_diff(o.schema(), incoming.schema()),
-                });
-            }
-            parts.push(o.lazy().with_column(lit(0i32).alias(SRC)));
+        if let Some(h) = hit {
+            parts.push(h.lazy().with_column(lit(0i32).alias(SRC)));
         }
         parts.push(incoming.lazy().with_column(lit(1i32).alias(SRC)));
         // Incoming rows identical to stored ones (lineage aside) are dropped first, so a re-read
@@ -151,14 +158,20 @@ impl Lake {
         if changed == 0 {
             return Ok(UpsertStats { rows_after: old_rows, ..Default::default() });
         }
-        let pk: Vec<PlSmallStr> = ds.primary_key().iter().map(|c| PlSmallStr::from(*c)).collect();
         let mut order: Vec<PlSmallStr> = vec![ds.event_column().into()];
         order.extend(pk.iter().cloned());
         // Latest version per key wins; on a tie the incoming row (after the stored one) wins.
-        let mut merged = fresh
+        let resolved = fresh
             .lazy()
             .sort([ds.version_column()], SortMultipleOptions::default().with_maintain_order(true))
-            .unique_stable(Some(cols(pk)), UniqueKeepStrategy::Last)
+            .unique_stable(Some(cols(pk)), UniqueKeepStrategy::Last);
+        let mut all = vec![resolved];
+        if let Some(k) = kept {
+            all.push(k.lazy().with_column(lit(0i32).alias(SRC)));
+        }
+        // Keys are unique by now, so (event, key) orders the rows whatever order they come in.
+        let mut merged = concat(all, UnionArgs::default())
+            .map_err(pl)?
             .sort(order, SortMultipleOptions::default().with_maintain_order(true))
             .drop(cols([SRC]))
             .collect()
@@ -244,6 +257,42 @@ impl Lake {
         all.sort();
         all.into_iter().partition(|p| is_partition_file(p))
     }
+}
+
+/// `old` split into the rows whose primary key `incoming` also has and the others; None for an
+/// empty side. Keys are matched null to null, as the dedupe by key does.
+fn split_by_keys(
+    old: DataFrame,
+    incoming: &DataFrame,
+    pk: &[PlSmallStr],
+) -> PolarsResult<(Option<DataFrame>, Option<DataFrame>)> {
+    const ROW: &str = "_row";
+    let keys = incoming
+        .clone()
+        .lazy()
+        .select(pk.iter().map(|c| col(c.clone())).collect::<Vec<_>>())
+        .unique(None, UniqueKeepStrategy::Any);
+    let on: Vec<Expr> = pk.iter().map(|c| col(c.clone())).collect();
+    let mut args = JoinArgs::new(JoinType::Inner);
+    args.nulls_equal = true;
+    let hits = old
+        .clone()
+        .lazy()
+        .select(on.clone())
+        .with_row_index(ROW, None)
+        .join(keys, on.clone(), on, args)
+        .select([col(ROW)])
+        .collect()?;
+    if hits.height() == 0 {
+        return Ok((None, Some(old)));
+    }
+    let mut mask = vec![false; old.height()];
+    for i in hits.column(ROW)?.idx()?.into_no_null_iter() {
+        mask[i as usize] = true;
+    }
+    let mask = BooleanChunked::from_slice("hit".into(), &mask);
+    let (hit, kept) = (old.filter(&mask)?, old.filter(&!&mask)?);
+    Ok((Some(hit), (kept.height() > 0).then_some(kept)))
 }
 
 pub fn read_file(path: &Path) -> Result<DataFrame, LakeError> {

@@ -57,18 +57,16 @@ pub fn ozon_types(accruals: &LazyFrame, catalogue: &Catalogue) -> PolarsResult<L
     Ok(df!("type_name" => names, "type_description" => descriptions, "oz_cat" => cats)?.lazy())
 }
 
+/// `upd` payment types (normalised, see `normalise`) that are WB's bonuses or cashback, not money.
+pub const BONUS_PAYMENT_TYPES: [&str; 7] = ["бонусы", "бонус", "кэшбэк", "кешбэк", "кэшбек", "cashback", "bonus"];
+
 /// WB ad spend paid with WB's bonuses or cashback is not the seller's money: `upd` payment types
 /// (`Баланс`, `Счёт`, `Бонусы`, `Кэшбэк`; WB's sample also writes `Счет`, so not a closed set) →
 /// `paid_with_money`. An unknown type counts as money: a cost is never dropped on a guess.
 pub fn ad_payment_types(upd: &LazyFrame) -> PolarsResult<LazyFrame> {
     let d = distinct(upd, &["payment_type"])?;
     let names = texts(&d, "payment_type")?;
-    let money: Vec<bool> = names
-        .iter()
-        .map(|n| {
-            !matches!(normalise(n).as_str(), "бонусы" | "бонус" | "кэшбэк" | "кешбэк" | "кэшбек" | "cashback" | "bonus")
-        })
-        .collect();
+    let money: Vec<bool> = names.iter().map(|n| !BONUS_PAYMENT_TYPES.contains(&normalise(n).as_str())).collect();
     Ok(df!("payment_type" => names, "paid_with_money" => money)?.lazy())
 }
 

@@ -46,8 +46,9 @@ pub fn from_money(lf: LazyFrame, names: &[&str]) -> LazyFrame {
 }
 
 /// [`scan`] of the partitions whose month can hold a day of `from..=to`. A row is partitioned by
-/// its own date (Moscow or UTC), which the metrics' time zone can move by a day: one month either
-/// side is read too, and the day filter does the rest. Partitions that are not months (`whole`,
+/// its own date (Moscow or UTC), which the metrics' time zone can move by a day: the months of the
+/// days two either side are read too (a month more only at a month's edge; a whole month either
+/// side made a marts update read 7 months for 3), and the day filter does the rest. Partitions that are not months (`whole`,
 /// `unknown`) are left out; no event dated in a period is in one.
 pub fn scan_months(
     lake: &Lake,
@@ -59,8 +60,8 @@ pub fn scan_months(
     let key = |d: Option<chrono::NaiveDate>, fallback: &str| {
         d.map_or(fallback.to_string(), |d| crate::lake::batch::month_key(d.year(), d.month()))
     };
-    let lo = key(from.checked_sub_months(chrono::Months::new(1)), "0000-00");
-    let hi = key(to.checked_add_months(chrono::Months::new(1)), "9999-12");
+    let lo = key(from.checked_sub_days(chrono::Days::new(2)), "0000-00");
+    let hi = key(to.checked_add_days(chrono::Days::new(2)), "9999-12");
     Ok(scan(lake, ds)?.map(|lf| lf.filter(col("month").gt_eq(lit(lo)).and(col("month").lt_eq(lit(hi))))))
 }
 

@@ -31,6 +31,7 @@ use schema::{empty_sku_frame, money_columns};
 pub use totals::{total_columns, totals};
 
 pub use catalogue::Catalogue;
+pub use classify::BONUS_PAYMENT_TYPES;
 use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
 
 use crate::config::Tax;
@@ -200,9 +201,18 @@ pub fn by_sku(
     grain: Grain,
     accounts: Option<&[String]>,
 ) -> Result<DataFrame, MetricsError> {
-    let rec = statements_around(lake, inputs, period)?;
-    lap("statements checked");
-    by_sku_reconciled(lake, inputs, period, grain, accounts, &rec)
+    refuse_holes(lake, period, accounts)?;
+    // The statements check and the days' sums read different datasets (or the same with other
+    // keys): run side by side, the one waiting on files while the other computes.
+    let (rec, daily) = std::thread::scope(|s| {
+        let rec = s.spawn(|| statements_around(lake, inputs, period));
+        let daily = daily(lake, inputs, period, accounts);
+        (rec.join(), daily)
+    });
+    let rec = rec.map_err(|_| MetricsError::Polars(polars_err!(ComputeError: "the statements check panicked")))??;
+    let daily = daily?;
+    lap("statements checked and days summed");
+    from_labels(lake, inputs, daily.as_ref(), period, grain, &rec)
 }
 
 /// A debug line with the process's peak memory so far: `-vv` shows which step of the stage
@@ -259,9 +269,21 @@ pub fn by_sku_reconciled(
     refuse_holes(lake, period, accounts)?;
     let daily = daily(lake, inputs, period, accounts)?;
     lap("days summed");
+    from_labels(lake, inputs, daily.as_ref(), period, grain, rec)
+}
+
+/// [`from_daily`] with the labels its SKUs need.
+fn from_labels(
+    lake: &Lake,
+    inputs: &Inputs<'_>,
+    daily: Option<&DataFrame>,
+    period: &Period,
+    grain: Grain,
+    rec: &reconcile::Reconciliation,
+) -> Result<DataFrame, MetricsError> {
     let mut labels = labels::Labels::load(lake)?;
-    labels.cover(lake, daily.as_ref())?;
-    let out = from_daily(&labels, inputs, daily.as_ref(), period, grain, rec);
+    labels.cover(lake, daily)?;
+    let out = from_daily(&labels, inputs, daily, period, grain, rec);
     lap("periods and labels");
     out
 }

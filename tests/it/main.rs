@@ -22,4 +22,5 @@ mod runs;
 mod sellers;
 mod state;
 mod telegram;
+mod upsert;
 mod workers;

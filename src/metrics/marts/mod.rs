@@ -135,9 +135,51 @@ impl GrainMarts {
     }
 }
 
+/// Months summed and written at once: the stage holds one such span of days and of mart rows, so
+/// its memory follows the data of a few months, not the length of the period.
+const CHUNK_MONTHS: usize = 3;
+
+/// `runs` cut into spans of at most [`CHUNK_MONTHS`] months: (first day, last day).
+fn chunks(months: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    for (from, to) in runs(months) {
+        let mut a = from;
+        while a <= to {
+            let b = a
+                .checked_add_months(chrono::Months::new(CHUNK_MONTHS as u32))
+                .map_or(to, |next| (next - chrono::Duration::days(1)).min(to));
+            out.push((a, b));
+            a = b + chrono::Duration::days(1);
+        }
+    }
+    out
+}
+
+/// The periods of `grain` a chunk recomputes for the grain's run of months `rf..=rt` (first day,
+/// last day) inside it: (first day of the first period, last day of the last). A period that
+/// crosses into the next chunk (a week) is left to that chunk, which sums its days again.
+fn periods(grain: Grain, months: &BTreeSet<NaiveDate>, rf: NaiveDate, rt: NaiveDate) -> Period {
+    let last = grain.start(rt);
+    let continues = months.contains(&(rt + chrono::Duration::days(1)));
+    let to = if continues && grain.end(last) > rt { last - chrono::Duration::days(1) } else { grain.end(last) };
+    Period { from: grain.start(rf), to }
+}
+
+/// One grain's part of an update.
+struct Plan {
+    grain: Grain,
+    marts: GrainMarts,
+    whole: bool,
+    months: BTreeSet<NaiveDate>,
+    existing: std::collections::BTreeMap<NaiveDate, PathBuf>,
+    /// Month files this update has written, so a later chunk that recomputes a period of one
+    /// (a week across the chunks' edge) keeps the rest of it.
+    written: BTreeSet<NaiveDate>,
+}
+
 /// Recomputes the marts of `grains` for `touched` months (first days), or for every month of the
 /// lake when `rewrite` (then nothing old is kept). Only the month files of the recomputed
-/// periods are read and written.
+/// periods are read and written, a few months at a time ([`CHUNK_MONTHS`]).
 pub fn update(
     lake: &Lake,
     inputs: &Inputs<'_>,
@@ -147,18 +189,13 @@ pub fn update(
     rewrite: bool,
 ) -> Result<MartUpdate, MetricsError> {
     let mut out = MartUpdate::default();
-    // Every statement the recomputed periods can overlap, checked once for all grains.
-    let mut checked: Option<(Period, super::reconcile::Reconciliation)> = None;
-    // `daily` rows per run of months (first day, last day), shared by the grains.
-    let mut days: std::collections::HashMap<(NaiveDate, NaiveDate), Option<DataFrame>> = Default::default();
     let settled = inputs.today - chrono::Duration::days(i64::from(inputs.settle_days));
-    let mut labels: Option<super::labels::Labels> = None;
     let started = std::time::Instant::now();
-    let lap = |what: &str, grain: Grain| {
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, grain = grain.name(), "marts: {what}");
+    let lap = |what: &str| {
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "marts: {what}");
     };
     let columns = GrainMarts::columns(inputs)?;
-    let mut work = Vec::new();
+    let mut plans = Vec::new();
     for &grain in grains {
         let marts = GrainMarts::new(dir, grain);
         let other_version = marts.other_version(&columns);
@@ -186,76 +223,97 @@ pub fn update(
                 }
             }
         }
-        lap("months chosen", grain);
-        let mut fresh_sku = Vec::new();
-        let mut fresh_totals = Vec::new();
-        // The recomputed periods: (first day of the first, first day of the last).
-        let mut replaced = Vec::new();
-        for (run_from, run_to) in runs(&months) {
-            // Whole periods: a week that starts in the previous month is recomputed whole.
-            let (from, to) = (grain.start(run_from), grain.end(grain.start(run_to)));
-            let period = Period { from, to };
-            if !checked.as_ref().is_some_and(|(p, _)| p.from <= from && p.to >= to) {
-                // One check over every period this update recomputes, at any grain: its months,
-                // widened by a week either side for the weeks that cross a month's edge. Only that
-                // span is read (a nightly run's is a month or two, not the whole lake).
-                let (first, last) = (
-                    months.first().map_or(from, |m| *m - chrono::Duration::days(7)).min(from),
-                    months.last().map_or(to, |m| Grain::Month.end(*m) + chrono::Duration::days(7)).max(to),
-                );
-                let span = Period { from: first, to: last };
-                checked = Some((span, statements_around(lake, inputs, &span)?));
-            }
-            let Some((_, rec)) = &checked else { continue };
-            super::refuse_holes(lake, &period, None)?;
-            // The days of a run of months, with the week either side a week's period can reach,
-            // are summed once for every grain.
-            let key = (run_from, run_to);
-            if let std::collections::hash_map::Entry::Vacant(slot) = days.entry(key) {
-                let span =
-                    Period { from: run_from - chrono::Duration::days(6), to: run_to + chrono::Duration::days(6) };
-                slot.insert(super::daily(lake, inputs, &span, None)?);
-            }
-            let labels = match labels {
-                Some(ref mut l) => l,
-                None => labels.insert(super::labels::Labels::load(lake)?),
-            };
-            labels.cover(lake, days.get(&key).and_then(Option::as_ref))?;
-            let sku = super::from_daily(labels, inputs, days.get(&key).and_then(Option::as_ref), &period, grain, rec)?;
-            fresh_totals.push(totals(&sku, &inputs.tax)?);
-            fresh_sku.push(sku);
-            replaced.push((from, grain.start(run_to)));
-        }
         out.months.extend(months.iter().copied());
-        lap("recomputed", grain);
-        // The month files the recomputed periods start in; on a whole rewrite also every file
-        // present, so a month the lake no longer holds is removed.
-        let mut files: BTreeSet<NaiveDate> = replaced.iter().flat_map(|(f, l)| months_of(*f, *l)).collect();
-        if whole {
-            files.extend(existing.keys().copied());
-        }
-        let one = |frames: Vec<DataFrame>| -> PolarsResult<Option<DataFrame>> {
-            if frames.is_empty() {
-                return Ok(None);
-            }
-            concat(frames.into_iter().map(DataFrame::lazy).collect::<Vec<_>>(), UnionArgs::default())?
-                .collect()
-                .map(Some)
-        };
-        let (fresh_sku, fresh_totals) = (one(fresh_sku)?, one(fresh_totals)?);
-        work.push(write::Recomputed { grain, marts, whole, fresh_sku, fresh_totals, replaced, files });
+        plans.push(Plan { grain, marts, whole, months, existing, written: BTreeSet::new() });
     }
-    // Every month file of every grain, several at a time: most of a write is waiting on fsync.
-    out.files = write::all(&work)?;
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, files = out.files.len(), "marts: written");
-    for w in &work {
-        for path in &w.marts.legacy {
+    lap("months chosen");
+    let (Some(&first), Some(&last)) = (out.months.first(), out.months.last()) else {
+        return finish(out, plans, &columns);
+    };
+    // One check of every statement the recomputed periods can overlap, at any grain: their
+    // months, widened by a week either side for the weeks that cross a month's edge. Only that
+    // span is read (a nightly run's is a month or two, not the whole lake).
+    let span =
+        Period { from: first - chrono::Duration::days(7), to: Grain::Month.end(last) + chrono::Duration::days(7) };
+    let rec = statements_around(lake, inputs, &span)?;
+    let mut labels = super::labels::Labels::load(lake)?;
+    for (a, b) in chunks(&out.months) {
+        // The chunk's days, with the week either side a week's period can reach, summed once for
+        // every grain.
+        let days = Period { from: a - chrono::Duration::days(6), to: b + chrono::Duration::days(6) };
+        let daily = super::daily(lake, inputs, &days, None)?;
+        labels.cover(lake, daily.as_ref())?;
+        let mut work = Vec::new();
+        for plan in &mut plans {
+            let inside: BTreeSet<NaiveDate> = plan.months.range(a..=b).copied().collect();
+            let mut fresh_sku = Vec::new();
+            let mut fresh_totals = Vec::new();
+            let mut replaced = Vec::new();
+            for (rf, rt) in runs(&inside) {
+                let period = periods(plan.grain, &plan.months, rf, rt);
+                super::refuse_holes(lake, &period, None)?;
+                let sku = super::from_daily(&labels, inputs, daily.as_ref(), &period, plan.grain, &rec)?;
+                fresh_totals.push(totals(&sku, &inputs.tax)?);
+                fresh_sku.push(sku);
+                replaced.push((period.from, plan.grain.start(period.to)));
+            }
+            // The month files the recomputed periods start in.
+            let files: BTreeSet<NaiveDate> = replaced.iter().flat_map(|(f, l)| months_of(*f, *l)).collect();
+            let keep = if plan.whole { plan.written.intersection(&files).copied().collect() } else { files.clone() };
+            plan.written.extend(files.iter().copied());
+            work.push(write::Recomputed {
+                grain: plan.grain,
+                marts: &plan.marts,
+                keep,
+                fresh_sku: one(fresh_sku)?,
+                fresh_totals: one(fresh_totals)?,
+                replaced,
+                files,
+            });
+        }
+        // Every month file of the chunk, several at a time: most of a write is waiting on fsync.
+        out.files.extend(write::all(&work)?);
+        lap(&format!("{a} … {b} written"));
+    }
+    finish(out, plans, &columns)
+}
+
+/// Frames stacked into one, or None.
+fn one(frames: Vec<DataFrame>) -> PolarsResult<Option<DataFrame>> {
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    concat(frames.into_iter().map(DataFrame::lazy).collect::<Vec<_>>(), UnionArgs::default())?.collect().map(Some)
+}
+
+/// The end of an update: a whole rewrite removes the month files it did not write (months the
+/// lake no longer holds), the one-file marts go, and each grain's marker says the files are whole.
+fn finish(mut out: MartUpdate, plans: Vec<Plan>, columns: &str) -> Result<MartUpdate, MetricsError> {
+    let stale: Vec<write::Recomputed<'_>> = plans
+        .iter()
+        .filter(|p| p.whole)
+        .map(|p| write::Recomputed {
+            grain: p.grain,
+            marts: &p.marts,
+            keep: BTreeSet::new(),
+            fresh_sku: None,
+            fresh_totals: None,
+            replaced: Vec::new(),
+            files: p.existing.keys().filter(|m| !p.written.contains(m)).copied().collect(),
+        })
+        .collect();
+    write::all(&stale)?;
+    // A week across two chunks writes its month file twice.
+    out.files.sort();
+    out.files.dedup();
+    for p in &plans {
+        for path in &p.marts.legacy {
             std::fs::remove_file(path)
                 .map_err(|e| MetricsError::Write { path: path.clone(), detail: e.to_string() })?;
         }
-        if std::fs::read_to_string(&w.marts.marker).ok().as_deref() != Some(columns.as_str()) {
-            crate::lake::write_file_atomically(&w.marts.marker, columns.as_bytes())
-                .map_err(|e| MetricsError::Write { path: w.marts.marker.clone(), detail: e.to_string() })?;
+        if std::fs::read_to_string(&p.marts.marker).ok().as_deref() != Some(columns) {
+            crate::lake::write_file_atomically(&p.marts.marker, columns.as_bytes())
+                .map_err(|e| MetricsError::Write { path: p.marts.marker.clone(), detail: e.to_string() })?;
         }
     }
     Ok(out)

@@ -17,11 +17,12 @@ use super::GrainMarts;
 const WRITERS: usize = 4;
 
 /// One grain's recomputed periods, ready to be written.
-pub(super) struct Recomputed {
+pub(super) struct Recomputed<'a> {
     pub grain: Grain,
-    pub marts: GrainMarts,
-    /// Nothing old is kept: every file is written from the fresh rows alone.
-    pub whole: bool,
+    pub marts: &'a GrainMarts,
+    /// The month files whose periods that were not recomputed are kept; the others are written
+    /// from the fresh rows alone.
+    pub keep: BTreeSet<NaiveDate>,
     pub fresh_sku: Option<DataFrame>,
     pub fresh_totals: Option<DataFrame>,
     /// The recomputed periods: (first day of the first, first day of the last).
@@ -31,8 +32,9 @@ pub(super) struct Recomputed {
 }
 
 /// Writes every month file of `work`; the files written, in order.
-pub(super) fn all(work: &[Recomputed]) -> Result<Vec<PathBuf>, MetricsError> {
-    let jobs: Vec<(&Recomputed, NaiveDate)> = work.iter().flat_map(|w| w.files.iter().map(move |m| (w, *m))).collect();
+pub(super) fn all(work: &[Recomputed<'_>]) -> Result<Vec<PathBuf>, MetricsError> {
+    let jobs: Vec<(&Recomputed<'_>, NaiveDate)> =
+        work.iter().flat_map(|w| w.files.iter().map(move |m| (w, *m))).collect();
     let next = AtomicUsize::new(0);
     type Written = Result<Vec<PathBuf>, MetricsError>;
     let done: Mutex<Vec<(usize, Written)>> = Mutex::new(Vec::new());
@@ -70,7 +72,7 @@ fn of_month(df: &DataFrame, month: NaiveDate) -> LazyFrame {
 }
 
 /// The SKU, totals and ABC files of one month.
-fn month_file(w: &Recomputed, month: NaiveDate) -> Result<Vec<PathBuf>, MetricsError> {
+fn month_file(w: &Recomputed<'_>, month: NaiveDate) -> Result<Vec<PathBuf>, MetricsError> {
     let untouched = |df: DataFrame| -> LazyFrame {
         let hit = w.replaced.iter().fold(lit(false), |acc, (f, l)| {
             acc.or(col("period_from").gt_eq(lit(*f)).and(col("period_from").lt_eq(lit(*l))))
@@ -84,7 +86,7 @@ fn month_file(w: &Recomputed, month: NaiveDate) -> Result<Vec<PathBuf>, MetricsE
         (&w.marts.totals, &w.fresh_totals, vec!["period_from", "account", "marketplace"]),
     ] {
         let mut frames: Vec<LazyFrame> = Vec::new();
-        if !w.whole
+        if w.keep.contains(&month)
             && let Some(old) = mart.read(month)?
         {
             frames.push(untouched(old));
