@@ -158,6 +158,8 @@ pub struct Inputs<'a> {
     /// Today, in `tz`: a period is `complete` once it ended `settle_days` before it.
     pub today: NaiveDate,
     pub settle_days: u32,
+    /// The lake bytes a marts update recomputes at once ([`marts::CHUNK_BYTES`] by default).
+    pub chunk_bytes: u64,
 }
 
 /// What [`Inputs`] borrow, loaded from the config: the costs file and the operation catalogue.
@@ -188,6 +190,7 @@ impl Context {
             catalogue: &self.catalogue,
             today: chrono::Utc::now().with_timezone(&self.tz).date_naive(),
             settle_days: self.settle_days,
+            chunk_bytes: marts::CHUNK_BYTES,
         }
     }
 }
@@ -204,15 +207,22 @@ pub fn by_sku(
     refuse_holes(lake, period, accounts)?;
     // The statements check and the days' sums read different datasets (or the same with other
     // keys): run side by side, the one waiting on files while the other computes.
-    let (rec, daily) = std::thread::scope(|s| {
-        let rec = s.spawn(|| statements_around(lake, inputs, period));
-        let daily = daily(lake, inputs, period, accounts);
-        (rec.join(), daily)
-    });
-    let rec = rec.map_err(|_| MetricsError::Polars(polars_err!(ComputeError: "the statements check panicked")))??;
-    let daily = daily?;
+    let (rec, daily) = beside(|| statements_around(lake, inputs, period), || daily(lake, inputs, period, accounts))?;
+    let (rec, daily) = (rec?, daily?);
     lap("statements checked and days summed");
     from_labels(lake, inputs, daily.as_ref(), period, grain, &rec)
+}
+
+/// `a` on a thread of its own while `b` runs here: two queries of the stage side by side, each
+/// computing while the other waits on its files.
+pub(crate) fn beside<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> Result<(A, B), MetricsError> {
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join(), b)
+    });
+    let a = a.map_err(|_| MetricsError::Polars(polars_err!(ComputeError: "a metrics query panicked")))?;
+    Ok((a, b))
 }
 
 /// A debug line with the process's peak memory so far: `-vv` shows which step of the stage

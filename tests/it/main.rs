@@ -15,6 +15,7 @@ mod fuzz;
 mod jobs;
 mod json_output;
 mod limits;
+mod marts;
 mod money;
 mod packaging;
 mod pipeline;

@@ -35,7 +35,12 @@ pub fn months_of(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
 
 /// Every month any dataset of the lake holds rows of.
 pub fn lake_months(lake: &Lake) -> BTreeSet<NaiveDate> {
-    let mut out = BTreeSet::new();
+    month_bytes(lake).into_keys().collect()
+}
+
+/// The bytes of Parquet each month of the lake holds, over every dataset.
+fn month_bytes(lake: &Lake) -> std::collections::BTreeMap<NaiveDate, u64> {
+    let mut out = std::collections::BTreeMap::new();
     for ds in crate::dataset::Dataset::ALL {
         for f in lake.partition_files(ds) {
             let month = f
@@ -43,7 +48,7 @@ pub fn lake_months(lake: &Lake) -> BTreeSet<NaiveDate> {
                 .filter_map(|a| a.file_name()?.to_str()?.strip_prefix("month=").map(str::to_string))
                 .next();
             if let Some(d) = month.and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok()) {
-                out.insert(d);
+                *out.entry(d).or_default() += std::fs::metadata(&f).map_or(0, |m| m.len());
             }
         }
     }
@@ -135,21 +140,33 @@ impl GrainMarts {
     }
 }
 
-/// Months summed and written at once: the stage holds one such span of days and of mart rows, so
-/// its memory follows the data of a few months, not the length of the period.
-const CHUNK_MONTHS: usize = 3;
+/// The Parquet bytes of lake months summed and written at once (a large seller's month is
+/// ~15 MB): the stage holds one such span of days and of mart rows, so its memory follows this,
+/// not the length of the period. Each span costs a pass of its own, so small lakes go in one.
+pub const CHUNK_BYTES: u64 = 48 << 20;
 
-/// `runs` cut into spans of at most [`CHUNK_MONTHS`] months: (first day, last day).
-fn chunks(months: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut out = Vec::new();
+/// `runs` cut into spans of consecutive months of at most `budget` bytes of lake (at least a
+/// month each): (first day, last day).
+fn chunks(
+    months: &BTreeSet<NaiveDate>,
+    bytes: &std::collections::BTreeMap<NaiveDate, u64>,
+    budget: u64,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     for (from, to) in runs(months) {
-        let mut a = from;
-        while a <= to {
-            let b = a
-                .checked_add_months(chrono::Months::new(CHUNK_MONTHS as u32))
-                .map_or(to, |next| (next - chrono::Duration::days(1)).min(to));
-            out.push((a, b));
-            a = b + chrono::Duration::days(1);
+        let mut held = 0;
+        for m in months.range(from..=to) {
+            let size = bytes.get(m).copied().unwrap_or(0);
+            match out.last_mut() {
+                Some(last) if last.1 + chrono::Duration::days(1) == *m && held + size <= budget => {
+                    last.1 = Grain::Month.end(*m);
+                    held += size;
+                }
+                _ => {
+                    out.push((*m, Grain::Month.end(*m)));
+                    held = size;
+                }
+            }
         }
     }
     out
@@ -179,7 +196,7 @@ struct Plan {
 
 /// Recomputes the marts of `grains` for `touched` months (first days), or for every month of the
 /// lake when `rewrite` (then nothing old is kept). Only the month files of the recomputed
-/// periods are read and written, a few months at a time ([`CHUNK_MONTHS`]).
+/// periods are read and written, a few months at a time (`inputs.chunk_bytes` of lake).
 pub fn update(
     lake: &Lake,
     inputs: &Inputs<'_>,
@@ -235,13 +252,25 @@ pub fn update(
     // span is read (a nightly run's is a month or two, not the whole lake).
     let span =
         Period { from: first - chrono::Duration::days(7), to: Grain::Month.end(last) + chrono::Duration::days(7) };
-    let rec = statements_around(lake, inputs, &span)?;
+    let spans = chunks(&out.months, &month_bytes(lake), inputs.chunk_bytes);
+    // A chunk's days, with the week either side a week's period can reach, summed once for every
+    // grain; the first chunk's beside the statements check.
+    let days = |(a, b): (NaiveDate, NaiveDate)| {
+        super::daily(
+            lake,
+            inputs,
+            &Period { from: a - chrono::Duration::days(6), to: b + chrono::Duration::days(6) },
+            None,
+        )
+    };
+    let (rec, first) = super::beside(|| statements_around(lake, inputs, &span), || spans.first().map(|c| days(*c)))?;
+    let (rec, mut first) = (rec?, first.transpose()?);
     let mut labels = super::labels::Labels::load(lake)?;
-    for (a, b) in chunks(&out.months) {
-        // The chunk's days, with the week either side a week's period can reach, summed once for
-        // every grain.
-        let days = Period { from: a - chrono::Duration::days(6), to: b + chrono::Duration::days(6) };
-        let daily = super::daily(lake, inputs, &days, None)?;
+    for (i, &(a, b)) in spans.iter().enumerate() {
+        let daily = match first.take() {
+            Some(d) if i == 0 => d,
+            _ => days((a, b))?,
+        };
         labels.cover(lake, daily.as_ref())?;
         let mut work = Vec::new();
         for plan in &mut plans {
@@ -322,4 +351,43 @@ fn finish(mut out: MartUpdate, plans: Vec<Plan>, columns: &str) -> Result<MartUp
 /// The months a run over `period` touched: every month the period overlaps.
 pub fn touched(period: &Period) -> BTreeSet<NaiveDate> {
     months_of(period.from, period.to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, day).unwrap()
+    }
+
+    #[test]
+    fn months_are_chunked_by_lake_bytes_and_a_week_across_two_chunks_goes_to_the_later() {
+        const MIB: u64 = 1 << 20;
+        let months: BTreeSet<NaiveDate> = [1, 2, 3, 4, 5, 6, 8].into_iter().map(|m| d(m, 1)).collect();
+        let bytes = [(1, 30), (2, 20), (3, 10), (4, 50), (5, 1), (6, 1), (8, 1)]
+            .into_iter()
+            .map(|(m, mib)| (d(m, 1), mib * MIB))
+            .collect();
+        // 30 + 20 > 48: January alone; February and March (30); April over the budget on its
+        // own; May and June; August after a gap.
+        assert_eq!(
+            chunks(&months, &bytes, 48 * MIB),
+            [(d(1, 1), d(1, 31)), (d(2, 1), d(3, 31)), (d(4, 1), d(4, 30)), (d(5, 1), d(6, 30)), (d(8, 1), d(8, 31))]
+        );
+        // 2026-01-31 is a Saturday: the week of Monday 26 January ends on 1 February, in the next
+        // chunk, so January's chunk stops at Sunday the 25th and February's starts on the 26th.
+        let jan_feb: BTreeSet<NaiveDate> = [d(1, 1), d(2, 1)].into_iter().collect();
+        let jan = periods(Grain::Week, &jan_feb, d(1, 1), d(1, 31));
+        assert_eq!((jan.from, jan.to), (NaiveDate::from_ymd_opt(2025, 12, 29).unwrap(), d(1, 25)));
+        let feb = periods(Grain::Week, &jan_feb, d(2, 1), d(2, 28));
+        // 28 February is a Saturday; March is not recomputed, so its week is whole here.
+        assert_eq!((feb.from, feb.to), (d(1, 26), d(3, 1)));
+        // Without February, January's last week is its own.
+        let jan_alone: BTreeSet<NaiveDate> = [d(1, 1)].into_iter().collect();
+        assert_eq!(periods(Grain::Week, &jan_alone, d(1, 1), d(1, 31)).to, d(2, 1));
+        // Days and months never cross.
+        let m = periods(Grain::Month, &jan_feb, d(1, 1), d(1, 31));
+        assert_eq!((m.from, m.to), (d(1, 1), d(1, 31)));
+    }
 }
