@@ -48,8 +48,8 @@ pub fn from_money(lf: LazyFrame, names: &[&str]) -> LazyFrame {
 /// [`scan`] of the partitions whose month can hold a day of `from..=to`. A row is partitioned by
 /// its own date (Moscow or UTC), which the metrics' time zone can move by a day: the months of the
 /// days two either side are read too (a month more only at a month's edge; a whole month either
-/// side made a marts update read 7 months for 3), and the day filter does the rest. Partitions that are not months (`whole`,
-/// `unknown`) are left out; no event dated in a period is in one.
+/// side made a marts update read 7 months for 3), and the day filter does the rest. Partitions
+/// that are not months (`whole`, `unknown`) are left out; no event dated in a period is in one.
 pub fn scan_months(
     lake: &Lake,
     ds: Dataset,

@@ -174,7 +174,8 @@ fn chunks(
 
 /// The periods of `grain` a chunk recomputes for the grain's run of months `rf..=rt` (first day,
 /// last day) inside it: (first day of the first period, last day of the last). A period that
-/// crosses into the next chunk (a week) is left to that chunk, which sums its days again.
+/// crosses into the next chunk (a week) is left to that chunk, which has its days too: computed
+/// here as well, it would only be replaced there.
 fn periods(grain: Grain, months: &BTreeSet<NaiveDate>, rf: NaiveDate, rt: NaiveDate) -> Period {
     let last = grain.start(rt);
     let continues = months.contains(&(rt + chrono::Duration::days(1)));
