@@ -213,6 +213,8 @@ pub fn update(
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "marts: {what}");
     };
     let columns = GrainMarts::columns(inputs)?;
+    // Every partition file's size, listed once: the months of a whole rewrite and the spans.
+    let bytes = month_bytes(lake);
     let mut plans = Vec::new();
     for &grain in grains {
         let marts = GrainMarts::new(dir, grain);
@@ -229,7 +231,7 @@ pub fn update(
             })?;
         }
         let existing = marts.sku.months();
-        let mut months = if whole { lake_months(lake) } else { touched.clone() };
+        let mut months = if whole { bytes.keys().copied().collect() } else { touched.clone() };
         if !whole {
             // Periods a mart still marks incomplete that have settled since get their final
             // numbers: the footer says which months hold such periods.
@@ -253,7 +255,7 @@ pub fn update(
     // span is read (a nightly run's is a month or two, not the whole lake).
     let span =
         Period { from: first - chrono::Duration::days(7), to: Grain::Month.end(last) + chrono::Duration::days(7) };
-    let spans = chunks(&out.months, &month_bytes(lake), inputs.chunk_bytes);
+    let spans = chunks(&out.months, &bytes, inputs.chunk_bytes);
     // A chunk's days, with the week either side a week's period can reach, summed once for every
     // grain; the first chunk's beside the statements check.
     let days = |(a, b): (NaiveDate, NaiveDate)| {
@@ -267,10 +269,10 @@ pub fn update(
     let (rec, first) = super::beside(|| statements_around(lake, inputs, &span), || spans.first().map(|c| days(*c)))?;
     let (rec, mut first) = (rec?, first.transpose()?);
     let mut labels = super::labels::Labels::load(lake)?;
-    for (i, &(a, b)) in spans.iter().enumerate() {
+    for &(a, b) in &spans {
         let daily = match first.take() {
-            Some(d) if i == 0 => d,
-            _ => days((a, b))?,
+            Some(d) => d,
+            None => days((a, b))?,
         };
         labels.cover(lake, daily.as_ref())?;
         let mut work = Vec::new();
