@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod columns;
+pub mod names;
 pub mod schema;
 pub mod verify;
 
@@ -177,10 +178,11 @@ impl Lake {
             .collect()
             .map_err(pl)?;
         let rows_after = merged.height() as u64;
-        let meta = vec![
+        let mut meta = vec![
             ("mpetl.dataset".to_string(), ds.name().to_string()),
             ("mpetl.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ];
+        meta.extend(names::footer(ds, &merged).map_err(pl)?);
         write_parquet_atomically(&path, &mut merged, meta, may_publish)?;
         Ok(UpsertStats { partitions_written: 1, inserted: rows_after.saturating_sub(old_rows), changed, rows_after })
     }

@@ -2,16 +2,43 @@
 //! each with what the catalogue says of it. The matching rules live in Rust (`catalogue.rs`),
 //! once; the lake keeps the marketplaces' raw names, so a catalogue change re-classifies history.
 
+use chrono::NaiveDate;
 use polars::prelude::*;
 
+use super::MetricsError;
 use super::catalogue::{Catalogue, DeductionClass, WbCategory, normalise};
 use super::engine::Streamed;
+use crate::dataset::Dataset;
+use crate::lake::Lake;
 
-fn distinct(lf: &LazyFrame, columns: &[&str]) -> PolarsResult<DataFrame> {
-    lf.clone()
+/// Where a classification may find a dataset's distinct names without reading its rows: the
+/// footers of its partitions holding `from..=to` (`lake::names`). A superset of the period's
+/// names is as good: a name no row has joins to nothing.
+#[derive(Clone, Copy)]
+pub struct Footers<'a> {
+    pub lake: &'a Lake,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// The distinct `columns` of `lf` (rows of `ds`): from `footers` when every partition in range
+/// carries them, else by reading the rows.
+fn distinct(
+    lf: &LazyFrame,
+    columns: &[&str],
+    footers: Option<(Footers<'_>, Dataset)>,
+) -> Result<DataFrame, MetricsError> {
+    if let Some((f, ds)) = footers {
+        let (lo, hi) = super::kopecks::month_range(f.from, f.to);
+        if let Some(names) = f.lake.footer_names(ds, columns, &lo, &hi)? {
+            return Ok(names);
+        }
+    }
+    Ok(lf
+        .clone()
         .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .unique(None, UniqueKeepStrategy::Any)
-        .streamed()
+        .streamed()?)
 }
 
 fn texts<'a>(df: &'a DataFrame, column: &str) -> PolarsResult<Vec<&'a str>> {
@@ -20,8 +47,12 @@ fn texts<'a>(df: &'a DataFrame, column: &str) -> PolarsResult<Vec<&'a str>> {
 
 /// `seller_oper_name` → `op_cat` (the catalogue's category code, null when unknown),
 /// `op_units`, `op_reversal`.
-pub fn wb_operations(finance: &LazyFrame, catalogue: &Catalogue) -> PolarsResult<LazyFrame> {
-    let d = distinct(finance, &["seller_oper_name"])?;
+pub fn wb_operations(
+    finance: &LazyFrame,
+    footers: Option<Footers<'_>>,
+    catalogue: &Catalogue,
+) -> Result<LazyFrame, MetricsError> {
+    let d = distinct(finance, &["seller_oper_name"], footers.map(|f| (f, Dataset::WbFinance)))?;
     let names = texts(&d, "seller_oper_name")?;
     let ops: Vec<_> = names.iter().map(|n| catalogue.wb(n)).collect();
     Ok(df!(
@@ -34,8 +65,14 @@ pub fn wb_operations(finance: &LazyFrame, catalogue: &Catalogue) -> PolarsResult
 }
 
 /// `bonus_type_name` → `ded_class` (`ads`, `transfer`, or `other`).
-pub fn wb_deductions(finance: &LazyFrame, catalogue: &Catalogue) -> PolarsResult<LazyFrame> {
-    let d = distinct(&finance.clone().filter(col("deduction").neq(lit(0))), &["bonus_type_name"])?;
+pub fn wb_deductions(
+    finance: &LazyFrame,
+    footers: Option<Footers<'_>>,
+    catalogue: &Catalogue,
+) -> Result<LazyFrame, MetricsError> {
+    // Only deductions need a class: a scan reads the names of those rows alone.
+    let rows = finance.clone().filter(col("deduction").neq(lit(0)));
+    let d = distinct(&rows, &["bonus_type_name"], footers.map(|f| (f, Dataset::WbFinance)))?;
     let names = texts(&d, "bonus_type_name")?;
     let classes: Vec<&str> = names
         .iter()
@@ -49,8 +86,12 @@ pub fn wb_deductions(finance: &LazyFrame, catalogue: &Catalogue) -> PolarsResult
 }
 
 /// (`type_name`, `type_description`) of Ozon fees → `oz_cat` (null when unknown).
-pub fn ozon_types(accruals: &LazyFrame, catalogue: &Catalogue) -> PolarsResult<LazyFrame> {
-    let d = distinct(accruals, &["type_name", "type_description"])?;
+pub fn ozon_types(
+    accruals: &LazyFrame,
+    footers: Option<Footers<'_>>,
+    catalogue: &Catalogue,
+) -> Result<LazyFrame, MetricsError> {
+    let d = distinct(accruals, &["type_name", "type_description"], footers.map(|f| (f, Dataset::OzonAccruals)))?;
     let (names, descriptions) = (texts(&d, "type_name")?, texts(&d, "type_description")?);
     let cats: Vec<Option<&str>> =
         names.iter().zip(&descriptions).map(|(n, d)| catalogue.ozon(n, d).map(|c| c.code())).collect();
@@ -63,8 +104,8 @@ pub const BONUS_PAYMENT_TYPES: [&str; 7] = ["бонусы", "бонус", "кэ�
 /// WB ad spend paid with WB's bonuses or cashback is not the seller's money: `upd` payment types
 /// (`Баланс`, `Счёт`, `Бонусы`, `Кэшбэк`; WB's sample also writes `Счет`, so not a closed set) →
 /// `paid_with_money`. An unknown type counts as money: a cost is never dropped on a guess.
-pub fn ad_payment_types(upd: &LazyFrame) -> PolarsResult<LazyFrame> {
-    let d = distinct(upd, &["payment_type"])?;
+pub fn ad_payment_types(upd: &LazyFrame, footers: Option<Footers<'_>>) -> Result<LazyFrame, MetricsError> {
+    let d = distinct(upd, &["payment_type"], footers.map(|f| (f, Dataset::WbAdSpend)))?;
     let names = texts(&d, "payment_type")?;
     let money: Vec<bool> = names.iter().map(|n| !BONUS_PAYMENT_TYPES.contains(&normalise(n).as_str())).collect();
     Ok(df!("payment_type" => names, "paid_with_money" => money)?.lazy())

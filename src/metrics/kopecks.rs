@@ -56,13 +56,20 @@ pub fn scan_months(
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> Result<Option<LazyFrame>, MetricsError> {
+    let (lo, hi) = month_range(from, to);
+    Ok(scan(lake, ds)?.map(|lf| lf.filter(col("month").gt_eq(lit(lo)).and(col("month").lt_eq(lit(hi))))))
+}
+
+/// The first and last partition month (`YYYY-MM`) [`scan_months`] reads for `from..=to`.
+pub fn month_range(from: chrono::NaiveDate, to: chrono::NaiveDate) -> (String, String) {
     use chrono::Datelike;
     let key = |d: Option<chrono::NaiveDate>, fallback: &str| {
         d.map_or(fallback.to_string(), |d| crate::lake::batch::month_key(d.year(), d.month()))
     };
-    let lo = key(from.checked_sub_days(chrono::Days::new(2)), "0000-00");
-    let hi = key(to.checked_add_days(chrono::Days::new(2)), "9999-12");
-    Ok(scan(lake, ds)?.map(|lf| lf.filter(col("month").gt_eq(lit(lo)).and(col("month").lt_eq(lit(hi))))))
+    (
+        key(from.checked_sub_days(chrono::Days::new(2)), "0000-00"),
+        key(to.checked_add_days(chrono::Days::new(2)), "9999-12"),
+    )
 }
 
 /// Turns the Int64 kopeck columns `names` of `df` into Decimal(18,2).

@@ -172,7 +172,7 @@ fn wb(
     ];
     let mut select = vec![col("account"), col("report_id")];
     select.extend(signed.iter().map(|(e, name)| e.clone().alias(*name)));
-    let ops = super::classify::wb_operations(&by_kind, catalogue)?;
+    let ops = super::classify::wb_operations(&by_kind, None, catalogue)?;
     let sums = by_kind
         .join(ops, [col("seller_oper_name")], [col("seller_oper_name")], JoinArgs::new(JoinType::Left))
         .select(select)

@@ -55,7 +55,8 @@ pub fn unknown_operations(
     let mut out = Vec::new();
     let in_days = |c: &str| col(c).gt_eq(lit(from)).and(col(c).lt_eq(lit(to)));
     if let Some(lf) = super::kopecks::scan_months(lake, Dataset::WbFinance, from, to)? {
-        let df = wb_classified(lf.filter(in_days("rr_date")), catalogue)?
+        let footers = super::classify::Footers { lake, from, to };
+        let df = wb_classified(lf.filter(in_days("rr_date")), Some(footers), catalogue)?
             .filter(WbMoney::known().not())
             .group_by([col("account"), col("seller_oper_name"), col("doc_type_name")])
             .agg([len().alias("rows"), WbMoney::payout().sum().alias("amount")])
@@ -80,7 +81,7 @@ pub fn unknown_operations(
         }
     }
     if let Some(lf) = super::kopecks::scan_months(lake, Dataset::OzonAccruals, from, to)? {
-        let types = super::classify::ozon_types(&lf, catalogue)?;
+        let types = super::classify::ozon_types(&lf, Some(super::classify::Footers { lake, from, to }), catalogue)?;
         let fee = kind::FEES.iter().fold(lit(false), |acc, k| acc.or(col("kind").eq(lit(*k))));
         let df = lf
             .filter(in_days("date"))

@@ -11,6 +11,7 @@ mod crash;
 mod datasets;
 mod doctor;
 mod exit_codes;
+mod footers;
 mod fuzz;
 mod jobs;
 mod json_output;

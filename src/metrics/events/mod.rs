@@ -9,6 +9,7 @@ mod ozon;
 
 use super::MetricsError;
 use super::catalogue::Catalogue;
+pub(super) use super::classify::Footers;
 use super::kopecks;
 pub use super::kopecks::{neg, zero as zero_money};
 use crate::dataset::Dataset;
@@ -50,6 +51,13 @@ pub struct Scope<'a> {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,
     pub accounts: Option<&'a [String]>,
+}
+
+impl Scope<'_> {
+    /// The footers of the partitions this scope reads (see `classify::Footers`).
+    pub fn footers<'l>(&self, lake: &'l Lake) -> Footers<'l> {
+        Footers { lake, from: self.from, to: self.to }
+    }
 }
 
 pub const KEYS: [&str; 4] = ["day", "account", "marketplace", "sku"];
@@ -148,7 +156,7 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
         ));
     }
     if let Some(lf) = scan(Dataset::WbFinance)? {
-        parts.push(wb_finance(lf, scope, catalogue)?);
+        parts.push(wb_finance(lf, scope, Some(scope.footers(lake)), catalogue)?);
     }
     if let Some(lf) = scan(Dataset::WbAdStats)? {
         // fullstats spend per article and day, summed over campaigns and apps.
@@ -157,7 +165,7 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
     if let Some(lf) = scan(Dataset::WbAdSpend)? {
         // Spend WB's bonuses or cashback paid for is no cost of the seller's. WB names the payment
         // per campaign document (upd), not per article, so it is taken off at the account level.
-        let money = super::classify::ad_payment_types(&lf)?;
+        let money = super::classify::ad_payment_types(&lf, Some(scope.footers(lake)))?;
         let bonus = lf
             .join(money, [col("payment_type")], [col("payment_type")], JoinArgs::new(JoinType::Left))
             .filter(col("paid_with_money").eq(lit(false)));
@@ -224,9 +232,13 @@ pub fn events(lake: &Lake, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<O
 
 /// The realization report's rows with what the catalogue says of their operation (`op_cat`,
 /// `op_units`, `op_reversal`) and, for deductions, of their `bonus_type_name` (`ded_class`).
-pub fn wb_classified(lf: LazyFrame, catalogue: &Catalogue) -> Result<LazyFrame, MetricsError> {
-    let ops = super::classify::wb_operations(&lf, catalogue)?;
-    let deductions = super::classify::wb_deductions(&lf, catalogue)?;
+pub fn wb_classified(
+    lf: LazyFrame,
+    footers: Option<Footers<'_>>,
+    catalogue: &Catalogue,
+) -> Result<LazyFrame, MetricsError> {
+    let ops = super::classify::wb_operations(&lf, footers, catalogue)?;
+    let deductions = super::classify::wb_deductions(&lf, footers, catalogue)?;
     Ok(lf.join(ops, [col("seller_oper_name")], [col("seller_oper_name")], JoinArgs::new(JoinType::Left)).join(
         deductions,
         [col("bonus_type_name")],
@@ -288,10 +300,15 @@ impl WbMoney {
 /// The realization report. Payout is the same formula for every row; the operation catalogue
 /// only decides which column each part lands in, and a row it does not know lands whole in
 /// `unclassified`.
-fn wb_finance(lf: LazyFrame, scope: &Scope<'_>, catalogue: &Catalogue) -> Result<LazyFrame, MetricsError> {
+fn wb_finance(
+    lf: LazyFrame,
+    scope: &Scope<'_>,
+    footers: Option<Footers<'_>>,
+    catalogue: &Catalogue,
+) -> Result<LazyFrame, MetricsError> {
     use super::catalogue::WbCategory as C;
     use super::classify::is_wb as is;
-    let lf = wb_classified(lf, catalogue)?;
+    let lf = wb_classified(lf, footers, catalogue)?;
     let known = WbMoney::known();
     let fp = WbMoney::by_doc(col("for_pay"));
     let rpwd = WbMoney::by_doc(col("retail_price_with_disc"));

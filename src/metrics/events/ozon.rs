@@ -16,7 +16,7 @@ pub(super) fn ozon_accruals(
     no_returns: Expr,
 ) -> Result<Vec<LazyFrame>, MetricsError> {
     use crate::lake::schema::accrual_kind as kind;
-    let types = super::super::classify::ozon_types(&lf, catalogue)?;
+    let types = super::super::classify::ozon_types(&lf, Some(scope.footers(lake)), catalogue)?;
     let classified = lf.clone().join(
         types,
         [col("type_name"), col("type_description")],
