@@ -226,7 +226,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     );
     let exe = std::env::current_exe()?;
     let (mut ours, mut theirs, mut peak, mut agree) = (Vec::new(), Vec::new(), 0f64, true);
-    let mut duck_version = String::new();
+    let (mut duck_version, mut statements) = (String::new(), [(0, 0); 2]);
     let mut last = None;
     for _ in 0..runs {
         let out = mpetl::bench::child(&exe, data_dir, period.from, period.to).output()?;
@@ -234,11 +234,17 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
         let timing: mpetl::bench::MetricsTiming = serde_json::from_slice(&out.stdout)?;
         ours.push(timing.seconds);
         peak = peak.max(timing.peak_rss_mib);
-        if let Some(d) = mpetl::bench::time_duckdb(lake.root(), &period)? {
-            let same = d.revenue_kop == timing.revenue_kop && d.orders == timing.orders && d.rows == timing.sku_rows;
+        if let Some(d) = mpetl::bench::time_duckdb(&lake, &data_dir.join("duckdb"), &period)? {
+            let differ: Vec<String> = mpetl::bench::CHECKED
+                .iter()
+                .filter(|c| d.sums.get(**c) != timing.sums.get(**c))
+                .map(|c| format!("{c} {:?} (mpetl {:?})", d.sums.get(*c), timing.sums.get(*c)))
+                .collect();
+            let same = differ.is_empty() && d.rows == timing.sku_rows;
             if !same {
-                println!("DuckDB's totals DIFFER: {} rows, revenue {}, orders {}", d.rows, d.revenue_kop, d.orders);
+                println!("DuckDB's totals DIFFER: {} rows (mpetl {}); {}", d.rows, timing.sku_rows, differ.join(", "));
             }
+            statements = d.statements;
             agree &= same;
             theirs.push(d.seconds);
             duck_version = d.version;
@@ -255,9 +261,14 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
     let duck = (!theirs.is_empty()).then(|| median(&theirs));
     match duck {
         Some((d, _, _)) => println!(
-            "DuckDB {duck_version}, same aggregation over the same Parquet: {d:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals: {}",
+            "DuckDB {duck_version}, the same work over the same Parquet (day × SKU sums of every measure, statements check: {} WB reports, {} disagree; {} Ozon periods, {} disagree): {d:.2} s, {:.0} rows/s; mpetl/DuckDB time ratio {:.2}; same totals ({} measures): {}",
+            statements[0].0,
+            statements[0].1,
+            statements[1].0,
+            statements[1].1,
             rows as f64 / d,
             m / d,
+            mpetl::bench::CHECKED.len(),
             if agree { "yes" } else { "NO" }
         ),
         None => println!("DuckDB reference: not run (pip install duckdb)"),
