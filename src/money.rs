@@ -25,6 +25,13 @@ impl FromStr for Kopecks {
     /// decimal ("1,234.56", " 12.5", "1e3") and amounts with fractions of a kopeck, which a
     /// silent rounding would turn into wrong totals.
     fn from_str(text: &str) -> Result<Self, MoneyError> {
+        plain(text, 2, MAX_RUBLES * 100).map_or_else(|| Kopecks::from_decimal(text), |k| Ok(Kopecks(k)))
+    }
+}
+
+impl Kopecks {
+    /// Any text `Decimal` reads, checked and scaled: every amount before [`plain`], the rest now.
+    fn from_decimal(text: &str) -> Result<Self, MoneyError> {
         let err = |why| MoneyError { text: text.to_string(), why };
         let d = Decimal::from_str_exact(text).map_err(|_| err("is not a decimal number"))?;
         let mut scaled = d.normalize();
@@ -38,6 +45,42 @@ impl FromStr for Kopecks {
             .map(Kopecks)
             .ok_or_else(|| err("is beyond any real amount (over 10 trillion rubles)"))
     }
+}
+
+/// The common case of a money text read without `Decimal`: `-?digits(.digits)?`, at most 18
+/// digits with the scale's and 20 fraction digits, nothing but zeros past `scale`, within `limit` units of
+/// 10^-`scale`. None for anything else, which the `Decimal` path reads (or refuses) as before:
+/// the same value or the same error either way. Parsing every amount through `Decimal` (and a
+/// JSON number through an allocated text) was a fifth of decoding a WB finance page.
+fn plain(text: &str, scale: usize, limit: u64) -> Option<i64> {
+    let b = text.as_bytes();
+    let (negative, b) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let (int, frac) = match b.iter().position(|c| *c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b[b.len()..]),
+    };
+    let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    if int.is_empty() || int.len() + scale > 18 || frac.len() > 20 || !digits(int) || !digits(frac) {
+        return None;
+    }
+    if b.len() > int.len() && frac.is_empty() {
+        return None;
+    }
+    if frac.iter().skip(scale).any(|c| *c != b'0') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for c in int.iter().chain(frac.iter().chain(std::iter::repeat(&b'0')).take(scale)) {
+        v = v * 10 + u64::from(c - b'0');
+    }
+    if v > limit {
+        return None;
+    }
+    let v = i64::try_from(v).ok()?;
+    Some(if negative { -v } else { v })
 }
 
 /// The largest amount, in rubles, mpetl reads. Far beyond any seller's figure, and small enough
@@ -64,6 +107,12 @@ impl FromStr for Precise {
     type Err = MoneyError;
 
     fn from_str(text: &str) -> Result<Self, MoneyError> {
+        plain(text, PRECISE_SCALE, MAX_RUBLES * 10_000).map_or_else(|| Precise::from_decimal(text), |p| Ok(Precise(p)))
+    }
+}
+
+impl Precise {
+    fn from_decimal(text: &str) -> Result<Self, MoneyError> {
         let err = |why| MoneyError { text: text.to_string(), why };
         let d = Decimal::from_str_exact(text).map_err(|_| err("is not a decimal number"))?;
         let mut scaled = d.normalize();
@@ -143,11 +192,45 @@ pub fn de_precise<'de, D: Deserializer<'de>>(d: D) -> Result<Precise, D::Error> 
 
 /// A number reaches us as the f64 serde_json parsed; its shortest round-trip text is the decimal
 /// the API wrote for any amount with up to 15 significant digits, so no precision is invented.
+/// The text is the number as serde_json writes it (the shortest round-trip digits of a float,
+/// the digits of an integer), on the stack: no `Value`, no allocation per amount.
 fn de_amount<'de, D: Deserializer<'de>, T: FromStr<Err = MoneyError>>(d: D) -> Result<T, D::Error> {
-    match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s.parse().map_err(de::Error::custom),
-        serde_json::Value::Number(n) => n.to_string().parse().map_err(de::Error::custom),
-        other => Err(de::Error::custom(format!("expected money as a string or number, got {other}"))),
+    d.deserialize_any(AmountVisitor(std::marker::PhantomData))
+}
+
+struct AmountVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: FromStr<Err = MoneyError>> de::Visitor<'_> for AmountVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("money as a string or number")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        itoa::Buffer::new().format(v).parse().map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        itoa::Buffer::new().format(v).parse().map_err(E::custom)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        if !v.is_finite() {
+            return Err(E::custom(format!("money value {v} is not a number")));
+        }
+        let mut buf = ryu::Buffer::new();
+        let text = buf.format_finite(v);
+        if text.contains('e') {
+            // An exponent is never money; the error quotes the number as serde_json writes it.
+            return serde_json::Number::from_f64(v)
+                .map_or(Err(E::custom("money value is not a number")), |n| n.to_string().parse().map_err(E::custom));
+        }
+        text.parse().map_err(E::custom)
     }
 }
 
@@ -184,11 +267,41 @@ mod tests {
             #[serde(deserialize_with = "de_money")]
             v: Kopecks,
         }
-        for (text, k) in
-            [("1120.55", 112_055), ("1568.7", 156_870), ("2490", 249_000), ("0.07", 7), ("\"376.99\"", 37_699)]
-        {
+        for (text, k) in [
+            ("1120.55", 112_055),
+            ("1568.7", 156_870),
+            ("2490", 249_000),
+            ("0.07", 7),
+            ("\"376.99\"", 37_699),
+            ("-160", -16_000),
+            ("-0.5", -50),
+        ] {
             let r: R = serde_json::from_str(&format!("{{\"v\":{text}}}")).unwrap();
             assert_eq!(r.v, Kopecks(k), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path reads a plain decimal exactly as `Decimal` does, or leaves it to it.
+        #[test]
+        fn the_fast_path_agrees_with_decimal(
+            negative: bool,
+            int in proptest::collection::vec(0u8..10, 1..22),
+            frac in proptest::option::of(proptest::collection::vec(0u8..10, 0..24)),
+            zeros in 0usize..4,
+        ) {
+            let digits = |d: &[u8]| d.iter().map(|c| char::from(b'0' + c)).collect::<String>();
+            let mut text = format!("{}{}", if negative { "-" } else { "" }, digits(&int));
+            if let Some(f) = frac {
+                text += &format!(".{}{}", digits(&f), "0".repeat(zeros));
+            }
+            if let Some(k) = plain(&text, 2, MAX_RUBLES * 100) {
+                proptest::prop_assert_eq!(Kopecks::from_decimal(&text), Ok(Kopecks(k)), "{}", text);
+            }
+            if let Some(p) = plain(&text, PRECISE_SCALE, MAX_RUBLES * 10_000) {
+                proptest::prop_assert_eq!(Precise::from_decimal(&text), Ok(Precise(p)), "{}", text);
+            }
+            proptest::prop_assert_eq!(text.parse::<Kopecks>().ok(), Kopecks::from_decimal(&text).ok(), "{}", text);
         }
     }
 
