@@ -23,7 +23,7 @@ pub struct DuckTiming {
     pub seconds: f64,
     /// Result rows (day × account × marketplace × SKU).
     pub rows: usize,
-    /// The period's total of each of [`crate::bench::CHECKED`]: kopecks for money, units for counts.
+    /// The period's total of each of [`crate::bench::checked`]: kopecks for money, units for counts.
     pub sums: BTreeMap<String, i128>,
     /// DuckDB's version: a new major one was twice as fast on the same query (1.x → 2.0).
     pub version: String,

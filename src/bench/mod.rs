@@ -54,37 +54,16 @@ pub fn lake_rows(lake: &Lake) -> Result<u64, BenchError> {
 
 /// The SKU mart columns whose period totals the DuckDB reference must match: every additive
 /// measure of the day rows (COGS and the derived columns are not in the reference).
-pub const CHECKED: [&str; 22] = [
-    "orders",
-    "revenue",
-    "commission",
-    "compensation",
-    "logistics",
-    "storage",
-    "acceptance",
-    "penalties",
-    "other_deductions",
-    "ad_deductions",
-    "transfers",
-    "additional_payments",
-    "unclassified",
-    "ad_spend",
-    "orders_value",
-    "buyouts_value",
-    "returns_value",
-    "cancellations",
-    "buyouts",
-    "units_sold",
-    "units_returned",
-    "returns",
-];
+pub fn checked() -> impl Iterator<Item = &'static str> {
+    metrics::COUNTS.iter().chain(metrics::AMOUNTS.iter()).copied()
+}
 
 /// What the child process measured.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MetricsTiming {
     pub seconds: f64,
     pub sku_rows: usize,
-    /// The period's total of each of [`CHECKED`] (kopecks for money), over the rows that know it.
+    /// The period's total of each of [`checked`] (kopecks for money), over the rows that know it.
     pub sums: std::collections::BTreeMap<String, i128>,
     /// The child's own peak resident memory.
     pub peak_rss_mib: f64,
@@ -116,7 +95,7 @@ pub fn time_metrics(
     Ok(MetricsTiming {
         seconds,
         sku_rows: sku.height(),
-        sums: CHECKED.iter().map(|c| Ok((c.to_string(), sum(c)?))).collect::<Result<_, BenchError>>()?,
+        sums: checked().map(|c| Ok((c.to_string(), sum(c)?))).collect::<Result<_, BenchError>>()?,
         peak_rss_mib,
     })
 }

@@ -235,10 +235,9 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
         ours.push(timing.seconds);
         peak = peak.max(timing.peak_rss_mib);
         if let Some(d) = mpetl::bench::time_duckdb(&lake, &data_dir.join("duckdb"), &period)? {
-            let differ: Vec<String> = mpetl::bench::CHECKED
-                .iter()
-                .filter(|c| d.sums.get(**c) != timing.sums.get(**c))
-                .map(|c| format!("{c} {:?} (mpetl {:?})", d.sums.get(*c), timing.sums.get(*c)))
+            let differ: Vec<String> = mpetl::bench::checked()
+                .filter(|c| d.sums.get(*c) != timing.sums.get(*c))
+                .map(|c| format!("{c} {:?} (mpetl {:?})", d.sums.get(c), timing.sums.get(c)))
                 .collect();
             let same = differ.is_empty() && d.rows == timing.sku_rows;
             if !same {
@@ -268,7 +267,7 @@ async fn bench(profile: ProfileName, days: i64, data_dir: &std::path::Path, reus
             statements[1].1,
             rows as f64 / d,
             m / d,
-            mpetl::bench::CHECKED.len(),
+            mpetl::bench::checked().count(),
             if agree { "yes" } else { "NO" }
         ),
         None => println!("DuckDB reference: not run (pip install duckdb)"),

@@ -32,7 +32,8 @@ pub use totals::{total_columns, totals};
 
 pub use catalogue::Catalogue;
 pub use classify::BONUS_PAYMENT_TYPES;
-use events::{AMOUNTS, COUNTS, KEYS, Scope, event_sums, known_sum};
+pub use events::{AMOUNTS, COUNTS};
+use events::{KEYS, Scope, event_sums, known_sum};
 
 use crate::config::Tax;
 use crate::costs::Costs;
