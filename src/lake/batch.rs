@@ -2,8 +2,6 @@
 //! a dataset's row type says which partition each row belongs to and how a group of them becomes
 //! columns ([`LakeRow`]), and a [`Batch`] carries them here without the lake naming the type.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -69,19 +67,29 @@ impl Batch {
     }
 }
 
-fn partitions<R: LakeRow>(rows: Vec<R>, lineage: &Lineage) -> PolarsResult<Vec<(String, DataFrame)>> {
-    let mut by_partition: BTreeMap<String, Vec<R>> = BTreeMap::new();
-    for r in rows {
-        by_partition.entry(r.partition()).or_default().push(r);
+fn partitions<R: LakeRow>(mut rows: Vec<R>, lineage: &Lineage) -> PolarsResult<Vec<(String, DataFrame)>> {
+    let mut keys: Vec<String> = rows.iter().map(LakeRow::partition).collect();
+    // Pages mostly come in date order, so their rows are already grouped by month and each group
+    // becomes columns straight from its slice; otherwise a stable sort by partition groups them
+    // (the order within a partition is kept: among equal keys, the later row wins the upsert).
+    if !keys.is_sorted() {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let mut slots: Vec<Option<R>> = rows.into_iter().map(Some).collect();
+        rows = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let sorted: Vec<String> = order.iter().map(|&i| std::mem::take(&mut keys[i])).collect();
+        keys = sorted;
     }
-    by_partition
-        .into_iter()
-        .map(|(key, rows)| {
-            let mut cols = R::columns(&rows)?;
-            cols.extend(lineage_columns(rows.len(), lineage));
-            Ok((key, DataFrame::new_infer_height(cols)?))
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let end = start + keys[start..].iter().take_while(|k| **k == keys[start]).count();
+        let mut cols = R::columns(&rows[start..end])?;
+        cols.extend(lineage_columns(end - start, lineage));
+        out.push((std::mem::take(&mut keys[start]), DataFrame::new_infer_height(cols)?));
+        start = end;
+    }
+    Ok(out)
 }
 
 fn lineage_columns(n: usize, l: &Lineage) -> [Column; 2] {

@@ -143,6 +143,22 @@ impl Lake {
             Some(o) => split_by_keys(o, &incoming, &pk).map_err(pl)?,
             None => (None, None),
         };
+        let mut order: Vec<PlSmallStr> = vec![ds.event_column().into()];
+        order.extend(pk.iter().cloned());
+        // No stored row shares a key and no two incoming rows do (a backfill's page): nothing can
+        // equal, replace or shadow anything, so the rows are stored as they come, without hashing
+        // every column of the page to find duplicates that cannot exist.
+        if hit.is_none() && incoming.height() > 0 && keys_unique(&incoming, &pk).map_err(pl)? {
+            let changed = incoming.height() as u64;
+            let mut all = vec![incoming.lazy()];
+            all.extend(kept.map(DataFrame::lazy));
+            let merged = concat(all, UnionArgs::default())
+                .map_err(pl)?
+                .sort(order, SortMultipleOptions::default().with_maintain_order(true))
+                .collect()
+                .map_err(pl)?;
+            return self.commit(ds, &path, merged, old_rows, changed, may_publish);
+        }
         let mut parts = Vec::with_capacity(2);
         if let Some(h) = hit {
             parts.push(h.lazy().with_column(lit(0i32).alias(SRC)));
@@ -159,8 +175,6 @@ impl Lake {
         if changed == 0 {
             return Ok(UpsertStats { rows_after: old_rows, ..Default::default() });
         }
-        let mut order: Vec<PlSmallStr> = vec![ds.event_column().into()];
-        order.extend(pk.iter().cloned());
         // Latest version per key wins; on a tie the incoming row (after the stored one) wins.
         let resolved = fresh
             .lazy()
@@ -171,19 +185,34 @@ impl Lake {
             all.push(k.lazy().with_column(lit(0i32).alias(SRC)));
         }
         // Keys are unique by now, so (event, key) orders the rows whatever order they come in.
-        let mut merged = concat(all, UnionArgs::default())
+        let merged = concat(all, UnionArgs::default())
             .map_err(pl)?
             .sort(order, SortMultipleOptions::default().with_maintain_order(true))
             .drop(cols([SRC]))
             .collect()
             .map_err(pl)?;
+        self.commit(ds, &path, merged, old_rows, changed, may_publish)
+    }
+
+    /// Writes a partition's merged rows in place of the old file, with the footer's names.
+    fn commit(
+        &self,
+        ds: Dataset,
+        path: &Path,
+        mut merged: DataFrame,
+        old_rows: u64,
+        changed: u64,
+        may_publish: MayPublish<'_>,
+    ) -> Result<UpsertStats, LakeError> {
         let rows_after = merged.height() as u64;
         let mut meta = vec![
             ("mpetl.dataset".to_string(), ds.name().to_string()),
             ("mpetl.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ];
-        meta.extend(names::footer(ds, &merged).map_err(pl)?);
-        write_parquet_atomically(&path, &mut merged, meta, may_publish)?;
+        meta.extend(
+            names::footer(ds, &merged).map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?,
+        );
+        write_parquet_atomically(path, &mut merged, meta, may_publish)?;
         Ok(UpsertStats { partitions_written: 1, inserted: rows_after.saturating_sub(old_rows), changed, rows_after })
     }
 
@@ -263,6 +292,17 @@ impl Lake {
 
 /// `old` split into the rows whose primary key `incoming` also has and the others; None for an
 /// empty side. Keys are matched null to null, as the dedupe by key does.
+/// Whether no two rows of `df` share a key.
+fn keys_unique(df: &DataFrame, pk: &[PlSmallStr]) -> PolarsResult<bool> {
+    let distinct = df
+        .clone()
+        .lazy()
+        .select(pk.iter().map(|c| col(c.clone())).collect::<Vec<_>>())
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    Ok(distinct.height() == df.height())
+}
+
 fn split_by_keys(
     old: DataFrame,
     incoming: &DataFrame,

@@ -104,4 +104,30 @@ fn appended_pages_re_reads_and_updates_keep_one_row_per_key_in_event_order() {
     let s = put(&lake, vec![posting("P4", 12, "cancelled")], 1, "late");
     assert_eq!((s.inserted, s.rows_after), (0, 4));
     assert_eq!(stored(&lake)[3], row("P4", "delivering", "fourth"));
+
+    // A key the partition lacks, twice in one page (same version): one row, the later one.
+    let s = put(&lake, vec![posting("P5", 13, "delivering"), posting("P5", 13, "delivered")], 16, "fifth");
+    assert_eq!((s.inserted, s.rows_after), (1, 5));
+    assert_eq!(stored(&lake)[4], row("P5", "delivered", "fifth"));
+}
+
+#[test]
+fn a_page_across_months_splits_into_months_in_order_each_keeping_the_page_order() {
+    let on = |number: &str, day: &str| {
+        let mut p = posting(number, 0, "delivering");
+        p.in_process_at = DateTime::parse_from_rfc3339(&format!("{day}T12:00:00Z")).unwrap().with_timezone(&Utc);
+        p
+    };
+    let rows = vec![on("A", "2026-03-05"), on("B", "2026-02-10"), on("C", "2026-03-01"), on("D", "2026-02-01")];
+    let lineage = Lineage { loaded_at: at(12), chunk: "page".into() };
+    let parts = Batch::new(Dataset::OzonFbo, rows).into_partitions(&lineage).unwrap();
+    let got: Vec<(String, Vec<String>)> = parts
+        .iter()
+        .map(|(month, df)| {
+            let numbers = df.column("posting_number").unwrap().str().unwrap();
+            (month.clone(), numbers.iter().map(|n| n.unwrap_or_default().to_string()).collect())
+        })
+        .collect();
+    let want = |m: &str, n: [&str; 2]| (m.to_string(), n.map(String::from).to_vec());
+    assert_eq!(got, [want("2026-02", ["B", "D"]), want("2026-03", ["A", "C"])]);
 }
