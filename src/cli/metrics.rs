@@ -41,24 +41,29 @@ pub fn run(config: &Path, args: Args) -> Result<()> {
     let context = metrics::Context::load(&cfg)?;
     lap("costs and catalogue loaded");
     let inputs = context.inputs();
-    let (period, update) = match (from, to) {
+    let (period, touched, rewrite) = match (from, to) {
         (Some(from), Some(to)) => {
             let period = Period::new(from, to)?;
             let touched = metrics::marts::touched(&period);
-            (period, metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &touched, &Grain::ALL, false)?)
+            (period, touched, false)
         }
         _ => {
             let months = metrics::marts::lake_months(&lake);
             let (Some(first), Some(last)) = (months.first(), months.last()) else {
                 anyhow::bail!("the lake at {} is empty: run `mpetl backfill` first", cfg.lake_dir().display());
             };
-            let period = Period::new(*first, Grain::Month.end(*last))?;
-            let all = metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &months, &Grain::ALL, true)?;
-            (period, all)
+            (Period::new(*first, Grain::Month.end(*last))?, months, true)
         }
     };
+    // The period's own rows come from the days the marts sum, when one span covers it: one read
+    // of the lake, not two. An account filter is not the marts' business: computed apart.
+    let also = accounts.is_none().then_some((&period, by));
+    let mut update = metrics::marts::update(&lake, &inputs, &cfg.marts_dir(), &touched, &Grain::ALL, rewrite, also)?;
     lap("marts updated");
-    let sku = metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?;
+    let sku = match update.also.take() {
+        Some(sku) => sku,
+        None => metrics::by_sku(&lake, &inputs, &period, by, accounts.as_deref())?,
+    };
     lap("the period's metrics computed");
     let totals = metrics::totals(&sku, &cfg.tax)?;
     let unknown = metrics::unknown::unknown_operations(&lake, &context.catalogue, period.from, period.to)?;

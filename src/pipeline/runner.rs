@@ -286,7 +286,7 @@ impl Runner {
         if !req.grains.is_empty() {
             let touched = metrics::marts::touched(&req.period);
             let update =
-                metrics::marts::update(&self.lake, &inputs, &self.cfg.marts_dir(), &touched, &req.grains, false)?;
+                metrics::marts::update(&self.lake, &inputs, &self.cfg.marts_dir(), &touched, &req.grains, false, None)?;
             for p in &update.rewritten {
                 cx.emit(Event::Note(format!(
                     "{} was written by another mpetl version (or a rewrite that did not finish): rewritten from the lake",

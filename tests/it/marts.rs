@@ -1,5 +1,6 @@
 //! Marts recomputed a few months at a time equal the marts recomputed at once: the weeks across
-//! two spans, the month files written twice, the ABC classes of each month.
+//! two spans, the month files written twice, the ABC classes of each month. A period's rows
+//! computed beside the marts equal the rows computed on their own.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,7 @@ async fn marts_recomputed_a_month_at_a_time_equal_marts_recomputed_at_once() {
     let context = metrics::Context::load(&h.cfg).unwrap();
     let write = |dir: &std::path::Path, chunk_bytes: u64| {
         let inputs = metrics::Inputs { chunk_bytes, ..context.inputs() };
-        metrics::marts::update(&lake, &inputs, dir, &BTreeSet::new(), &Grain::ALL, true).expect("marts")
+        metrics::marts::update(&lake, &inputs, dir, &BTreeSet::new(), &Grain::ALL, true, None).expect("marts")
     };
     let (at_once, by_month) = (h.dir.path().join("at-once"), h.dir.path().join("by-month"));
     let whole = write(&at_once, u64::MAX);
@@ -52,4 +53,23 @@ async fn marts_recomputed_a_month_at_a_time_equal_marts_recomputed_at_once() {
         }
     }
     assert!(crossing > 0, "no week crosses a month's edge: the test would not check the weeks split between spans");
+
+    // `metrics --from --to`'s own rows, taken from the days the marts' update sums: the rows
+    // `by_sku` computes for that period on its own, at every grain. Ten days either side of a
+    // month's first day: one span covers it when the update is one span, none when each month is.
+    let edge = mpetl::clock::first_of_month(period.to - chrono::Duration::days(40));
+    let mid = mpetl::period::Period::new(edge - chrono::Duration::days(10), edge + chrono::Duration::days(10)).unwrap();
+    let touched = metrics::marts::touched(&mid);
+    for grain in Grain::ALL {
+        let inputs = context.inputs();
+        let dir = h.dir.path().join("beside");
+        let up = metrics::marts::update(&lake, &inputs, &dir, &touched, &Grain::ALL, false, Some((&mid, grain)));
+        let beside = up.expect("marts").also.expect("one span covers the period");
+        let apart = metrics::by_sku(&lake, &inputs, &mid, grain, None).expect("metrics");
+        assert!(apart.height() > 0, "no rows in {mid:?}");
+        assert!(beside.equals_missing(&apart), "{} rows differ:\n{beside}\n{apart}", grain.name());
+        let inputs = metrics::Inputs { chunk_bytes: 1, ..context.inputs() };
+        let up = metrics::marts::update(&lake, &inputs, &dir, &touched, &Grain::ALL, false, Some((&mid, grain)));
+        assert!(up.expect("marts").also.is_none(), "a month per span covers no period across a month's edge");
+    }
 }

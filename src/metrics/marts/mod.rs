@@ -78,6 +78,9 @@ pub struct MartUpdate {
     /// Marts written by an mpetl with other columns or in the one-file layout, rewritten whole
     /// from the lake.
     pub rewritten: Vec<PathBuf>,
+    /// The SKU rows of the period asked for beside the marts (see [`update`]), when one span's
+    /// days covered it.
+    pub also: Option<DataFrame>,
 }
 
 pub(super) fn dates(df: &DataFrame, name: &str) -> PolarsResult<Vec<NaiveDate>> {
@@ -198,6 +201,11 @@ struct Plan {
 /// Recomputes the marts of `grains` for `touched` months (first days), or for every month of the
 /// lake when `rewrite` (then nothing old is kept). Only the month files of the recomputed
 /// periods are read and written, a few months at a time (`inputs.chunk_bytes` of lake).
+///
+/// `also`: a period and grain whose SKU rows the caller wants too (`mpetl metrics --from --to`
+/// prints them). When the days one span sums cover that period, they come from those days and
+/// that statements check, as [`super::by_sku`] would compute them, instead of a second read of
+/// the same files; otherwise [`MartUpdate::also`] is None.
 pub fn update(
     lake: &Lake,
     inputs: &Inputs<'_>,
@@ -205,6 +213,7 @@ pub fn update(
     touched: &BTreeSet<NaiveDate>,
     grains: &[Grain],
     rewrite: bool,
+    also: Option<(&Period, Grain)>,
 ) -> Result<MartUpdate, MetricsError> {
     let mut out = MartUpdate::default();
     let settled = inputs.today - chrono::Duration::days(i64::from(inputs.settle_days));
@@ -268,6 +277,7 @@ pub fn update(
     };
     let (rec, first) = super::beside(|| statements_around(lake, inputs, &span), || spans.first().map(|c| days(*c)))?;
     let (rec, mut first) = (rec?, first.transpose()?);
+    lap("statements checked, first days summed");
     let mut labels = super::labels::Labels::load(lake)?;
     for &(a, b) in &spans {
         let daily = match first.take() {
@@ -275,6 +285,14 @@ pub fn update(
             None => days((a, b))?,
         };
         labels.cover(lake, daily.as_ref())?;
+        if let Some((period, grain)) = also
+            && out.also.is_none()
+            && a - chrono::Duration::days(6) <= period.from
+            && period.to <= b + chrono::Duration::days(6)
+        {
+            super::refuse_holes(lake, period, None)?;
+            out.also = Some(super::from_daily(&labels, inputs, daily.as_ref(), period, grain, &rec)?);
+        }
         let mut work = Vec::new();
         for plan in &mut plans {
             let inside: BTreeSet<NaiveDate> = plan.months.range(a..=b).copied().collect();
@@ -303,6 +321,7 @@ pub fn update(
                 files,
             });
         }
+        lap(&format!("{a} … {b} computed"));
         // Every month file of the chunk, several at a time: most of a write is waiting on fsync.
         out.files.extend(write::all(&work)?);
         lap(&format!("{a} … {b} written"));
