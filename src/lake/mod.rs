@@ -290,9 +290,7 @@ impl Lake {
     }
 }
 
-/// `old` split into the rows whose primary key `incoming` also has and the others; None for an
-/// empty side. Keys are matched null to null, as the dedupe by key does.
-/// Whether no two rows of `df` share a key.
+/// Whether no two rows of `df` share a key (null matching null, as the dedupe by key does).
 fn keys_unique(df: &DataFrame, pk: &[PlSmallStr]) -> PolarsResult<bool> {
     let distinct = df
         .clone()
@@ -303,6 +301,8 @@ fn keys_unique(df: &DataFrame, pk: &[PlSmallStr]) -> PolarsResult<bool> {
     Ok(distinct.height() == df.height())
 }
 
+/// `old` split into the rows whose primary key `incoming` also has and the others; None for an
+/// empty side. Keys are matched null to null, as the dedupe by key does.
 fn split_by_keys(
     old: DataFrame,
     incoming: &DataFrame,
