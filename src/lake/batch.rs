@@ -73,20 +73,17 @@ fn partitions<R: LakeRow>(mut rows: Vec<R>, lineage: &Lineage) -> PolarsResult<V
     // becomes columns straight from its slice; otherwise a stable sort by partition groups them
     // (the order within a partition is kept: among equal keys, the later row wins the upsert).
     if !keys.is_sorted() {
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-        let mut slots: Vec<Option<R>> = rows.into_iter().map(Some).collect();
-        rows = order.iter().filter_map(|&i| slots[i].take()).collect();
-        let sorted: Vec<String> = order.iter().map(|&i| std::mem::take(&mut keys[i])).collect();
-        keys = sorted;
+        let mut pairs: Vec<(String, R)> = keys.into_iter().zip(rows).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        (keys, rows) = pairs.into_iter().unzip();
     }
     let mut out = Vec::new();
     let mut start = 0;
-    while start < rows.len() {
-        let end = start + keys[start..].iter().take_while(|k| **k == keys[start]).count();
+    for group in keys.chunk_by(|a, b| a == b) {
+        let end = start + group.len();
         let mut cols = R::columns(&rows[start..end])?;
         cols.extend(lineage_columns(end - start, lineage));
-        out.push((std::mem::take(&mut keys[start]), DataFrame::new_infer_height(cols)?));
+        out.push((group[0].clone(), DataFrame::new_infer_height(cols)?));
         start = end;
     }
     Ok(out)
