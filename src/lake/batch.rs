@@ -73,9 +73,11 @@ fn partitions<R: LakeRow>(mut rows: Vec<R>, lineage: &Lineage) -> PolarsResult<V
     // becomes columns straight from its slice; otherwise a stable sort by partition groups them
     // (the order within a partition is kept: among equal keys, the later row wins the upsert).
     if !keys.is_sorted() {
-        let mut pairs: Vec<(String, R)> = keys.into_iter().zip(rows).collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        (keys, rows) = pairs.into_iter().unzip();
+        // Indices are sorted, not rows: a row is a kilobyte, moved once into its place.
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| &keys[i]);
+        let mut slots: Vec<Option<(String, R)>> = keys.into_iter().zip(rows).map(Some).collect();
+        (keys, rows) = order.iter().filter_map(|&i| slots[i].take()).unzip();
     }
     let mut out = Vec::new();
     let mut start = 0;
