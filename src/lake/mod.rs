@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod columns;
+mod listing;
 pub mod names;
 pub mod schema;
 pub mod verify;
@@ -215,79 +216,6 @@ impl Lake {
         write_parquet_atomically(path, &mut merged, meta, may_publish)?;
         Ok(UpsertStats { partitions_written: 1, inserted: rows_after.saturating_sub(old_rows), changed, rows_after })
     }
-
-    /// A lazy scan of every partition of `ds`, with `account` and `month` from the paths, or
-    /// `None` when nothing was loaded yet.
-    pub fn scan(&self, ds: Dataset) -> Result<Option<LazyFrame>, LakeError> {
-        let dir = self.dataset_dir(ds);
-        let (parts, strangers) = self.files(ds);
-        // Only the files the lake writes: a stray copy in a partition (a backup, a sync
-        // client's conflict file) would otherwise be read too and count every row twice.
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        for stranger in strangers {
-            if warned.insert(stranger.clone()) {
-                tracing::warn!(file = %stranger.display(), "not a lake file (the lake writes only {PART}): left out of every scan; move it away");
-            }
-        }
-        drop(warned);
-        if parts.is_empty() {
-            return Ok(None);
-        }
-        let hive_schema = Arc::new(Schema::from_iter([
-            Field::new("account".into(), DataType::String),
-            Field::new("month".into(), DataType::String),
-        ]));
-        let args = ScanArgsParquet {
-            hive_options: HiveOptions {
-                enabled: Some(true),
-                hive_start_idx: 0,
-                schema: Some(hive_schema),
-                try_parse_dates: false,
-            },
-            ..Default::default()
-        };
-        let scan = |account: &str| {
-            let glob = format!("{}/account={account}/month=*/{PART}", dir.display());
-            LazyFrame::scan_parquet(PlRefPath::new(glob), args.clone())
-                .map_err(|source| LakeError::Scan { dataset: ds, source })
-        };
-        let Some(scope) = &self.accounts else { return scan("*").map(Some) };
-        // One glob per account that has partition files (a glob matching none fails the scan):
-        // the other accounts' directories are not even listed (listing two hundred sellers'
-        // partitions for each scan was most of one seller's metrics).
-        let has_parts = |a: &String| {
-            let d = dir.join(format!("account={a}"));
-            parts.iter().any(|p| p.starts_with(&d))
-        };
-        let lfs = scope.iter().filter(|a| has_parts(a)).map(|a| scan(a)).collect::<Result<Vec<_>, _>>()?;
-        match lfs.len() {
-            0 => Ok(None),
-            1 => Ok(lfs.into_iter().next()),
-            _ => concat(lfs, UnionArgs::default()).map(Some).map_err(|source| LakeError::Scan { dataset: ds, source }),
-        }
-    }
-
-    /// Every partition file of `ds`, sorted.
-    pub fn partition_files(&self, ds: Dataset) -> Vec<PathBuf> {
-        self.files(ds).0
-    }
-
-    /// Parquet files under `ds` that the lake did not write (and never reads), sorted.
-    pub fn strangers(&self, ds: Dataset) -> Vec<PathBuf> {
-        self.files(ds).1
-    }
-
-    /// The Parquet files under `ds`, in one walk: the partition files and the strangers.
-    fn files(&self, ds: Dataset) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        let mut all = Vec::new();
-        let dir = self.dataset_dir(ds);
-        match &self.accounts {
-            Some(scope) => scope.iter().for_each(|a| collect_parquet(&dir.join(format!("account={a}")), &mut all)),
-            None => collect_parquet(&dir, &mut all),
-        }
-        all.sort();
-        all.into_iter().partition(|p| is_partition_file(p))
-    }
 }
 
 /// Whether no two rows of `df` share a key (null matching null, as the dedupe by key does).
@@ -364,15 +292,18 @@ pub fn write_parquet_atomically(
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     remove_stale_temps(dir, &name);
     let written = (|| {
-        let file = File::create(&tmp).map_err(io)?;
+        // Buffered: polars' writer sends the footer's thrift a byte or two at a time, which
+        // unbuffered was ~60 000 write calls for a nightly's nine mart files.
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
         let meta = KeyValueMetadata::from_static(meta);
-        ParquetWriter::new(&file)
+        ParquetWriter::new(&mut out)
             .with_compression(ParquetCompression::Zstd(None))
             .with_statistics(StatisticsOptions::full())
             .with_row_group_size(Some(ROW_GROUP_ROWS))
             .with_key_value_metadata(Some(meta))
             .finish(df)
             .map_err(|source| LakeError::Polars { path: path.to_path_buf(), source })?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         drop(file);
         crate::failpoint::hit("lake.before_rename");
@@ -433,31 +364,4 @@ fn schema_diff(old: &Schema, new: &Schema) -> String {
         }
     }
     if diffs.is_empty() { "column order differs".into() } else { diffs.join(", ") }
-}
-
-/// `<dataset>/account=<id>/month=<m>/part-0.parquet`: the one file per partition the lake writes.
-fn is_partition_file(p: &Path) -> bool {
-    let dir_named = |p: Option<&Path>, prefix: &str| {
-        p.and_then(Path::file_name).is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-    };
-    let month = p.parent();
-    p.file_name().is_some_and(|n| n == PART)
-        && dir_named(month, "month=")
-        && dir_named(month.and_then(Path::parent), "account=")
-}
-
-fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_parquet(&p, out);
-        } else if p.extension().is_some_and(|x| x == "parquet")
-            && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        {
-            out.push(p);
-        }
-    }
 }

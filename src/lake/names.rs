@@ -58,11 +58,7 @@ impl Lake {
     ) -> Result<Option<DataFrame>, LakeError> {
         let key = key(columns);
         let mut seen: PlIndexSet<Vec<Option<String>>> = PlIndexSet::new();
-        for path in self.files(ds).0 {
-            let month = path.parent().and_then(|p| p.file_name()?.to_str()?.strip_prefix("month=").map(str::to_string));
-            if !month.is_some_and(|m| m.as_str() >= lo && m.as_str() <= hi) {
-                continue;
-            }
+        for path in self.partition_files_of_months(ds, lo, hi) {
             let Some(json) = read_entry(&path, &key)? else { return Ok(None) };
             let rows: Vec<Vec<Option<String>>> = serde_json::from_str(&json).map_err(|e| LakeError::Polars {
                 path: path.clone(),

@@ -29,14 +29,17 @@ pub fn neg(e: Expr) -> Expr {
 /// `ds` from the lake with every Decimal(18,2) column as Int64 kopecks. Columns of other scales
 /// (fractions of a kopeck, which no metric reads) stay as they are.
 pub fn scan(lake: &Lake, ds: Dataset) -> Result<Option<LazyFrame>, MetricsError> {
-    let Some(mut lf) = lake.scan(ds)? else { return Ok(None) };
+    lake.scan(ds)?.map(in_kopecks).transpose()
+}
+
+fn in_kopecks(mut lf: LazyFrame) -> Result<LazyFrame, MetricsError> {
     let schema = lf.collect_schema()?;
     let money: Vec<Expr> = schema
         .iter()
         .filter(|(_, dt)| **dt == MONEY)
         .map(|(name, _)| col(name.clone()).to_physical().strict_cast(KOP).alias(name.clone()))
         .collect();
-    Ok(Some(if money.is_empty() { lf } else { lf.with_columns(money) }))
+    Ok(if money.is_empty() { lf } else { lf.with_columns(money) })
 }
 
 /// The Decimal(18,2) columns `names` of a mart frame as Int64 kopecks ([`to_money`]'s inverse), for
@@ -50,6 +53,7 @@ pub fn from_money(lf: LazyFrame, names: &[&str]) -> LazyFrame {
 /// days two either side are read too (a month more only at a month's edge; a whole month either
 /// side made a marts update read 7 months for 3), and the day filter does the rest. Partitions
 /// that are not months (`whole`, `unknown`) are left out; no event dated in a period is in one.
+/// Only those months' files are listed and read.
 pub fn scan_months(
     lake: &Lake,
     ds: Dataset,
@@ -57,7 +61,7 @@ pub fn scan_months(
     to: chrono::NaiveDate,
 ) -> Result<Option<LazyFrame>, MetricsError> {
     let (lo, hi) = month_range(from, to);
-    Ok(scan(lake, ds)?.map(|lf| lf.filter(col("month").gt_eq(lit(lo)).and(col("month").lt_eq(lit(hi))))))
+    lake.scan_months(ds, &lo, &hi)?.map(in_kopecks).transpose()
 }
 
 /// The first and last partition month (`YYYY-MM`) [`scan_months`] reads for `from..=to`.

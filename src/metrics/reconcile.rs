@@ -75,10 +75,12 @@ impl Reconciliation {
     }
 }
 
-/// (account, YYYY-MM) of every partition of `ds`: the months the lake holds.
-fn lake_months(lake: &Lake, ds: Dataset) -> BTreeSet<(String, String)> {
+/// (account, YYYY-MM) of every partition of `ds` that can hold a day of `from..=to`: the months
+/// the lake holds there.
+fn lake_months(lake: &Lake, ds: Dataset, from: NaiveDate, to: NaiveDate) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for f in lake.partition_files(ds) {
+    let (lo, hi) = kopecks::month_range(from, to);
+    for f in lake.partition_files_of_months(ds, &lo, &hi) {
         let part = |prefix: &str| {
             f.ancestors().filter_map(|a| a.file_name()?.to_str()?.strip_prefix(prefix).map(str::to_string)).next()
         };
@@ -187,7 +189,7 @@ fn wb(
         )
         .sort(["account", "report_id"], Default::default())
         .streamed()?;
-    let months = lake_months(lake, Dataset::WbFinance);
+    let months = lake_months(lake, Dataset::WbFinance, from, to);
     let accounts = texts(&joined, "account")?;
     let ids: Vec<i64> = joined.column("report_id")?.i64()?.iter().map(|v| v.unwrap_or_default()).collect();
     let (starts, ends) = (dates(&joined, "date_from")?, dates(&joined, "date_to")?);
@@ -252,7 +254,7 @@ fn ozon(lake: &Lake, from: NaiveDate, to: NaiveDate, out: &mut Reconciliation) -
         .agg([col("amount").sum()])
         .streamed()?;
     let (d_accounts, d_days, d_amounts) = (texts(&daily, "account")?, dates(&daily, "date")?, money(&daily, "amount")?);
-    let months = lake_months(lake, Dataset::OzonAccruals);
+    let months = lake_months(lake, Dataset::OzonAccruals, from, to);
     let accounts = texts(&statements, "account")?;
     let (begins, ends) = (dates(&statements, "period_begin")?, dates(&statements, "period_end")?);
     let totals = money(&statements, "statement")?;

@@ -21,6 +21,7 @@ mod money;
 mod packaging;
 mod pipeline;
 mod runs;
+mod scans;
 mod sellers;
 mod state;
 mod telegram;

@@ -35,14 +35,20 @@ pub fn months_of(from: NaiveDate, to: NaiveDate) -> BTreeSet<NaiveDate> {
 
 /// Every month any dataset of the lake holds rows of.
 pub fn lake_months(lake: &Lake) -> BTreeSet<NaiveDate> {
-    month_bytes(lake).into_keys().collect()
+    month_bytes(lake, None).into_keys().collect()
 }
 
-/// The bytes of Parquet each month of the lake holds, over every dataset.
-fn month_bytes(lake: &Lake) -> std::collections::BTreeMap<NaiveDate, u64> {
+/// The bytes of Parquet each month of the lake holds (or each of `first..=last`), over every
+/// dataset.
+fn month_bytes(lake: &Lake, range: Option<(NaiveDate, NaiveDate)>) -> std::collections::BTreeMap<NaiveDate, u64> {
     let mut out = std::collections::BTreeMap::new();
+    let key = |d: NaiveDate| d.format("%Y-%m").to_string();
     for ds in crate::dataset::Dataset::ALL {
-        for f in lake.partition_files(ds) {
+        let files = match range {
+            Some((first, last)) => lake.partition_files_of_months(ds, &key(first), &key(last)),
+            None => lake.partition_files(ds),
+        };
+        for f in files {
             let month = f
                 .ancestors()
                 .filter_map(|a| a.file_name()?.to_str()?.strip_prefix("month=").map(str::to_string))
@@ -222,8 +228,9 @@ pub fn update(
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "marts: {what}");
     };
     let columns = GrainMarts::columns(inputs)?;
-    // Every partition file's size, listed once: the months of a whole rewrite and the spans.
-    let bytes = month_bytes(lake);
+    // Every month's bytes of lake, listed once when a whole rewrite needs the lake's months;
+    // otherwise only the recomputed months' are (below), for the spans.
+    let mut every_month = None;
     let mut plans = Vec::new();
     for &grain in grains {
         let marts = GrainMarts::new(dir, grain);
@@ -240,7 +247,11 @@ pub fn update(
             })?;
         }
         let existing = marts.sku.months();
-        let mut months = if whole { bytes.keys().copied().collect() } else { touched.clone() };
+        let mut months = if whole {
+            every_month.get_or_insert_with(|| month_bytes(lake, None)).keys().copied().collect()
+        } else {
+            touched.clone()
+        };
         if !whole {
             // Periods a mart still marks incomplete that have settled since get their final
             // numbers: the footer says which months hold such periods.
@@ -264,6 +275,7 @@ pub fn update(
     // span is read (a nightly run's is a month or two, not the whole lake).
     let span =
         Period { from: first - chrono::Duration::days(7), to: Grain::Month.end(last) + chrono::Duration::days(7) };
+    let bytes = every_month.unwrap_or_else(|| month_bytes(lake, Some((first, last))));
     let spans = chunks(&out.months, &bytes, inputs.chunk_bytes);
     // A chunk's days, with the week either side a week's period can reach, summed once for every
     // grain; the first chunk's beside the statements check.
