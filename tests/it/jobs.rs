@@ -90,10 +90,12 @@ async fn bad_job_files_give_clear_errors() {
     assert!(ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("nightly"));
 }
 
-/// The months of `[yesterday − days + 1, yesterday]` (Moscow days, as YYYY-MM).
+/// The months of `[today − days, yesterday]` (Moscow days, as YYYY-MM): every one of them. The
+/// first and last day's alone missed the middle month of a 40-day lookback from 23 October to
+/// 1 December, and this test failed on 2 December.
 fn months_of(days: i64) -> BTreeSet<String> {
     let p = last_days(days);
-    [p.from, p.to].iter().map(|d| d.format("%Y-%m").to_string()).collect()
+    p.from.iter_days().take_while(|d| *d <= p.to).map(|d| d.format("%Y-%m").to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
