@@ -41,6 +41,12 @@ impl Lake {
         self.scan_files(ds, self.files(ds, Months::Range(first, last)))
     }
 
+    /// A lazy scan of the partition files `parts` of `ds` (from [`Lake::partition_files`]), or
+    /// `None` when there are none.
+    pub fn scan_partitions(&self, ds: Dataset, parts: Vec<PathBuf>) -> Result<Option<LazyFrame>, LakeError> {
+        self.scan_files(ds, (parts, Vec::new()))
+    }
+
     fn scan_files(
         &self,
         ds: Dataset,

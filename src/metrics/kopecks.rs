@@ -26,12 +26,8 @@ pub fn neg(e: Expr) -> Expr {
     zero() - e
 }
 
-/// `ds` from the lake with every Decimal(18,2) column as Int64 kopecks. Columns of other scales
-/// (fractions of a kopeck, which no metric reads) stay as they are.
-pub fn scan(lake: &Lake, ds: Dataset) -> Result<Option<LazyFrame>, MetricsError> {
-    lake.scan(ds)?.map(in_kopecks).transpose()
-}
-
+/// `lf` (a scan of the lake) with every Decimal(18,2) column as Int64 kopecks. Columns of other
+/// scales (fractions of a kopeck, which no metric reads) stay as they are.
 fn in_kopecks(mut lf: LazyFrame) -> Result<LazyFrame, MetricsError> {
     let schema = lf.collect_schema()?;
     let money: Vec<Expr> = schema
@@ -48,12 +44,12 @@ pub fn from_money(lf: LazyFrame, names: &[&str]) -> LazyFrame {
     lf.with_columns(names.iter().map(|c| col(*c).to_physical().strict_cast(KOP).alias(*c)).collect::<Vec<_>>())
 }
 
-/// [`scan`] of the partitions whose month can hold a day of `from..=to`. A row is partitioned by
-/// its own date (Moscow or UTC), which the metrics' time zone can move by a day: the months of the
+/// `ds` in kopecks ([`in_kopecks`]), from the partitions whose month can hold a day of
+/// `from..=to`, and only those months' files are listed and read. A row is partitioned by its
+/// own date (Moscow or UTC), which the metrics' time zone can move by a day: the months of the
 /// days two either side are read too (a month more only at a month's edge; a whole month either
 /// side made a marts update read 7 months for 3), and the day filter does the rest. Partitions
 /// that are not months (`whole`, `unknown`) are left out; no event dated in a period is in one.
-/// Only those months' files are listed and read.
 pub fn scan_months(
     lake: &Lake,
     ds: Dataset,
