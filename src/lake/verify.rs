@@ -103,7 +103,7 @@ impl Lake {
 }
 
 /// `account=<a>/month=<m>/part-0.parquet` → (a, m).
-fn partition_of(path: &Path) -> Option<(String, String)> {
+pub fn partition_of(path: &Path) -> Option<(String, String)> {
     let month = path.parent()?;
     let account = month.parent()?;
     let strip = |p: &Path, prefix: &str| p.file_name()?.to_str()?.strip_prefix(prefix).map(str::to_string);

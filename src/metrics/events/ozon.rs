@@ -93,12 +93,7 @@ pub(in crate::metrics) fn with_posting_quantities(lake: &Lake, lines: LazyFrame)
         .group_by([col("unit_number"), col("sku")])
         .agg([col("date").max().alias("last")])
         .collect()?;
-    let last = wanted
-        .column("last")?
-        .date()?
-        .physical()
-        .max()
-        .and_then(|d| NaiveDate::from_num_days_from_ce_opt(d.checked_add(EPOCH_DAYS_FROM_CE)?));
+    let last = wanted.column("last")?.date()?.as_date_iter().flatten().max();
     let Some(last) = last else { return Ok(no_quantity(lines)) };
     Ok(match posting_quantities(lake, wanted.drop("last")?, last)? {
         Some(q) => lines.join(
@@ -110,9 +105,6 @@ pub(in crate::metrics) fn with_posting_quantities(lake: &Lake, lines: LazyFrame)
         None => no_quantity(lines),
     })
 }
-
-/// 1970-01-01 counted from 0001-01-01 (CE), for a polars Date's days.
-const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// The quantities of the posting lines `wanted` (`unit_number`, `sku`) from the FBO and FBS lists
 /// (a posting is in one of them), or `None` when neither has one of them.
@@ -129,8 +121,7 @@ fn posting_quantities(lake: &Lake, mut wanted: DataFrame, last: NaiveDate) -> Re
     let mut files: Vec<(Dataset, String, PathBuf)> = Vec::new();
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
         for part in lake.partition_files(ds) {
-            let month = part.parent().and_then(|m| m.file_name()).map(|m| m.to_string_lossy().to_string());
-            let month = month.as_deref().and_then(|m| m.strip_prefix("month=")).unwrap_or_default().to_string();
+            let month = crate::lake::verify::partition_of(&part).map(|(_, m)| m).unwrap_or_default();
             files.push((ds, month, part));
         }
     }
