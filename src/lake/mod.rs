@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod columns;
 mod listing;
+pub mod memo;
 pub mod names;
 pub mod schema;
 pub mod verify;

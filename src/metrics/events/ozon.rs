@@ -1,12 +1,14 @@
 //! Ozon's part of the events: its accruals, each component where it belongs, and the units of
 //! its sale lines.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::*;
+use crate::lake::memo::{Memo, Stamp};
 
 /// Ozon accruals: every component signed as Ozon sends it (charges negative, income positive).
 /// Units come from the line's `sale_price` component: Ozon's quantity, or when Ozon sent none
@@ -95,7 +97,7 @@ pub(in crate::metrics) fn with_posting_quantities(lake: &Lake, lines: LazyFrame)
         .collect()?;
     let last = wanted.column("last")?.date()?.as_date_iter().flatten().max();
     let Some(last) = last else { return Ok(no_quantity(lines)) };
-    Ok(match posting_quantities(lake, wanted.drop("last")?, last)? {
+    Ok(match posting_quantities(lake, wanted.drop("last")?, last)?.0 {
         Some(q) => lines.join(
             q.lazy(),
             [col("unit_number"), col("sku")],
@@ -113,10 +115,16 @@ pub(in crate::metrics) fn with_posting_quantities(lake: &Lake, lines: LazyFrame)
 /// the months are read backwards from that of `last` (two days on, as [`kopecks::month_range`]
 /// reads), 3 months, then 6, 12, … until every posting is found, then the months after it. A
 /// nightly run finds its fortnight's postings in the first window instead of reading every month
-/// ever loaded. A posting that is nowhere still makes it read them all (a sandbox nightly has one:
-/// 60–80 ms of a 3-year lake), but each month is only probed for the few postings wanted, where
-/// every posting ever loaded used to be grouped first.
-fn posting_quantities(lake: &Lake, mut wanted: DataFrame, last: NaiveDate) -> Result<Option<DataFrame>, MetricsError> {
+/// ever loaded. A posting that is in none of them (sold before the lake's first month) would make
+/// every run read every month: which postings a partition does not hold is kept in a memo (see
+/// [`crate::lake::memo`]), so a month is read again for them only once it was rewritten.
+///
+/// Also the number of partition files it read.
+fn posting_quantities(
+    lake: &Lake,
+    mut wanted: DataFrame,
+    last: NaiveDate,
+) -> Result<(Option<DataFrame>, usize), MetricsError> {
     let (_, newest) = kopecks::month_range(last, last);
     let mut files: Vec<(Dataset, String, PathBuf)> = Vec::new();
     for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
@@ -138,19 +146,27 @@ fn posting_quantities(lake: &Lake, mut wanted: DataFrame, last: NaiveDate) -> Re
     let later: Vec<&str> = files.iter().map(|(_, m, _)| m.as_str()).filter(|m| *m > newest.as_str()).collect();
     windows.push(later);
 
+    let mut memo: Memo<Absent> = Memo::load(lake.root().join(ABSENT_MEMO), lake.root().to_path_buf());
     let keys = [col("posting_number"), col("sku")];
     let mut found: Option<DataFrame> = None;
+    let (mut read, mut files_read): (Vec<(PathBuf, Stamp)>, usize) = (Vec::new(), 0);
     for window in windows {
         if wanted.height() == 0 {
             break;
         }
+        let looked_for = posting_keys(&wanted)?;
         let mut scans = Vec::new();
         for ds in [Dataset::OzonFbo, Dataset::OzonFbs] {
-            let parts: Vec<PathBuf> = files
-                .iter()
-                .filter(|(d, m, _)| *d == ds && window.contains(&m.as_str()))
-                .map(|(_, _, p)| p.clone())
-                .collect();
+            let mut parts = Vec::new();
+            for (_, _, part) in files.iter().filter(|(d, m, _)| *d == ds && window.contains(&m.as_str())) {
+                let stamp = Stamp::of(part);
+                let absent = memo.get(part, stamp).is_some_and(|a| looked_for.iter().all(|k| a.contains(k)));
+                if !absent {
+                    files_read += 1;
+                    parts.push(part.clone());
+                    read.extend(stamp.map(|s| (part.clone(), s)));
+                }
+            }
             if let Some(lf) = lake.scan_partitions(ds, parts)? {
                 scans.push(lf.select([col("posting_number"), col("sku"), col("quantity").alias("posting_quantity")]));
             }
@@ -163,26 +179,56 @@ fn posting_quantities(lake: &Lake, mut wanted: DataFrame, last: NaiveDate) -> Re
             .group_by(keys.clone())
             .agg([col("posting_quantity").first()])
             .collect()?;
-        if hits.height() == 0 {
-            continue;
+        if hits.height() > 0 {
+            wanted = wanted
+                .lazy()
+                .join(
+                    hits.clone().lazy().select([keys[0].clone(), keys[1].clone(), lit(true).alias("hit")]),
+                    [col("unit_number"), col("sku")],
+                    keys.clone(),
+                    JoinArgs::new(JoinType::Left),
+                )
+                .filter(col("hit").is_null())
+                .select([col("unit_number"), col("sku")])
+                .collect()?;
+            found = Some(match found {
+                Some(f) => f.vstack(&hits)?,
+                None => hits,
+            });
         }
-        wanted = wanted
-            .lazy()
-            .join(
-                hits.clone().lazy().select([keys[0].clone(), keys[1].clone(), lit(true).alias("hit")]),
-                [col("unit_number"), col("sku")],
-                keys.clone(),
-                JoinArgs::new(JoinType::Left),
-            )
-            .filter(col("hit").is_null())
-            .select([col("unit_number"), col("sku")])
-            .collect()?;
-        found = Some(match found {
-            Some(f) => f.vstack(&hits)?,
-            None => hits,
-        });
     }
-    Ok(found)
+    // The postings found nowhere are in none of the files read (stamped before they were read),
+    // nor in those skipped (the memo had them absent there). Only these are kept: a posting found
+    // in an older month costs its windows' reads whatever the memo says.
+    let nowhere = posting_keys(&wanted)?;
+    if !nowhere.is_empty() {
+        for (part, stamp) in read {
+            let mut absent = memo.get(&part, Some(stamp)).cloned().unwrap_or_default();
+            absent.extend(nowhere.iter().cloned());
+            if absent.len() <= MAX_ABSENT {
+                memo.put(&part, stamp, absent);
+            }
+        }
+    }
+    memo.save();
+    Ok((found, files_read))
+}
+
+/// Where the postings each partition of the posting lists does not hold are kept, under the lake.
+const ABSENT_MEMO: &str = ".memo/ozon-postings-absent.json";
+/// Postings known absent from one partition, at most: the memo of a seller whose lake misses
+/// thousands of old postings stays small, at the cost of reading for them.
+const MAX_ABSENT: usize = 10_000;
+
+/// (posting number, SKU) pairs.
+type Absent = BTreeSet<(String, i64)>;
+
+/// The (`unit_number`, `sku`) pairs of `wanted`.
+fn posting_keys(wanted: &DataFrame) -> Result<Absent, MetricsError> {
+    let numbers = wanted.column("unit_number")?.str()?;
+    let skus = wanted.column("sku")?.cast(&DataType::Int64)?;
+    let skus = skus.i64()?;
+    Ok(numbers.iter().zip(skus.iter()).filter_map(|(n, s)| Some((n?.to_string(), s?))).collect())
 }
 
 #[cfg(test)]
@@ -292,5 +338,34 @@ mod tests {
         assert_eq!(quantities(&lake, &[(Some("A"), 7), (Some("B"), 7)], day).unwrap(), [Some(2), Some(3)]);
         // A posting that is in none of the months near it sends the search on to that month.
         assert!(quantities(&lake, &[(Some("A"), 7), (Some("C"), 7)], day).is_err());
+    }
+
+    #[test]
+    fn a_posting_in_no_month_is_looked_for_in_the_old_months_once_until_one_of_them_is_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        load(&lake, Dataset::OzonFbo, fillers(months_between((2025, 1), (2026, 9))));
+        let wanted = || {
+            DataFrame::new_infer_height(vec![
+                Column::new("unit_number".into(), ["F-2026-9", "GONE"]),
+                Column::new("sku".into(), [1i64, 1]),
+            ])
+            .unwrap()
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 9, 15).unwrap();
+        let lookup = || {
+            let (found, read) = posting_quantities(&lake, wanted(), day).unwrap();
+            let found = found.unwrap().sort(["posting_number"], Default::default()).unwrap();
+            let numbers: Vec<String> =
+                found.column("posting_number").unwrap().str().unwrap().iter().flatten().map(String::from).collect();
+            (numbers, read)
+        };
+        // The first time, all 21 months; then the three near the line, which hold the other one.
+        assert_eq!(lookup(), (vec!["F-2026-9".to_string()], 21));
+        assert_eq!(lookup(), (vec!["F-2026-9".to_string()], 3));
+        // A month that changed is read again: now it has the posting.
+        load(&lake, Dataset::OzonFbo, vec![posting("GONE", 1, (2025, 2), 4)]);
+        assert_eq!(lookup(), (vec!["F-2026-9".to_string(), "GONE".to_string()], 4));
+        assert_eq!(quantities(&lake, &[(Some("GONE"), 1)], day).unwrap(), [Some(4)]);
     }
 }

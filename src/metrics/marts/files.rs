@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::super::{Grain, MetricsError};
+use crate::lake::memo::{Memo, Stamp};
 
 /// The footer key; `mpetl.grain` and `mpetl.version` are there for readers of the data.
 const INCOMPLETE: &str = "mpetl.incomplete";
@@ -24,7 +25,7 @@ pub struct MartDir {
 }
 
 /// What a file's footer says.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Footer {
     /// The first and last `period_to` of the rows still marked incomplete.
     pub incomplete: Option<(NaiveDate, NaiveDate)>,
@@ -130,6 +131,35 @@ pub fn read_all(marts: &Path, name: &str) -> Result<Option<DataFrame>, MetricsEr
     Ok(Some(concat(frames, UnionArgs::default())?.collect()?))
 }
 
+/// The footers of a mart directory's files, read once per version of each file: a nightly run
+/// rewrites a month or two, and reading every month file's footer to find the incomplete periods
+/// grew with the marts (17–40 ms of a nightly's update on a 3-year lake).
+pub struct Footers(Memo<Footer>);
+
+impl Footers {
+    /// The footers known under `marts` (the directory holding every mart).
+    pub fn load(marts: &Path) -> Self {
+        Footers(Memo::load(marts.join(".memo/footers.json"), marts.to_path_buf()))
+    }
+
+    /// What the footer of `path` says, read only when this version of the file was not.
+    pub fn footer(&mut self, path: &Path) -> Result<Footer, MetricsError> {
+        let stamp = Stamp::of(path);
+        if let Some(known) = self.0.get(path, stamp) {
+            return Ok(known.clone());
+        }
+        let read = footer(path)?;
+        if let Some(stamp) = stamp {
+            self.0.put(path, stamp, read.clone());
+        }
+        Ok(read)
+    }
+
+    pub fn save(self) {
+        self.0.save()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +181,17 @@ mod tests {
         assert_eq!(path, dir.path().join("sku_day/2026-11.parquet"));
         let f = footer(&path).unwrap();
         assert_eq!(f.incomplete, Some((d("2026-11-05"), d("2026-11-12"))));
+        // Remembered between runs for this version of the file only: the month written again
+        // with every period complete says so at once.
+        let mut footers = Footers::load(dir.path());
+        assert_eq!(footers.footer(&path).unwrap(), f);
+        footers.save();
+        assert!(dir.path().join(".memo/footers.json").exists());
+        let mut settled = df.clone();
+        settled.with_column(Column::new("complete".into(), [true; 4])).unwrap();
+        mart.write(month, &mut settled, Grain::Day).unwrap();
+        assert_eq!(Footers::load(dir.path()).footer(&path).unwrap().incomplete, None);
+        mart.write(month, &mut df, Grain::Day).unwrap();
         // Copies and names this module does not write are not months of the mart.
         for stray in ["2026-1.parquet", "copy.parquet", ".2026-10.parquet.1.tmp", "2026-10.parquet.bak"] {
             std::fs::write(dir.path().join("sku_day").join(stray), b"x").unwrap();

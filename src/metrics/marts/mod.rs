@@ -232,6 +232,7 @@ pub fn update(
     // otherwise only the recomputed months' are (below), for the spans.
     let mut every_month = None;
     let mut plans = Vec::new();
+    let mut footers = files::Footers::load(dir);
     for &grain in grains {
         let marts = GrainMarts::new(dir, grain);
         let other_version = marts.other_version(&columns);
@@ -256,7 +257,7 @@ pub fn update(
             // Periods a mart still marks incomplete that have settled since get their final
             // numbers: the footer says which months hold such periods.
             for (m, path) in &existing {
-                if let Some((first, last)) = files::footer(path)?.incomplete
+                if let Some((first, last)) = footers.footer(path)?.incomplete
                     && first <= settled
                 {
                     months.extend(months_of(*m, last));
@@ -266,6 +267,7 @@ pub fn update(
         out.months.extend(months.iter().copied());
         plans.push(Plan { grain, marts, whole, months, existing, written: BTreeSet::new() });
     }
+    footers.save();
     lap("months chosen");
     let (Some(&first), Some(&last)) = (out.months.first(), out.months.last()) else {
         return finish(out, plans, &columns);
