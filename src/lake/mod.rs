@@ -299,7 +299,9 @@ pub fn write_parquet_atomically(
         let meta = KeyValueMetadata::from_static(meta);
         ParquetWriter::new(&mut out)
             .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
+            // Min, max and nulls, which readers prune by; not the distinct counts of `full()`,
+            // which no reader uses and whose HyperLogLog was 3 % of a nightly run's samples.
+            .with_statistics(StatisticsOptions::default())
             .with_row_group_size(Some(ROW_GROUP_ROWS))
             .with_key_value_metadata(Some(meta))
             .finish(df)
