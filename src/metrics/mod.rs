@@ -127,8 +127,10 @@ fn additive() -> Vec<Expr> {
     v
 }
 
-/// Columns derived from the sums, after every aggregation.
-fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
+/// Columns derived from the sums, after every aggregation, computed on `engine`: the streaming
+/// one for a plan that still aggregates, the in-memory one for a frame already summed (its
+/// start-up costs more than deriving a few thousand rows).
+fn derive(lf: LazyFrame, tax: &Tax, engine: Engine) -> Result<DataFrame, MetricsError> {
     // Unknown returns (Ozon) count as none in the buyout rate's denominator: the README says so.
     let denominator = col("buyouts") + col("returns").fill_null(lit(0i64)) + col("cancellations");
     let payout = PAYOUT_PARTS
@@ -143,7 +145,8 @@ fn derive(lf: LazyFrame, tax: &Tax) -> Result<DataFrame, MetricsError> {
                 .alias("buyout_rate"),
             payout.alias("payout"),
         ])
-        .streamed()?;
+        .collect_with_engine(engine)?
+        .unwrap_single();
     profit::add_profit(&mut df, tax)?;
     to_money(&mut df, &money_columns())?;
     Ok(df)
@@ -361,7 +364,7 @@ pub(crate) fn from_daily(
             .with_column(col("article").fill_null(col("seller_sku")).alias("seller_sku")),
         None => grouped.with_column(col("article").alias("seller_sku")),
     };
-    let mut df = derive(grouped, &inputs.tax)?;
+    let mut df = derive(grouped, &inputs.tax, Engine::Streaming)?;
     add_status(&mut df, inputs, grain, rec)?;
     let out = df
         .lazy()

@@ -44,7 +44,7 @@ pub fn totals(by_sku: &DataFrame, tax: &Tax) -> Result<DataFrame, MetricsError> 
         group(&["marketplace"], Some("all"), None),
         group(&[], Some("all"), Some("all")),
     ];
-    let df = derive(concat(parts, UnionArgs::default())?.collect()?.lazy(), tax)?;
+    let df = derive(concat(parts, UnionArgs::default())?.collect()?.lazy(), tax, Engine::InMemory)?;
     let cols: Vec<Expr> = total_columns().into_iter().map(col).collect();
     Ok(df.lazy().select(cols).sort(["period_from", "account", "marketplace"], Default::default()).collect()?)
 }
