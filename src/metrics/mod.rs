@@ -320,6 +320,10 @@ pub(crate) fn daily(
     Ok(Some(daily))
 }
 
+/// Day × SKU rows up to which [`from_daily`] runs on the in-memory engine (a medium seller's
+/// month is ~2 000 of them, its 3 years 77 000).
+const IN_MEMORY_DAYS: usize = 100_000;
+
 /// The SKU mart rows of `period` at `grain` from [`daily`] rows covering at least that period.
 pub(crate) fn from_daily(
     labels: &labels::Labels,
@@ -330,6 +334,10 @@ pub(crate) fn from_daily(
     rec: &reconcile::Reconciliation,
 ) -> Result<DataFrame, MetricsError> {
     let Some(daily) = daily else { return empty_sku_frame() };
+    // A nightly's few weeks of days are done sooner in memory than the streaming engine starts;
+    // a span of a large seller's months (a million rows and more) streams, so that the stage's
+    // memory does not hold copies of it.
+    let engine = if daily.height() <= IN_MEMORY_DAYS { Engine::InMemory } else { Engine::Streaming };
     let daily = daily.clone().lazy().filter(col("day").gt_eq(lit(period.from)).and(col("day").lt_eq(lit(period.to))));
     let start = match grain {
         Grain::Day => col("day"),
@@ -364,7 +372,7 @@ pub(crate) fn from_daily(
             .with_column(col("article").fill_null(col("seller_sku")).alias("seller_sku")),
         None => grouped.with_column(col("article").alias("seller_sku")),
     };
-    let mut df = derive(grouped, &inputs.tax, Engine::Streaming)?;
+    let mut df = derive(grouped, &inputs.tax, engine)?;
     add_status(&mut df, inputs, grain, rec)?;
     let out = df
         .lazy()
