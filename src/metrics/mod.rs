@@ -128,8 +128,8 @@ fn additive() -> Vec<Expr> {
 }
 
 /// Columns derived from the sums, after every aggregation, computed on `engine`: the streaming
-/// one for a plan that still aggregates, the in-memory one for a frame already summed (its
-/// start-up costs more than deriving a few thousand rows).
+/// one for a plan over many rows, the in-memory one for a few thousand already in memory (the
+/// streaming engine's start-up costs more than deriving them).
 fn derive(lf: LazyFrame, tax: &Tax, engine: Engine) -> Result<DataFrame, MetricsError> {
     // Unknown returns (Ozon) count as none in the buyout rate's denominator: the README says so.
     let denominator = col("buyouts") + col("returns").fill_null(lit(0i64)) + col("cancellations");
@@ -335,8 +335,8 @@ pub(crate) fn from_daily(
 ) -> Result<DataFrame, MetricsError> {
     let Some(daily) = daily else { return empty_sku_frame() };
     // A nightly's few weeks of days are done sooner in memory than the streaming engine starts;
-    // a span of a large seller's months (a million rows and more) streams, so that the stage's
-    // memory does not hold copies of it.
+    // a larger span (a large seller's months) streams, so that the stage's memory does not hold
+    // copies of it.
     let engine = if daily.height() <= IN_MEMORY_DAYS { Engine::InMemory } else { Engine::Streaming };
     let daily = daily.clone().lazy().filter(col("day").gt_eq(lit(period.from)).and(col("day").lt_eq(lit(period.to))));
     let start = match grain {
