@@ -216,9 +216,10 @@ fn posting_quantities(
 
 /// Where the postings each partition of the posting lists does not hold are kept, under the lake.
 const ABSENT_MEMO: &str = ".memo/ozon-postings-absent.json";
-/// Postings known absent from one partition, at most: the memo of a seller whose lake misses
-/// thousands of old postings stays small, at the cost of reading for them.
-const MAX_ABSENT: usize = 10_000;
+/// Postings known absent from one partition, at most: the memo is read by every lookup, and a
+/// lake missing thousands of old postings keeps it to ~30 KB a partition file (a few MB for years
+/// of two lists), at the cost of reading for the postings past the limit.
+const MAX_ABSENT: usize = 1_000;
 
 /// (posting number, SKU) pairs.
 type Absent = BTreeSet<(String, i64)>;
