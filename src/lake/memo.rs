@@ -4,14 +4,13 @@
 //! Every lake and mart file is written to a temp file and renamed into place, so each version of
 //! a file is a new inode with its own size and times: a fact whose file's [`Stamp`] changed is
 //! never used, and is learned again. A memo is a cache, nothing more: a missing, stale or
-//! unreadable one costs the reads it would have saved, never a wrong number. That is why it is
-//! written without fsync, and why two processes saving at once need no lock (the last rename wins,
-//! and each file is whole).
+//! unreadable one costs the reads it would have saved, never a wrong number. That is why two
+//! processes or threads saving at once need no lock: the last rename wins, and each file is whole
+//! ([`write_file_atomically`](super::write_file_atomically)).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,22 +93,8 @@ impl<T: Serialize + DeserializeOwned> Memo<T> {
     }
 
     fn write(&self) -> std::io::Result<()> {
-        // One temp name per writer, threads of one process included: a stage saves memos from
-        // two threads at once.
-        static WRITER: AtomicU64 = AtomicU64::new(0);
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
-        let n = WRITER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        let written = serde_json::to_vec(&self.facts)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &self.path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        let bytes = serde_json::to_vec(&self.facts).map_err(std::io::Error::other)?;
+        super::write_file_atomically(&self.path, &bytes)
     }
 }
 

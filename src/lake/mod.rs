@@ -336,19 +336,30 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
-/// Writes `bytes` to `path` with temp file + fsync + rename (the demo's chart, and any file a
-/// reader must see whole or not at all).
+/// Writes `bytes` to `path` with temp file + fsync + rename (the demo's chart, markers, memos,
+/// and any file a reader must see whole or not at all). Each call has a temp file of its own, so
+/// two threads writing the same path at once each publish a whole file (the last rename wins);
+/// a write that fails leaves no temp file behind.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     File::open(dir).and_then(|d| d.sync_all())
 }
 
